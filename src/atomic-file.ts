@@ -1,0 +1,47 @@
+/**
+ * Crash-safe file writes: a reader sees the old content or the new, never a torn file, whatever
+ * instant the writer is killed at (temp file in the same folder, fsync, rename).
+ */
+import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+export function writeFileAtomic(path: string, data: string | Uint8Array, options: { fsync?: boolean } = {}): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const fd = openSync(temp, 'w', 0o644);
+  try {
+    if (typeof data === 'string') writeSync(fd, data);
+    else writeSync(fd, data);
+    if (options.fsync ?? true) fsyncSync(fd);
+  } catch (error) {
+    closeSync(fd);
+    rmSync(temp, { force: true });
+    throw error;
+  }
+  closeSync(fd);
+  renameSync(temp, path);
+}
+
+export type JsonRead<T> = { status: 'ok'; value: T } | { status: 'missing' } | { status: 'corrupt'; error: string };
+
+export function readJsonFile<T>(path: string): JsonRead<T> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { status: 'missing' };
+    throw error;
+  }
+  try {
+    return { status: 'ok', value: JSON.parse(text) as T };
+  } catch (error) {
+    return { status: 'corrupt', error: (error as Error).message };
+  }
+}
+
+/** The parsed file, or undefined when it is missing or unreadable (caches, which can be rebuilt). */
+export function readJson<T>(path: string): T | undefined {
+  const read = readJsonFile<T>(path);
+  return read.status === 'ok' ? read.value : undefined;
+}

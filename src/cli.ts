@@ -1,0 +1,438 @@
+/**
+ * argv -> actions. The only module that touches process: argv, streams, exit code, signals.
+ *
+ * Exit codes: 0 success, 1 a task failed, 2 usage or Taskfile error, 130 interrupted.
+ */
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join, relative } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Registry } from './dsl.js';
+import { FileHasher } from './file-hasher.js';
+import { explainChanges } from './fingerprint.js';
+import type { Change } from './fingerprint.js';
+import { parseTarget, Planner, suggest } from './graph.js';
+import type { PlanError, PlanNode, Request } from './graph.js';
+import type { LoadError } from './loader.js';
+import { loadTaskfile } from './loader.js';
+import { killAllProcessGroups } from './process.js';
+import type { Reporter } from './report/events.js';
+import { closure, Scheduler } from './scheduler.js';
+import { acquireLock, State } from './state.js';
+
+export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
+
+const HELP = `Usage: task [options] [targets...] [-- --arg=value ...]
+
+Runs each target and its prerequisites, in parallel where it can, skipping every task whose
+inputs have not changed since it last succeeded and whose outputs are still there.
+
+Targets:
+  name                 a task (no target: the \`default\` task)
+  'name[a,b]'          with positional arguments, as Rake does
+  name -- --key=value  with named arguments
+
+Options:
+  -T, --list [pattern] list tasks with a description (--all: every task)
+      --all            with --list: include tasks without a description
+  -P, --prereqs        list tasks with their prerequisites
+  -n, --dry-run        say what would run and why; run and record nothing
+      --explain TASK   why TASK is or is not up to date
+  -B, --force          run the targets and their prerequisites even if up to date
+  -j, --jobs N         run at most N tasks at once (default: number of CPUs)
+  -k, --keep-going     after a failure, run everything that does not depend on it
+  -C, --directory DIR  change to DIR first
+  -f, --file FILE      use FILE instead of the nearest Taskfile.ts
+      --graph [format] print the plan as dot or mermaid (default) on stdout
+      --json           one JSON event per line on stdout
+      --forget [TASK]  drop recorded state (of TASK, or of every task)
+      --no-wait        fail at once if another task run holds the lock
+  -w, --watch          run, then rerun what changes make out of date
+      --debounce MS    with --watch: coalesce changes within MS (default 100)
+  -v, --version        print the version
+  -h, --help           print this help
+
+Exit codes: 0 success, 1 a task failed, 2 usage or Taskfile error, 130 interrupted.
+`;
+
+interface Io {
+  argv: string[];
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+}
+
+export async function main(): Promise<void> {
+  const code = await runCli({
+    argv: process.argv.slice(2),
+    cwd: process.cwd(),
+    env: process.env,
+    stdout: process.stdout,
+    stderr: process.stderr,
+  });
+  process.exitCode = code;
+}
+
+export async function runCli(io: Io): Promise<number> {
+  const parsed = parseCommandLine(io.argv);
+  if ('error' in parsed) {
+    io.stderr.write(`task: ${parsed.error}\nRun \`task --help\` for usage.\n`);
+    return EXIT.usage;
+  }
+  const { values, targets, named } = parsed;
+  if (values.help) {
+    io.stdout.write(HELP);
+    return EXIT.ok;
+  }
+  if (values.version) {
+    io.stdout.write(`${version()}\n`);
+    return EXIT.ok;
+  }
+  const cwd = values.directory ? join(io.cwd, values.directory) : io.cwd;
+  const loaded = await loadTaskfile({ cwd, ...(values.file ? { file: values.file } : {}) });
+  if (!loaded.ok) {
+    io.stderr.write(`task: ${describeLoadError(loaded.error)}\n`);
+    return EXIT.usage;
+  }
+  const { registry, root } = loaded;
+  if (registry.problems.length > 0) {
+    io.stderr.write(`task: ${relative(io.cwd, loaded.file) || loaded.file}: ${registry.problems.join('; ')}\n`);
+    return EXIT.usage;
+  }
+
+  if (values.list !== undefined) {
+    io.stdout.write(listTasks(registry, values.list === true ? undefined : values.list, values.all ?? false));
+    return EXIT.ok;
+  }
+  if (values.prereqs) {
+    io.stdout.write(listPrereqs(registry));
+    return EXIT.ok;
+  }
+  const state = new State(join(root, '.task'), (message) => io.stderr.write(`task: warning: ${message}\n`));
+  if (values.forget !== undefined) {
+    const unknown = targets.filter((t) => !registry.tasks.has(parseTarget(t).name));
+    if (unknown.length > 0) {
+      io.stderr.write(`task: --forget: ${unknownTaskMessage(unknown[0] as string, registry)}\n`);
+      return EXIT.usage;
+    }
+    const dropped = state.forget(targets.length > 0 ? targets.map((t) => parseTarget(t).name) : undefined);
+    io.stdout.write(dropped.length > 0 ? `forgot ${dropped.join(', ')}\n` : 'nothing recorded to forget\n');
+    return EXIT.ok;
+  }
+
+  const explain = values.explain;
+  const requests: Request[] = (explain ? [explain] : targets.length > 0 ? targets : ['default']).map((t) => {
+    const request = parseTarget(t);
+    return Object.keys(named).length > 0 ? { ...request, named } : request;
+  });
+  const planner = new Planner(registry);
+  const expansion = planner.expand(requests);
+  if (!expansion.ok) {
+    io.stderr.write(`task: ${describePlanError(expansion.error, registry)}\n`);
+    return EXIT.usage;
+  }
+  if (values.graph !== undefined) {
+    io.stdout.write(renderGraph(closure(expansion.nodes), values.graph));
+    return EXIT.ok;
+  }
+
+  const jobs = values.jobs === undefined ? availableParallelism() : Number(values.jobs);
+  if (!Number.isInteger(jobs) || jobs < 1) {
+    io.stderr.write(`task: -j expects a positive whole number, got "${values.jobs}"\n`);
+    return EXIT.usage;
+  }
+  const readOnly = Boolean(values['dry-run'] || explain);
+  const controller = new AbortController();
+  const stopSignals = installSignalHandlers(controller);
+  try {
+    let release = (): void => {};
+    if (!readOnly) {
+      const lock = await acquireLock(join(root, '.task'), {
+        wait: !values['no-wait'],
+        signal: controller.signal,
+        onWait: (pid) => io.stderr.write(`task: waiting for another task run (pid ${pid}) on this project to finish…\n`),
+      });
+      if (!lock.ok) {
+        if (controller.signal.aborted) return EXIT.interrupted;
+        io.stderr.write(`task: another task run (pid ${lock.pid}) holds the lock on ${root}; try again when it finishes\n`);
+        return EXIT.failed;
+      }
+      release = lock.release;
+    }
+    try {
+      const hasher = FileHasher.open(root, join(root, '.task', 'stat-cache.json'));
+      const reporter = explain ? silentReporter() : await pickReporter(io, values.json ?? false);
+      const scheduler = new Scheduler({
+        planner,
+        root,
+        state,
+        hasher,
+        env: io.env,
+        concurrency: jobs,
+        keepGoing: values['keep-going'] ?? false,
+        force: values.force ?? false,
+        dryRun: readOnly,
+        signal: controller.signal,
+        emit: (event) => reporter.emit(event),
+      });
+      const summary = await scheduler.run(expansion.nodes);
+      await reporter.close();
+      if (!readOnly) hasher.save();
+      if (explain) {
+        const [node] = expansion.nodes as [PlanNode];
+        const result = await scheduler.settle(node);
+        io.stdout.write(explainText(node, result, state));
+        return EXIT.ok;
+      }
+      if (summary.interrupted) return EXIT.interrupted;
+      return summary.counts.failed > 0 ? EXIT.failed : EXIT.ok;
+    } finally {
+      release();
+    }
+  } finally {
+    stopSignals();
+  }
+}
+
+type Values = {
+  help?: boolean;
+  version?: boolean;
+  list?: string | true;
+  all?: boolean;
+  prereqs?: boolean;
+  'dry-run'?: boolean;
+  explain?: string;
+  force?: boolean;
+  jobs?: string;
+  'keep-going'?: boolean;
+  directory?: string;
+  file?: string;
+  graph?: string;
+  json?: boolean;
+  forget?: boolean;
+  'no-wait'?: boolean;
+  watch?: boolean;
+  debounce?: string;
+};
+
+type Parsed = { values: Values; targets: string[]; named: Record<string, string> } | { error: string };
+
+export function parseCommandLine(argv: readonly string[]): Parsed {
+  const dashdash = argv.indexOf('--');
+  const own = dashdash === -1 ? [...argv] : argv.slice(0, dashdash);
+  const rest = dashdash === -1 ? [] : argv.slice(dashdash + 1);
+
+  // Options whose value is optional: take the next word only when it is not a target.
+  let list: string | true | undefined;
+  let graph: string | undefined;
+  const words: string[] = [];
+  for (let i = 0; i < own.length; i++) {
+    const word = own[i] as string;
+    if (word === '-T' || word === '--list') {
+      const next = own[i + 1];
+      if (next !== undefined && !next.startsWith('-')) {
+        list = next;
+        i++;
+      } else list = true;
+    } else if (word.startsWith('--list=')) list = word.slice('--list='.length);
+    else if (word === '--graph') {
+      const next = own[i + 1];
+      if (next === 'dot' || next === 'mermaid') {
+        graph = next;
+        i++;
+      } else graph = 'mermaid';
+    } else if (word.startsWith('--graph=')) graph = word.slice('--graph='.length);
+    else words.push(word);
+  }
+  if (graph !== undefined && graph !== 'dot' && graph !== 'mermaid') {
+    return { error: `--graph takes dot or mermaid, not "${graph}"` };
+  }
+
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: words,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+        all: { type: 'boolean' },
+        prereqs: { type: 'boolean', short: 'P' },
+        'dry-run': { type: 'boolean', short: 'n' },
+        explain: { type: 'string' },
+        force: { type: 'boolean', short: 'B' },
+        jobs: { type: 'string', short: 'j' },
+        'keep-going': { type: 'boolean', short: 'k' },
+        directory: { type: 'string', short: 'C' },
+        file: { type: 'string', short: 'f' },
+        json: { type: 'boolean' },
+        forget: { type: 'boolean' },
+        'no-wait': { type: 'boolean' },
+        watch: { type: 'boolean', short: 'w' },
+        debounce: { type: 'string' },
+      },
+    });
+  } catch (error) {
+    return { error: (error as Error).message.split('\n')[0] ?? 'bad arguments' };
+  }
+  const named: Record<string, string> = {};
+  for (const word of rest) {
+    const match = /^--([^=]+)(?:=(.*))?$/s.exec(word);
+    if (!match) return { error: `after --, arguments are --name=value; got "${word}"` };
+    named[match[1] as string] = match[2] ?? 'true';
+  }
+  const values: Values = { ...(parsed.values as Values) };
+  if (list !== undefined) values.list = list;
+  if (graph !== undefined) values.graph = graph;
+  return { values, targets: parsed.positionals, named };
+}
+
+async function pickReporter(io: Io, json: boolean): Promise<Reporter> {
+  if (json) {
+    const { jsonReporter } = await import('./report/json.js');
+    return jsonReporter(io.stdout);
+  }
+  const ci = io.env.CI !== undefined && io.env.CI !== '' && io.env.CI !== 'false';
+  if (io.stdout.isTTY && !ci) {
+    const { listrReporter } = await import('./report/listr.js');
+    return listrReporter(io.stdout);
+  }
+  const { plainReporter } = await import('./report/plain.js');
+  return plainReporter(io.stdout, { githubActions: io.env.GITHUB_ACTIONS === 'true' });
+}
+
+function silentReporter(): Reporter {
+  return { emit: () => {}, close: async () => {} };
+}
+
+function installSignalHandlers(controller: AbortController): () => void {
+  const onSignal = (): void => {
+    if (controller.signal.aborted) {
+      // Second Ctrl-C: stop waiting for anything.
+      killAllProcessGroups('SIGKILL');
+      process.exit(EXIT.interrupted);
+    }
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+}
+
+export function describeLoadError(error: LoadError): string {
+  switch (error.reason) {
+    case 'not-found':
+      return `no Taskfile.ts in ${error.searchedFrom} or any folder above it; create one, or pass -f FILE`;
+    case 'missing-file':
+      return `${error.file} does not exist`;
+    case 'syntax':
+      return `${error.file}:${error.line}:${error.column}: ${error.message}\n    ${error.lineText}`;
+    case 'evaluation':
+      return `${error.file} failed to load: ${error.message}${error.where ? `\n    ${error.where}` : ''}`;
+  }
+}
+
+export function describePlanError(error: PlanError, registry: Registry): string {
+  switch (error.reason) {
+    case 'unknown-task': {
+      const base = unknownTaskMessage(error.name, registry);
+      return error.requestedBy ? `${base} (a dependency of ${error.requestedBy})` : base;
+    }
+    case 'cycle':
+      return `Circular dependency: ${error.path.join(' => ')}`;
+    case 'bad-args':
+      return `task ${error.task} ${error.message}`;
+    case 'taskfile':
+      return error.problems.join('; ');
+  }
+}
+
+function unknownTaskMessage(name: string, registry: Registry): string {
+  const suggestions = suggest(name, [...registry.tasks.keys()]);
+  const hint = suggestions.length > 0 ? `; did you mean ${suggestions.join(', ')}?` : '; run `task --list --all` to see them';
+  return `no task named "${name}"${hint}`;
+}
+
+function listTasks(registry: Registry, pattern: string | undefined, all: boolean): string {
+  const tasks = [...registry.tasks.values()]
+    .filter((t) => all || t.desc)
+    .filter((t) => !pattern || t.name.includes(pattern))
+    .sort((a, b) => a.name.localeCompare(b.name));
+  if (tasks.length === 0) return all ? 'no tasks\n' : 'no tasks with a description (use --all to list every task)\n';
+  const width = Math.max(...tasks.map((t) => t.name.length + argHint(t.args).length));
+  return tasks.map((t) => `task ${(t.name + argHint(t.args)).padEnd(width)}  # ${t.desc ?? ''}`.trimEnd() + '\n').join('');
+}
+
+function argHint(args: readonly string[]): string {
+  return args.length > 0 ? `[${args.join(',')}]` : '';
+}
+
+function listPrereqs(registry: Registry): string {
+  return [...registry.tasks.values()]
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .map((t) => [`task ${t.name}`, ...t.deps.map((d) => `    ${typeof d === 'string' ? d : d.task}`)].join('\n') + '\n')
+    .join('');
+}
+
+export function renderGraph(nodes: readonly PlanNode[], format: string): string {
+  const id = new Map(nodes.map((n, i) => [n, `n${i}`]));
+  if (format === 'dot') {
+    const lines = ['digraph tasks {', '  rankdir=LR;'];
+    for (const node of nodes) lines.push(`  ${id.get(node)} [label=${JSON.stringify(node.key)}];`);
+    for (const node of nodes) for (const dep of node.deps) lines.push(`  ${id.get(node)} -> ${id.get(dep)};`);
+    return `${lines.join('\n')}\n}\n`;
+  }
+  const lines = ['graph LR'];
+  for (const node of nodes) lines.push(`  ${id.get(node)}["${node.key.replace(/"/g, '#quot;')}"]`);
+  for (const node of nodes) for (const dep of node.deps) lines.push(`  ${id.get(node)} --> ${id.get(dep)}`);
+  return `${lines.join('\n')}\n`;
+}
+
+function explainText(
+  node: PlanNode,
+  result: Awaited<ReturnType<Scheduler['settle']>>,
+  state: State,
+): string {
+  const lines: string[] = [];
+  if (result.status === 'up-to-date') {
+    lines.push(`${node.key} is up to date: its fingerprint matches the last successful run and its outputs are intact.`);
+  } else {
+    lines.push(`${node.key} would run: ${result.reason ?? 'unknown'}`);
+  }
+  if (result.detail) {
+    const changes = explainChanges(state.readDetail(node.key), result.detail);
+    for (const change of changes) lines.push(`  ${describeChange(change)}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function describeChange(change: Change): string {
+  const short = (hash: string | null | undefined): string =>
+    hash === undefined ? '(none)' : hash === null ? '(unset)' : hash.slice(0, 12);
+  switch (change.what) {
+    case 'new':
+      return 'never ran successfully (no record in .task/)';
+    case 'definition':
+      return 'the task definition (its run function or version) changed';
+    case 'arg':
+      return `argument ${change.name}: ${change.old ?? '(none)'} -> ${change.now ?? '(none)'}`;
+    case 'var':
+      return `var ${change.name}: ${short(change.old)} -> ${short(change.now)}`;
+    case 'env':
+      return `env ${change.name}: ${short(change.old)} -> ${short(change.now)}`;
+    case 'input':
+      return `input ${change.path}: ${change.old === undefined ? 'added' : change.now === undefined ? 'deleted' : 'modified'} (${short(change.old)} -> ${short(change.now)})`;
+    case 'dep':
+      return `dependency ${change.key} changed (${short(change.old)} -> ${short(change.now)})`;
+  }
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}

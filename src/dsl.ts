@@ -1,0 +1,210 @@
+/**
+ * The Taskfile API: task(), file(), rule(), namespace(), desc(). Calling them adds definitions to
+ * the registry that the loader installed before importing the Taskfile; nothing runs here.
+ */
+import type { Output } from './output.js';
+
+/** Values a task receives for its declared args, by name. */
+export type TaskArgs<A extends string = string> = { readonly [K in A]?: string };
+
+export interface ExecOptions {
+  /** Working directory, relative to the project root. Default: the project root. */
+  cwd?: string;
+  /** Extra environment variables for the child (merged over the parent's). */
+  env?: Record<string, string | undefined>;
+  /** Written to the child's stdin; how secrets reach a process without touching argv. */
+  input?: string;
+  /** Keep the output out of the task's log and the reporter (e.g. a command that prints a token). */
+  quiet?: boolean;
+}
+
+export interface ExecResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+export interface TaskContext<A extends string = string> {
+  /** The task's full name, e.g. `staging:render`. */
+  readonly name: string;
+  readonly args: TaskArgs<A>;
+  /** The Taskfile's folder: globs are relative to it and it is the working directory. */
+  readonly root: string;
+  /** This run's fingerprint of the task (hex sha256): content-addressed tags derive from it. */
+  readonly fingerprint: string;
+  /** Aborted on Ctrl-C, SIGTERM, or when watch mode supersedes the run. */
+  readonly signal: AbortSignal;
+  /** Runs a process (argv array, never a shell string); output streams to the task's log. */
+  exec(file: string, args?: readonly string[], options?: ExecOptions): Promise<ExecResult>;
+  /** A line in the task's output. */
+  log(message: string): void;
+  /** Rake's invoke: runs another task (and its deps) once, incrementally, from inside this run. */
+  invoke(name: string, args?: Record<string, string>): Promise<void>;
+}
+
+/** What a task needs to know to name its outputs, which may derive from its fingerprint. */
+export interface OutputInfo<A extends string = string> {
+  readonly fingerprint: string;
+  readonly args: TaskArgs<A>;
+  readonly root: string;
+}
+
+/** A path (file or directory, relative to the root) or any Output kind. */
+export type OutputSpec = string | Output;
+
+/** `'name'`, `'name[a,b]'`, or a name with named args. */
+export type DepSpec = string | { readonly task: string; readonly args?: Record<string, string> };
+
+export interface TaskOptions<A extends string = string> {
+  desc?: string;
+  deps?: readonly DepSpec[];
+  /** Globs of files the task reads, relative to the root; `!pattern` excludes. */
+  inputs?: readonly string[];
+  outputs?: readonly OutputSpec[] | ((info: OutputInfo<A>) => readonly OutputSpec[]);
+  /** Names of environment variables whose values the task depends on. */
+  env?: readonly string[];
+  /** Plain values the task depends on (settings, image names); hashed as canonical JSON. */
+  vars?: Readonly<Record<string, unknown>>;
+  /** Declared argument names, in positional order for `name[a,b]`. */
+  args?: readonly A[];
+  /** Bump to force a rerun when something the hash cannot see changed. */
+  version?: string;
+  /** Long-running (a dev server): in watch mode, restarted only when its own inputs change. */
+  persistent?: boolean;
+  run?: (ctx: TaskContext<A>) => Promise<void> | void;
+}
+
+export interface TaskDefinition {
+  readonly name: string;
+  /** Enclosing namespace path, for resolving dependency names relative to it. */
+  readonly scope: readonly string[];
+  readonly kind: 'task' | 'file';
+  readonly desc: string | undefined;
+  readonly deps: readonly DepSpec[];
+  readonly inputs: readonly string[];
+  readonly outputs: TaskOptions['outputs'];
+  readonly env: readonly string[];
+  readonly vars: Readonly<Record<string, unknown>>;
+  readonly args: readonly string[];
+  readonly version: string | undefined;
+  readonly persistent: boolean;
+  readonly run: TaskOptions['run'];
+}
+
+export interface RuleDefinition {
+  /** Suffix of the target, e.g. `.min.css`. */
+  readonly target: string;
+  /** Source path for a target path, e.g. `a.min.css` -> `a.css`. */
+  readonly source: (target: string) => string;
+  readonly options: Omit<TaskOptions<'target' | 'source'>, 'inputs' | 'outputs' | 'args'>;
+}
+
+export class Registry {
+  readonly tasks = new Map<string, TaskDefinition>();
+  readonly rules: RuleDefinition[] = [];
+  /** Definition errors (duplicate names, bad options), reported as a Taskfile error. */
+  readonly problems: string[] = [];
+  scope: string[] = [];
+  pendingDesc: string | undefined;
+
+  add(definition: TaskDefinition): void {
+    if (this.tasks.has(definition.name)) {
+      this.problems.push(`task "${definition.name}" is defined twice`);
+      return;
+    }
+    this.tasks.set(definition.name, definition);
+  }
+}
+
+// On globalThis so that a Taskfile importing another copy of this module (a different install of
+// taskgraph) still registers into the registry the running CLI reads.
+const REGISTRY = Symbol.for('taskgraph.registry');
+type Holder = { [REGISTRY]?: Registry };
+
+export function installRegistry(registry: Registry): void {
+  (globalThis as Holder)[REGISTRY] = registry;
+}
+
+function current(): Registry {
+  const registry = (globalThis as Holder)[REGISTRY];
+  if (!registry) {
+    throw new Error('taskgraph: task() was called outside a Taskfile loaded by `task`');
+  }
+  return registry;
+}
+
+function define<A extends string>(
+  kind: TaskDefinition['kind'],
+  name: string,
+  options: TaskOptions<A>,
+): void {
+  const registry = current();
+  if (!/^[^\s[\]:][^\s[\]]*$/.test(name) || name.endsWith(':')) {
+    registry.problems.push(`invalid task name "${name}"`);
+    return;
+  }
+  const fullName = kind === 'file' ? name : [...registry.scope, name].join(':');
+  registry.add({
+    name: fullName,
+    scope: [...registry.scope],
+    kind,
+    desc: options.desc ?? registry.pendingDesc,
+    deps: options.deps ?? [],
+    inputs: options.inputs ?? [],
+    outputs: kind === 'file' ? withOwnPath(name, options.outputs) : options.outputs,
+    env: options.env ?? [],
+    vars: options.vars ?? {},
+    args: options.args ?? [],
+    version: options.version,
+    persistent: options.persistent ?? false,
+    run: options.run as TaskOptions['run'],
+  });
+  registry.pendingDesc = undefined;
+}
+
+function withOwnPath(path: string, outputs: TaskOptions['outputs']): TaskOptions['outputs'] {
+  if (typeof outputs === 'function') return (info) => [path, ...outputs(info)];
+  return [path, ...(outputs ?? [])];
+}
+
+/** Defines a task. `run` is optional: a task without it only groups its dependencies. */
+export function task<const A extends string = never>(name: string, options: TaskOptions<A> = {}): void {
+  define('task', name, options);
+}
+
+/** A task named by the file it makes (relative to the root); it reruns when the file is missing. */
+export function file(path: string, options: TaskOptions<never> = {}): void {
+  define('file', path, options);
+}
+
+/** Tasks defined inside `fn` are named `name:...`; their deps resolve relative to it first. */
+export function namespace(name: string, fn: () => void): void {
+  const registry = current();
+  registry.scope.push(name);
+  try {
+    fn();
+  } finally {
+    registry.scope.pop();
+  }
+}
+
+/** Rake's desc(): describes the next task defined. */
+export function desc(text: string): void {
+  current().pendingDesc = text;
+}
+
+/**
+ * Rake's rule(): a pattern task. `rule('.min.css', { source: '.css', run })` makes any requested
+ * `x.min.css` a file task built from `x.css`; run receives them as ctx.args.target/.source.
+ */
+export function rule(
+  target: string,
+  options: RuleDefinition['options'] & { source: string | ((target: string) => string) },
+): void {
+  const { source, ...rest } = options;
+  const toSource =
+    typeof source === 'function'
+      ? source
+      : (path: string): string => path.slice(0, -target.length) + source;
+  current().rules.push({ target, source: toSource, options: rest });
+}

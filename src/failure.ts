@@ -1,0 +1,47 @@
+/**
+ * Why a task failed, as data. Rendered to words in one place (describeFailure), so every
+ * reporter (TTY, plain, JSON) says the same thing.
+ */
+export type Failure =
+  | { reason: 'exit-non-zero'; command: string; exitCode: number }
+  | { reason: 'killed'; command: string; signal: string }
+  | { reason: 'spawn-failed'; command: string; message: string }
+  | { reason: 'output-missing'; output: string }
+  | { reason: 'invoke-failed'; task: string; why: string }
+  /** An adapter (docker, AWS) that already put its failure into words naming the next step. */
+  | { reason: 'reported'; message: string }
+  /** Something the task's code threw: a bug, or a plain `throw new Error()` in a Taskfile. */
+  | { reason: 'exception'; message: string; stack: string | undefined };
+
+/** Throw from a task (or an adapter) to fail it with a described reason and no stack trace. */
+export class TaskError extends Error {
+  constructor(readonly failure: Failure) {
+    super(describeFailure(failure));
+    this.name = 'TaskError';
+  }
+}
+
+export function describeFailure(failure: Failure): string {
+  switch (failure.reason) {
+    case 'exit-non-zero':
+      return `\`${failure.command}\` exited with status ${failure.exitCode}`;
+    case 'killed':
+      return `\`${failure.command}\` was killed by ${failure.signal}`;
+    case 'spawn-failed':
+      return `could not start \`${failure.command}\`: ${failure.message}`;
+    case 'output-missing':
+      return `finished without making its output ${failure.output}; check the task's outputs`;
+    case 'invoke-failed':
+      return `invoked task ${failure.task} failed: ${failure.why}`;
+    case 'reported':
+      return failure.message;
+    case 'exception':
+      return failure.message;
+  }
+}
+
+export function failureFrom(error: unknown): Failure {
+  if (error instanceof TaskError) return error.failure;
+  if (error instanceof Error) return { reason: 'exception', message: error.message, stack: error.stack };
+  return { reason: 'exception', message: String(error), stack: undefined };
+}

@@ -1,0 +1,239 @@
+/**
+ * Globs -> sorted (path, sha256), with a persisted stat cache as git's index keeps one: a file
+ * whose size, mtime, ctime and inode match the cache is not read again, so an unchanged tree
+ * costs stats, not reads.
+ *
+ * The racy case: a file rewritten within the filesystem's timestamp granularity of the moment we
+ * hashed it can keep every stat field while its content changed. Entries whose ctime is not
+ * clearly older than the moment hashing started are therefore never trusted; they are re-read on
+ * the next run, and trusted once they have aged past RACY_MARGIN.
+ */
+import { createHash } from 'node:crypto';
+import { closeSync, lstatSync, openSync, readSync, statSync } from 'node:fs';
+import type { BigIntStats } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { readJson, writeFileAtomic } from './atomic-file.js';
+
+export interface FileDigest {
+  /** Relative to the root, `/`-separated. */
+  readonly path: string;
+  readonly sha256: string;
+}
+
+/** [size, mtimeNs, ctimeNs, inode, sha256] */
+type CacheEntry = [string, string, string, string, string];
+
+interface CacheFile {
+  version: 1;
+  entries: Record<string, CacheEntry>;
+}
+
+/** Linux's coarse timestamps lag by up to a jiffy (10 ms at HZ=100); keep a wide margin. */
+const RACY_MARGIN_NS = 1_000_000_000n;
+/** Below this much data, worker start-up costs more than hashing on the main thread. */
+const PARALLEL_THRESHOLD_BYTES = 32 * 1024 * 1024;
+const CHUNK_BYTES = 1024 * 1024;
+
+export class FileHasher {
+  private readonly entries: Map<string, CacheEntry>;
+  private dirty = false;
+
+  private constructor(
+    readonly root: string,
+    private readonly cacheFile: string | undefined,
+    entries: Record<string, CacheEntry>,
+  ) {
+    this.entries = new Map(Object.entries(entries));
+  }
+
+  static open(root: string, cacheFile?: string): FileHasher {
+    const cached = cacheFile ? readJson<CacheFile>(cacheFile) : undefined;
+    const entries = cached?.version === 1 ? cached.entries : {};
+    return new FileHasher(root, cacheFile, entries);
+  }
+
+  /** Every file the globs match, sorted by path; a literal directory means all files below it. */
+  async hashInputs(patterns: readonly string[]): Promise<FileDigest[]> {
+    const paths = await this.expand(patterns);
+    return this.hashPaths(paths);
+  }
+
+  /** Files matched by the globs, sorted, without hashing them (watch mode needs the list). */
+  async expand(patterns: readonly string[]): Promise<string[]> {
+    if (patterns.length === 0) return [];
+    const literal = patterns.every((p) => !p.startsWith('!') && !hasMagic(p));
+    if (literal) {
+      const found: string[] = [];
+      for (const pattern of patterns) {
+        const stats = statOrUndefined(join(this.root, pattern));
+        if (stats?.isFile()) found.push(normalize(pattern));
+        else if (stats?.isDirectory()) found.push(...(await this.glob([`${trimSlash(pattern)}/**`])));
+      }
+      return [...new Set(found)].sort(compare);
+    }
+    const expanded = patterns.map((p) => {
+      if (p.startsWith('!') || hasMagic(p)) return p;
+      return statOrUndefined(join(this.root, p))?.isDirectory() ? `${trimSlash(p)}/**` : p;
+    });
+    return this.glob(expanded);
+  }
+
+  /**
+   * Digest of a path: a file's sha256, a directory's hash over its files' (path, sha256), or
+   * undefined when nothing is there.
+   */
+  async digestPath(path: string): Promise<string | undefined> {
+    const stats = statOrUndefined(join(this.root, path));
+    if (!stats) return undefined;
+    if (stats.isDirectory()) {
+      const files = await this.hashInputs([path]);
+      const hash = createHash('sha256');
+      for (const file of files) hash.update(`${file.path}\0${file.sha256}\n`);
+      return `dir:${hash.digest('hex')}`;
+    }
+    const [digest] = await this.hashPaths([normalize(path)]);
+    return digest?.sha256;
+  }
+
+  async hashPaths(paths: readonly string[]): Promise<FileDigest[]> {
+    const startedNs = BigInt(Date.now()) * 1_000_000n;
+    const result = new Array<FileDigest | undefined>(paths.length);
+    const misses: { index: number; path: string; stats: BigIntStats }[] = [];
+    let missBytes = 0;
+    paths.forEach((path, index) => {
+      const stats = lstatSync(join(this.root, path), { bigint: true, throwIfNoEntry: false });
+      if (!stats) return;
+      const entry = this.entries.get(path);
+      if (entry && matches(entry, stats)) {
+        result[index] = { path, sha256: entry[4] };
+        return;
+      }
+      misses.push({ index, path, stats });
+      missBytes += Number(stats.size);
+    });
+    if (misses.length > 0) {
+      const hashes =
+        missBytes >= PARALLEL_THRESHOLD_BYTES && misses.length > 1
+          ? await hashInWorkers(misses.map((m) => join(this.root, m.path)))
+          : misses.map((m) => hashFile(join(this.root, m.path)));
+      misses.forEach((miss, i) => {
+        const sha256 = hashes[i] as string;
+        result[miss.index] = { path: miss.path, sha256 };
+        if (miss.stats.ctimeNs < startedNs - RACY_MARGIN_NS) {
+          this.entries.set(miss.path, key(miss.stats, sha256));
+          this.dirty = true;
+        } else if (this.entries.delete(miss.path)) {
+          this.dirty = true;
+        }
+      });
+    }
+    return result.filter((d): d is FileDigest => d !== undefined);
+  }
+
+  /** Persists the cache if anything changed. */
+  save(): void {
+    if (!this.cacheFile || !this.dirty) return;
+    const file: CacheFile = { version: 1, entries: Object.fromEntries(this.entries) };
+    writeFileAtomic(this.cacheFile, JSON.stringify(file));
+    this.dirty = false;
+  }
+
+  private async glob(patterns: string[]): Promise<string[]> {
+    const { glob } = await import('tinyglobby');
+    const found = await glob(patterns, { cwd: this.root, dot: true, onlyFiles: true });
+    return found.sort(compare);
+  }
+}
+
+export function hashFile(path: string): string {
+  const hash = createHash('sha256');
+  const fd = openSync(path, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+    for (;;) {
+      const read = readSync(fd, buffer, 0, CHUNK_BYTES, null);
+      if (read === 0) break;
+      hash.update(buffer.subarray(0, read));
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest('hex');
+}
+
+// Hashing runs on the main thread otherwise; a cold 200 MB tree wants every core. The worker is
+// plain JS evaluated from a string so it runs the same from src/ (tests) and dist/.
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { createHash } = require('node:crypto');
+const { openSync, readSync, closeSync } = require('node:fs');
+const buffer = Buffer.allocUnsafe(${CHUNK_BYTES});
+parentPort.postMessage(workerData.map((path) => {
+  const hash = createHash('sha256');
+  const fd = openSync(path, 'r');
+  try {
+    for (;;) {
+      const read = readSync(fd, buffer, 0, buffer.length, null);
+      if (read === 0) break;
+      hash.update(buffer.subarray(0, read));
+    }
+  } finally { closeSync(fd); }
+  return hash.digest('hex');
+}));
+`;
+
+async function hashInWorkers(paths: string[]): Promise<string[]> {
+  const count = Math.min(availableParallelism(), 4, paths.length);
+  const slices: string[][] = Array.from({ length: count }, () => []);
+  paths.forEach((path, i) => slices[i % count]?.push(path));
+  const results = await Promise.all(
+    slices.map(
+      (slice) =>
+        new Promise<string[]>((resolve, reject) => {
+          const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: slice });
+          worker.once('message', (hashes: string[]) => {
+            resolve(hashes);
+            void worker.terminate();
+          });
+          worker.once('error', reject);
+        }),
+    ),
+  );
+  return paths.map((_, i) => results[i % count]?.[Math.floor(i / count)] as string);
+}
+
+function matches(entry: CacheEntry, stats: BigIntStats): boolean {
+  return (
+    entry[0] === String(stats.size) &&
+    entry[1] === String(stats.mtimeNs) &&
+    entry[2] === String(stats.ctimeNs) &&
+    entry[3] === String(stats.ino)
+  );
+}
+
+function key(stats: BigIntStats, sha256: string): CacheEntry {
+  return [String(stats.size), String(stats.mtimeNs), String(stats.ctimeNs), String(stats.ino), sha256];
+}
+
+function statOrUndefined(path: string) {
+  return statSync(path, { throwIfNoEntry: false });
+}
+
+function hasMagic(pattern: string): boolean {
+  return /[*?[\]{}()!]/.test(pattern);
+}
+
+function normalize(path: string): string {
+  return path.replace(/\\/g, '/').replace(/^\.\//, '');
+}
+
+function trimSlash(path: string): string {
+  return normalize(path).replace(/\/+$/, '');
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+

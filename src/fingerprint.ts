@@ -1,0 +1,130 @@
+/**
+ * What a task's hash is made of, and explaining what changed between two runs.
+ *
+ * fingerprint = sha256(canonical JSON of FingerprintParts). Each part is there so that a change
+ * in it, and only such a change, makes the task run again.
+ */
+import { createHash } from 'node:crypto';
+import type { FileDigest } from './file-hasher.js';
+import type { PlanNode } from './graph.js';
+
+export interface FingerprintParts {
+  /** The task's name: a renamed task is a different task and never reuses another's result. */
+  task: string;
+  /** sha256 of run's source and the optional `version`: editing how a task works reruns it. */
+  definition: string;
+  /** Argument values by name (`greet[alice]` and `greet[bob]` make different things). */
+  args: Record<string, string>;
+  /** sha256 per `vars` key (settings, image names) so --explain can name the one that changed. */
+  vars: Record<string, string>;
+  /** sha256 per declared env var (null when unset): values never land in .task/, secrets included. */
+  env: Record<string, string | null>;
+  /** sha256 over the sorted (path, sha256) of every input file: adds, deletes and renames count. */
+  inputs: string;
+  /** Per dependency: its fingerprint and the digests of what it made (an image id, a file hash). */
+  deps: Record<string, string>;
+}
+
+/** What --explain compares: the parts plus each input file's hash. */
+export interface FingerprintDetail {
+  parts: FingerprintParts;
+  files: Record<string, string>;
+}
+
+export interface DepResult {
+  readonly fingerprint: string;
+  readonly outputs: Readonly<Record<string, string>>;
+}
+
+export function fingerprintParts(
+  node: PlanNode,
+  inputs: readonly FileDigest[],
+  deps: ReadonlyMap<string, DepResult>,
+  env: NodeJS.ProcessEnv,
+): FingerprintParts {
+  const { task } = node;
+  const inputHash = createHash('sha256');
+  for (const file of inputs) inputHash.update(`${file.path}\0${file.sha256}\n`);
+  return {
+    task: task.name,
+    definition: sha256(`${task.kind}\0${task.run?.toString() ?? ''}\0${task.version ?? ''}`),
+    args: { ...node.args },
+    vars: Object.fromEntries(Object.keys(task.vars).sort().map((k) => [k, sha256(canonicalJson(task.vars[k]))])),
+    env: Object.fromEntries(
+      [...task.env].sort().map((name) => {
+        const value = env[name];
+        return [name, value === undefined ? null : sha256(value)];
+      }),
+    ),
+    inputs: inputHash.digest('hex'),
+    deps: Object.fromEntries(
+      node.deps.map((dep) => {
+        const result = deps.get(dep.key);
+        return [dep.key, result ? sha256(canonicalJson(result)) : 'unknown'];
+      }),
+    ),
+  };
+}
+
+export function fingerprintOf(parts: FingerprintParts): string {
+  return sha256(canonicalJson(parts));
+}
+
+export type Change =
+  | { what: 'new'; detail: 'never ran successfully' }
+  | { what: 'definition' }
+  | { what: 'arg'; name: string; old: string | undefined; now: string | undefined }
+  | { what: 'var'; name: string; old: string | undefined; now: string | undefined }
+  | { what: 'env'; name: string; old: string | null | undefined; now: string | null | undefined }
+  | { what: 'input'; path: string; old: string | undefined; now: string | undefined }
+  | { what: 'dep'; key: string; old: string | undefined; now: string | undefined };
+
+/** Every difference between the last successful run and now, most telling first. */
+export function explainChanges(old: FingerprintDetail | undefined, now: FingerprintDetail): Change[] {
+  if (!old) return [{ what: 'new', detail: 'never ran successfully' }];
+  const changes: Change[] = [];
+  if (old.parts.definition !== now.parts.definition) changes.push({ what: 'definition' });
+  for (const name of keysOf(old.parts.args, now.parts.args)) {
+    if (old.parts.args[name] !== now.parts.args[name])
+      changes.push({ what: 'arg', name, old: old.parts.args[name], now: now.parts.args[name] });
+  }
+  for (const name of keysOf(old.parts.vars, now.parts.vars)) {
+    if (old.parts.vars[name] !== now.parts.vars[name])
+      changes.push({ what: 'var', name, old: old.parts.vars[name], now: now.parts.vars[name] });
+  }
+  for (const name of keysOf(old.parts.env, now.parts.env)) {
+    if (old.parts.env[name] !== now.parts.env[name])
+      changes.push({ what: 'env', name, old: old.parts.env[name], now: now.parts.env[name] });
+  }
+  for (const path of keysOf(old.files, now.files)) {
+    if (old.files[path] !== now.files[path])
+      changes.push({ what: 'input', path, old: old.files[path], now: now.files[path] });
+  }
+  for (const key of keysOf(old.parts.deps, now.parts.deps)) {
+    if (old.parts.deps[key] !== now.parts.deps[key])
+      changes.push({ what: 'dep', key, old: old.parts.deps[key], now: now.parts.deps[key] });
+  }
+  return changes;
+}
+
+function keysOf(a: object, b: object): string[] {
+  return [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+}
+
+export function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** JSON with object keys sorted at every level, so equal values always hash equally. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (v === undefined || typeof v === 'function') return null;
+    if (typeof v === 'bigint') return v.toString();
+    if (v instanceof Map) return Object.fromEntries([...v.entries()].sort());
+    if (v instanceof Set) return [...v].sort();
+    if (v && typeof v === 'object' && !Array.isArray(v)) {
+      return Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    }
+    return v;
+  }) ?? 'null';
+}

@@ -1,0 +1,222 @@
+/**
+ * Registry -> plan: resolves names (relative to the requesting namespace first, as Rake does),
+ * expands each request to the closure of its dependencies, and finds cycles before anything runs.
+ * Pure: no I/O. A task requested with different args is a different node (rake #53).
+ */
+import type { DepSpec, Registry, TaskDefinition } from './dsl.js';
+
+export interface PlanNode {
+  /** Unique per (task, args): `greet` or `greet[name=alice]`. */
+  readonly key: string;
+  readonly task: TaskDefinition;
+  readonly args: Readonly<Record<string, string>>;
+  readonly deps: readonly PlanNode[];
+}
+
+export interface Request {
+  readonly name: string;
+  /** From `name[a,b]`: mapped onto the task's declared args in order. */
+  readonly positional?: readonly string[];
+  /** From `-- --key=value` or a dep's args object. */
+  readonly named?: Readonly<Record<string, string>>;
+}
+
+export type PlanError =
+  | { reason: 'unknown-task'; name: string; requestedBy: string | undefined; suggestions: string[] }
+  | { reason: 'cycle'; path: string[] }
+  | { reason: 'bad-args'; task: string; message: string }
+  | { reason: 'taskfile'; problems: string[] };
+
+export type Expansion = { ok: true; nodes: PlanNode[] } | { ok: false; error: PlanError };
+
+export class Planner {
+  /** Every node planned so far, in dependency order (a node comes after its deps). */
+  readonly order: PlanNode[] = [];
+  private readonly byKey = new Map<string, PlanNode>();
+
+  constructor(private readonly registry: Registry) {}
+
+  get nodes(): ReadonlyMap<string, PlanNode> {
+    return this.byKey;
+  }
+
+  /** Adds the requests and their dependency closure; returns the requested nodes. */
+  expand(requests: readonly Request[], scope: readonly string[] = []): Expansion {
+    if (this.registry.problems.length > 0) {
+      return { ok: false, error: { reason: 'taskfile', problems: [...this.registry.problems] } };
+    }
+    const nodes: PlanNode[] = [];
+    try {
+      for (const request of requests) {
+        nodes.push(this.visit(request, scope, undefined, []));
+      }
+    } catch (thrown) {
+      if (thrown instanceof PlanFailure) return { ok: false, error: thrown.error };
+      throw thrown;
+    }
+    return { ok: true, nodes };
+  }
+
+  private visit(
+    request: Request,
+    scope: readonly string[],
+    requestedBy: string | undefined,
+    stack: string[],
+  ): PlanNode {
+    const task = this.resolve(request.name, scope, requestedBy);
+    const args = bindArgs(task, request);
+    const key = nodeKey(task.name, args);
+    const existing = this.byKey.get(key);
+    if (existing) return existing;
+    if (stack.includes(key)) {
+      const from = stack.indexOf(key);
+      throw new PlanFailure({ reason: 'cycle', path: [...stack.slice(from), key] });
+    }
+    stack.push(key);
+    const deps = task.deps.map((dep) => this.visit(parseDep(dep), task.scope, task.name, stack));
+    stack.pop();
+    const node: PlanNode = { key, task, args, deps: unique(deps) };
+    this.byKey.set(key, node);
+    this.order.push(node);
+    return node;
+  }
+
+  private resolve(name: string, scope: readonly string[], requestedBy: string | undefined) {
+    const found = resolveName(this.registry, name, scope);
+    if (found) return found;
+    throw new PlanFailure({
+      reason: 'unknown-task',
+      name,
+      requestedBy,
+      suggestions: suggest(name, [...this.registry.tasks.keys()]),
+    });
+  }
+}
+
+/** Rake's lookup: `a:b` scope, name `c` tries `a:b:c`, `a:c`, `c`; a leading `:` is absolute. */
+export function resolveName(
+  registry: Registry,
+  name: string,
+  scope: readonly string[],
+): TaskDefinition | undefined {
+  if (name.startsWith(':')) return registry.tasks.get(name.slice(1)) ?? fromRule(registry, name.slice(1));
+  for (let depth = scope.length; depth >= 0; depth--) {
+    const candidate = [...scope.slice(0, depth), name].join(':');
+    const found = registry.tasks.get(candidate);
+    if (found) return found;
+  }
+  return fromRule(registry, name);
+}
+
+function fromRule(registry: Registry, path: string): TaskDefinition | undefined {
+  const rule = registry.rules.find((r) => path.endsWith(r.target) && path.length > r.target.length);
+  if (!rule) return undefined;
+  const source = rule.source(path);
+  const { run } = rule.options;
+  const definition: TaskDefinition = {
+    name: path,
+    scope: [],
+    kind: 'file',
+    desc: rule.options.desc,
+    deps: rule.options.deps ?? [],
+    inputs: [source],
+    outputs: [path],
+    env: rule.options.env ?? [],
+    vars: { ...rule.options.vars, source },
+    args: [],
+    version: rule.options.version,
+    persistent: false,
+    run: run
+      ? (ctx) => run({ ...ctx, args: { target: path, source } } as Parameters<typeof run>[0])
+      : undefined,
+  };
+  registry.tasks.set(path, definition);
+  return definition;
+}
+
+/** `greet[alice,bob]` -> { name: 'greet', positional: ['alice', 'bob'] }. */
+export function parseTarget(text: string): Request {
+  const match = /^([^[]+)\[(.*)\]$/s.exec(text);
+  if (!match) return { name: text };
+  const [, name = '', list = ''] = match;
+  return { name, positional: list === '' ? [] : list.split(',') };
+}
+
+function parseDep(dep: DepSpec): Request {
+  if (typeof dep === 'string') return parseTarget(dep);
+  return dep.args ? { name: dep.task, named: dep.args } : { name: dep.task };
+}
+
+function bindArgs(task: TaskDefinition, request: Request): Record<string, string> {
+  const args: Record<string, string> = {};
+  const positional = request.positional ?? [];
+  if (positional.length > task.args.length) {
+    throw new PlanFailure({
+      reason: 'bad-args',
+      task: task.name,
+      message:
+        task.args.length === 0
+          ? `takes no arguments, got ${positional.length}`
+          : `takes ${task.args.length} argument(s) (${task.args.join(', ')}), got ${positional.length}`,
+    });
+  }
+  positional.forEach((value, index) => {
+    args[task.args[index] as string] = value;
+  });
+  for (const [key, value] of Object.entries(request.named ?? {})) {
+    if (!task.args.includes(key)) {
+      const known = task.args.length > 0 ? `; it takes ${task.args.join(', ')}` : '; it takes none';
+      throw new PlanFailure({
+        reason: 'bad-args',
+        task: task.name,
+        message: `has no argument "${key}"${known}`,
+      });
+    }
+    args[key] = value;
+  }
+  return args;
+}
+
+export function nodeKey(name: string, args: Readonly<Record<string, string>>): string {
+  const keys = Object.keys(args).sort();
+  if (keys.length === 0) return name;
+  return `${name}[${keys.map((k) => `${k}=${args[k]}`).join(',')}]`;
+}
+
+/** Names within a small edit distance, or that end with the requested name (a missing namespace). */
+export function suggest(name: string, names: readonly string[]): string[] {
+  const limit = Math.max(2, Math.floor(name.length / 3));
+  return names
+    .map((candidate) => ({
+      candidate,
+      // A missing namespace (`greet` for `ns:greet`) is as likely as a typo.
+      distance: Math.min(editDistance(name, candidate), editDistance(name, candidate.split(':').pop() ?? '') + 1),
+    }))
+    .filter(({ distance }) => distance <= limit)
+    .sort((a, b) => a.distance - b.distance || a.candidate.localeCompare(b.candidate))
+    .slice(0, 3)
+    .map(({ candidate }) => candidate);
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      row[j] = Math.min((previous[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + cost);
+    }
+    previous = row;
+  }
+  return previous[b.length] ?? 0;
+}
+
+function unique<T>(items: T[]): T[] {
+  return [...new Set(items)];
+}
+
+class PlanFailure extends Error {
+  constructor(readonly error: PlanError) {
+    super(error.reason);
+  }
+}

@@ -1,0 +1,15 @@
+/** The Taskfile API: `import { task, namespace, file } from 'taskgraph'`. */
+export { desc, file, namespace, rule, task } from './dsl.js';
+export type {
+  DepSpec,
+  ExecOptions,
+  ExecResult,
+  OutputInfo,
+  OutputSpec,
+  TaskArgs,
+  TaskContext,
+  TaskOptions,
+} from './dsl.js';
+export type { Output } from './output.js';
+export { TaskError } from './failure.js';
+export type { Failure } from './failure.js';

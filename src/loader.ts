@@ -1,0 +1,162 @@
+/**
+ * Loads Taskfile.ts (and what it imports) without a build step: esbuild bundles it once into
+ * .task/cache/, keyed by the content of every file it is made of, and later runs import the
+ * cached bundle without loading esbuild at all (a no-op run's start-up is a measured figure).
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { readJson, writeFileAtomic } from './atomic-file.js';
+import { installRegistry, Registry } from './dsl.js';
+
+export const TASKFILE_NAMES = ['Taskfile.ts', 'Taskfile.mts', 'Taskfile.js', 'Taskfile.mjs'];
+
+export type LoadError =
+  | { reason: 'not-found'; searchedFrom: string }
+  | { reason: 'missing-file'; file: string }
+  | { reason: 'syntax'; file: string; line: number; column: number; message: string; lineText: string }
+  | { reason: 'evaluation'; file: string; message: string; where: string | undefined };
+
+export type Loaded =
+  | { ok: true; registry: Registry; file: string; root: string; sources: string[] }
+  | { ok: false; error: LoadError };
+
+interface Manifest {
+  version: 1;
+  entry: string;
+  engine: string;
+  bundle: string;
+  inputs: { path: string; size: number; mtimeMs: number; sha256: string }[];
+}
+
+/** The engine's own entry: a Taskfile's `import 'taskgraph'` binds to the running CLI's copy. */
+const ENGINE_URL = new URL('./index.js', import.meta.url).href;
+
+export function findTaskfile(cwd: string, file?: string): { file: string } | { error: LoadError } {
+  if (file) {
+    const path = resolve(cwd, file);
+    return statSync(path, { throwIfNoEntry: false })?.isFile() ? { file: path } : { error: { reason: 'missing-file', file: path } };
+  }
+  for (let dir = resolve(cwd); ; dir = dirname(dir)) {
+    for (const name of TASKFILE_NAMES) {
+      const path = join(dir, name);
+      if (statSync(path, { throwIfNoEntry: false })?.isFile()) return { file: path };
+    }
+    if (dirname(dir) === dir) return { error: { reason: 'not-found', searchedFrom: resolve(cwd) } };
+  }
+}
+
+export async function loadTaskfile(options: { cwd: string; file?: string }): Promise<Loaded> {
+  const found = findTaskfile(options.cwd, options.file);
+  if ('error' in found) return { ok: false, error: found.error };
+  const { file } = found;
+  const root = dirname(file);
+  const cacheDir = join(root, '.task', 'cache');
+  const manifestPath = join(cacheDir, 'taskfile.json');
+
+  let manifest = readJson<Manifest>(manifestPath);
+  if (!manifest || !isFresh(manifest, file)) {
+    const built = await bundle(file, root, cacheDir);
+    if ('error' in built) return { ok: false, error: built.error };
+    manifest = built.manifest;
+    writeFileAtomic(manifestPath, JSON.stringify(manifest), { fsync: false });
+  }
+
+  const registry = new Registry();
+  installRegistry(registry);
+  try {
+    await import(pathToFileURL(join(cacheDir, manifest.bundle)).href);
+  } catch (error) {
+    const err = error instanceof Error ? error : new Error(String(error));
+    const where = err.stack?.split('\n').find((l) => l.includes('.task/cache/'))?.trim();
+    return { ok: false, error: { reason: 'evaluation', file: relative(options.cwd, file) || file, message: err.message, where } };
+  }
+  return { ok: true, registry, file, root, sources: manifest.inputs.map((i) => join(root, i.path)) };
+}
+
+function isFresh(manifest: Manifest, file: string): boolean {
+  if (manifest.version !== 1 || manifest.entry !== file || manifest.engine !== ENGINE_URL) return false;
+  const root = dirname(file);
+  if (!statSync(join(root, '.task', 'cache', manifest.bundle), { throwIfNoEntry: false })) return false;
+  return manifest.inputs.every((input) => {
+    const path = join(root, input.path);
+    const stats = statSync(path, { throwIfNoEntry: false });
+    if (!stats) return false;
+    if (stats.size === input.size && stats.mtimeMs === input.mtimeMs) return true;
+    return stats.size === input.size && sha256(readFileSync(path)) === input.sha256;
+  });
+}
+
+async function bundle(
+  file: string,
+  root: string,
+  cacheDir: string,
+): Promise<{ manifest: Manifest } | { error: LoadError }> {
+  const esbuild = await import('esbuild');
+  let result;
+  try {
+    result = await esbuild.build({
+      entryPoints: [file],
+      bundle: true,
+      write: false,
+      metafile: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      packages: 'external',
+      logLevel: 'silent',
+      absWorkingDir: root,
+      plugins: [
+        {
+          name: 'taskgraph',
+          setup(build) {
+            build.onResolve({ filter: /^taskgraph$/ }, () => ({ path: ENGINE_URL, external: true }));
+            // The bundle lives in .task/cache/, so each source keeps its own import.meta paths.
+            build.onLoad({ filter: /\.[mc]?[jt]s$/ }, (args) => {
+              const source = readFileSync(args.path, 'utf8');
+              const url = pathToFileURL(args.path).href;
+              const contents = source
+                .replaceAll('import.meta.url', JSON.stringify(url))
+                .replaceAll('import.meta.dirname', JSON.stringify(dirname(args.path)))
+                .replaceAll('import.meta.filename', JSON.stringify(args.path));
+              return { contents, loader: /\.[mc]?ts$/.test(args.path) ? 'ts' : 'js' };
+            });
+          },
+        },
+      ],
+    });
+  } catch (error) {
+    const first = (error as { errors?: EsbuildMessage[] }).errors?.[0];
+    if (!first) throw error;
+    const location = first.location;
+    return {
+      error: {
+        reason: 'syntax',
+        file: location ? resolve(root, location.file) : file,
+        line: location?.line ?? 0,
+        column: (location?.column ?? 0) + 1,
+        message: first.text,
+        lineText: location?.lineText ?? '',
+      },
+    };
+  }
+  const code = result.outputFiles[0]?.contents ?? new Uint8Array();
+  const name = `taskfile-${sha256(code).slice(0, 16)}.mjs`;
+  writeFileAtomic(join(cacheDir, name), code, { fsync: false });
+  const inputs = Object.keys(result.metafile.inputs).map((input) => {
+    const path = resolve(root, input);
+    const stats = statSync(path);
+    return { path: relative(root, path), size: stats.size, mtimeMs: stats.mtimeMs, sha256: sha256(readFileSync(path)) };
+  });
+  return { manifest: { version: 1, entry: file, engine: ENGINE_URL, bundle: name, inputs } };
+}
+
+interface EsbuildMessage {
+  text: string;
+  location: { file: string; line: number; column: number; lineText: string } | null;
+}
+
+function sha256(data: string | Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}

@@ -1,0 +1,22 @@
+/**
+ * What a task makes. The engine records each output's digest after a successful run and, on the
+ * next run, treats the task as up to date only if every output still reports that digest.
+ *
+ * Output kinds are pluggable: files and directories live here; Docker images and registry images
+ * live in src/docker/ and implement the same interface.
+ */
+export interface Output {
+  /** Stable key naming the output in state and messages, e.g. `file:build/vendor.tar`. */
+  readonly id: string;
+  /** The output's current digest, or undefined when it does not exist. */
+  digest(): Promise<string | undefined>;
+}
+
+export function isOutput(value: unknown): value is Output {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Output).id === 'string' &&
+    typeof (value as Output).digest === 'function'
+  );
+}

@@ -1,0 +1,100 @@
+/**
+ * Child processes for tasks: argv arrays only (execa), each in its own process group so that
+ * aborting a task kills everything it started, grandchildren included.
+ */
+import { execa, ExecaError } from 'execa';
+import { TaskError } from './failure.js';
+
+export interface ProcessOptions {
+  cwd: string;
+  env?: Record<string, string | undefined>;
+  input?: string;
+  signal: AbortSignal;
+  onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
+}
+
+export interface ProcessResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+/** Process groups still running, so a second Ctrl-C can kill them all at once. */
+const liveGroups = new Set<number>();
+
+/** Grace between SIGTERM and SIGKILL for an aborted task's process group. */
+const KILL_GRACE_MS = 3000;
+
+export async function runProcess(
+  file: string,
+  args: readonly string[],
+  options: ProcessOptions,
+): Promise<ProcessResult> {
+  const command = [file, ...args].map(quoteForDisplay).join(' ');
+  options.signal.throwIfAborted();
+  const onLine = options.onLine;
+  const child = execa(file, args, {
+    cwd: options.cwd,
+    env: options.env ?? {},
+    detached: true,
+    reject: false,
+    stripFinalNewline: true,
+    ...(options.input === undefined ? { stdin: 'ignore' as const } : { input: options.input }),
+    ...(onLine
+      ? {
+          stdout: [
+            function* (line: unknown) {
+              onLine(String(line), 'stdout');
+              yield line;
+            },
+          ],
+          stderr: [
+            function* (line: unknown) {
+              onLine(String(line), 'stderr');
+              yield line;
+            },
+          ],
+        }
+      : {}),
+  });
+  const pid = child.pid;
+  let timer: NodeJS.Timeout | undefined;
+  const abort = (): void => {
+    if (pid === undefined) return;
+    killGroup(pid, 'SIGTERM');
+    timer = setTimeout(() => killGroup(pid, 'SIGKILL'), KILL_GRACE_MS);
+    timer.unref();
+  };
+  if (pid !== undefined) liveGroups.add(pid);
+  options.signal.addEventListener('abort', abort, { once: true });
+  const result = await child;
+  options.signal.removeEventListener('abort', abort);
+  if (timer) clearTimeout(timer);
+  if (pid !== undefined) liveGroups.delete(pid);
+
+  if (result instanceof ExecaError || result.failed) {
+    if (result.exitCode === undefined && result.signal === undefined) {
+      throw new TaskError({ reason: 'spawn-failed', command, message: result.shortMessage ?? 'unknown error' });
+    }
+    if (result.signal) throw new TaskError({ reason: 'killed', command, signal: result.signal });
+    throw new TaskError({ reason: 'exit-non-zero', command, exitCode: result.exitCode ?? -1 });
+  }
+  return { stdout: String(result.stdout), stderr: String(result.stderr), exitCode: result.exitCode ?? 0 };
+}
+
+export function killAllProcessGroups(signal: NodeJS.Signals): void {
+  for (const pid of liveGroups) killGroup(pid, signal);
+}
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+/** For messages only; nothing is ever run through a shell. */
+function quoteForDisplay(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}

@@ -1,0 +1,36 @@
+/**
+ * What a run tells its reporters. The scheduler only emits these; renderers (listr2 on a TTY,
+ * plain lines in CI, JSON for tools) turn them into output.
+ */
+import type { Failure } from '../failure.js';
+
+export type TaskStatus = 'ran' | 'up-to-date' | 'failed' | 'skipped' | 'cancelled' | 'would-run';
+
+export type RunEvent =
+  | { type: 'plan'; tasks: { key: string; deps: string[]; desc: string | undefined }[] }
+  | { type: 'start'; key: string }
+  | { type: 'output'; key: string; stream: 'stdout' | 'stderr' | 'log'; line: string }
+  | {
+      type: 'end';
+      key: string;
+      status: TaskStatus;
+      durationMs: number;
+      /** Why it ran, or why it was skipped. */
+      reason: string | undefined;
+      failure: Failure | undefined;
+    }
+  | { type: 'warning'; message: string }
+  | { type: 'summary'; summary: RunSummary };
+
+export interface RunSummary {
+  counts: Record<TaskStatus, number>;
+  durationMs: number;
+  failures: { key: string; failure: Failure; lastLines: string[] }[];
+  interrupted: boolean;
+}
+
+export interface Reporter {
+  emit(event: RunEvent): void;
+  /** Resolves once everything is written (listr2 finishes its last frame). */
+  close(): Promise<void>;
+}

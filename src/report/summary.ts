@@ -1,0 +1,32 @@
+/** The end-of-run summary every human-facing reporter prints: counts, time, each failure. */
+import { describeFailure } from '../failure.js';
+import type { RunSummary, TaskStatus } from './events.js';
+
+export function formatDuration(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)}ms` : `${(ms / 1000).toFixed(2)}s`;
+}
+
+export function formatSummary(summary: RunSummary): string[] {
+  const { counts } = summary;
+  const parts = (
+    [
+      ['ran', 'ran'],
+      ['up-to-date', 'up to date'],
+      ['would-run', 'would run'],
+      ['failed', 'failed'],
+      ['skipped', 'skipped'],
+      ['cancelled', 'cancelled'],
+    ] as [TaskStatus, string][]
+  )
+    .filter(([status]) => counts[status] > 0 || status === 'ran' || status === 'up-to-date')
+    .map(([status, label]) => `${counts[status]} ${label}`);
+  const lines = [`${summary.interrupted ? 'Interrupted: ' : ''}${parts.join(', ')} in ${formatDuration(summary.durationMs)}`];
+  for (const { key, failure, lastLines } of summary.failures) {
+    lines.push('', `✖ ${key}: ${describeFailure(failure)}`);
+    if (lastLines.length > 0) {
+      lines.push(`  last lines of output (full log: .task/logs/):`);
+      for (const line of lastLines) lines.push(`  │ ${line}`);
+    }
+  }
+  return lines;
+}

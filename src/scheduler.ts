@@ -1,0 +1,373 @@
+/**
+ * Runs a plan: each node once (its promise is shared by every dependent), independent nodes in
+ * parallel up to `concurrency`, skipping nodes that are up to date.
+ *
+ *   per node:  wait deps ──any failed──> skipped (dependency failed)
+ *                 │
+ *              fingerprint ──same as record and outputs intact──> up-to-date
+ *                 │
+ *              wait for a slot ──run stopping (fail-fast, Ctrl-C)──> skipped
+ *                 │
+ *              run(ctx) ──throws──> failed (or cancelled when aborted); nothing recorded
+ *                 │
+ *              digest outputs ──one missing──> failed
+ *                 │
+ *              record fingerprint + output digests ──> ran
+ */
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { ExecOptions, TaskContext } from './dsl.js';
+import type { FileHasher } from './file-hasher.js';
+import { describeFailure, failureFrom, TaskError } from './failure.js';
+import type { Failure } from './failure.js';
+import type { DepResult, FingerprintDetail } from './fingerprint.js';
+import { fingerprintOf, fingerprintParts } from './fingerprint.js';
+import type { PlanNode, Planner } from './graph.js';
+import { parseTarget } from './graph.js';
+import { isOutput } from './output.js';
+import type { Output } from './output.js';
+import { runProcess } from './process.js';
+import type { RunEvent, RunSummary, TaskStatus } from './report/events.js';
+import type { State } from './state.js';
+
+export interface SchedulerOptions {
+  planner: Planner;
+  root: string;
+  state: State;
+  hasher: FileHasher;
+  env: NodeJS.ProcessEnv;
+  concurrency: number;
+  keepGoing: boolean;
+  /** Run these (or every) tasks even when up to date. */
+  force: boolean;
+  /** Decide only: nothing runs and nothing is recorded. */
+  dryRun: boolean;
+  signal: AbortSignal;
+  emit: (event: RunEvent) => void;
+}
+
+export interface NodeResult {
+  status: TaskStatus;
+  /** Undefined when the node never got as far as hashing (a dependency failed). */
+  fingerprint: string | undefined;
+  outputs: Record<string, string>;
+  detail: FingerprintDetail | undefined;
+  reason: string | undefined;
+}
+
+const TAIL_LINES = 20;
+
+export class Scheduler {
+  readonly results = new Map<string, Promise<NodeResult>>();
+  private readonly tails = new Map<string, string[]>();
+  private readonly failures: RunSummary['failures'] = [];
+  private readonly slots: Semaphore;
+  private stopping = false;
+
+  constructor(private readonly options: SchedulerOptions) {
+    this.slots = new Semaphore(Math.max(1, options.concurrency));
+  }
+
+  /** Runs the nodes and everything they depend on; resolves when all have settled. */
+  async run(nodes: readonly PlanNode[]): Promise<RunSummary> {
+    const started = performance.now();
+    this.options.emit({
+      type: 'plan',
+      tasks: closure(nodes).map((node) => ({
+        key: node.key,
+        deps: node.deps.map((d) => d.key),
+        desc: node.task.desc,
+      })),
+    });
+    await Promise.all(nodes.map((node) => this.settle(node)));
+    const settled = await Promise.all(this.results.values());
+    const counts = { ran: 0, 'up-to-date': 0, failed: 0, skipped: 0, cancelled: 0, 'would-run': 0 };
+    for (const result of settled) counts[result.status]++;
+    const summary: RunSummary = {
+      counts,
+      durationMs: performance.now() - started,
+      failures: this.failures,
+      interrupted: this.options.signal.aborted,
+    };
+    this.options.emit({ type: 'summary', summary });
+    return summary;
+  }
+
+  settle(node: PlanNode): Promise<NodeResult> {
+    let result = this.results.get(node.key);
+    if (!result) {
+      result = this.execute(node);
+      this.results.set(node.key, result);
+    }
+    return result;
+  }
+
+  private async execute(node: PlanNode): Promise<NodeResult> {
+    const { emit, signal } = this.options;
+    const depResults = await Promise.all(node.deps.map((dep) => this.settle(dep)));
+    const blocked = node.deps.find((_, i) => isBlocking(depResults[i]?.status));
+    if (blocked) {
+      const why = `dependency ${blocked.key} did not succeed`;
+      return this.finish(node, 'skipped', 0, why, undefined);
+    }
+    if (this.stopping || signal.aborted) {
+      return this.finish(node, 'skipped', 0, 'not started: the run is stopping', undefined);
+    }
+    if (this.options.dryRun) {
+      const pending = node.deps.find((_, i) => depResults[i]?.status === 'would-run');
+      if (pending) {
+        return this.finish(node, 'would-run', 0, `dependency ${pending.key} would run`, undefined);
+      }
+    }
+
+    const deps = new Map<string, DepResult>();
+    node.deps.forEach((dep, i) => {
+      const r = depResults[i];
+      if (r?.fingerprint) deps.set(dep.key, { fingerprint: r.fingerprint, outputs: r.outputs });
+    });
+    const files = await this.options.hasher.hashInputs(node.task.inputs);
+    const parts = fingerprintParts(node, files, deps, this.options.env);
+    const fingerprint = fingerprintOf(parts);
+    const detail: FingerprintDetail = {
+      parts,
+      files: Object.fromEntries(files.map((f) => [f.path, f.sha256])),
+    };
+    const outputs = this.outputsOf(node, fingerprint);
+
+    const verdict = await this.verdict(node, fingerprint, outputs, depResults);
+    if (verdict.upToDate) {
+      return this.finish(node, 'up-to-date', 0, verdict.reason, undefined, {
+        fingerprint,
+        outputs: verdict.outputs,
+        detail,
+      });
+    }
+    if (this.options.dryRun) {
+      return this.finish(node, 'would-run', 0, verdict.reason, undefined, {
+        fingerprint,
+        outputs: {},
+        detail,
+      });
+    }
+
+    await this.slots.acquire();
+    if (this.stopping || signal.aborted) {
+      this.slots.release();
+      return this.finish(node, 'skipped', 0, 'not started: the run is stopping', undefined);
+    }
+    const started = performance.now();
+    emit({ type: 'start', key: node.key });
+    const log = openLog(this.options.state.logPath(node.key));
+    try {
+      await node.task.run?.(this.context(node, fingerprint, log));
+      const digests = await digestAll(outputs);
+      const missing = outputs.find((o) => digests[o.id] === undefined);
+      if (missing) throw new TaskError({ reason: 'output-missing', output: missing.id });
+      if (node.task.inputs.length > 0 || outputs.length > 0) {
+        this.options.state.write(
+          { key: node.key, task: node.task.name, fingerprint, outputs: digests as Record<string, string> },
+          detail,
+        );
+      }
+      return this.finish(node, 'ran', performance.now() - started, verdict.reason, undefined, {
+        fingerprint,
+        outputs: digests as Record<string, string>,
+        detail,
+      });
+    } catch (error) {
+      const durationMs = performance.now() - started;
+      if (signal.aborted) return this.finish(node, 'cancelled', durationMs, 'interrupted', undefined);
+      const failure = failureFrom(error);
+      log.write(`task failed: ${describeFailure(failure)}`);
+      if (!this.options.keepGoing) this.stopping = true;
+      this.failures.push({ key: node.key, failure, lastLines: this.tails.get(node.key) ?? [] });
+      return this.finish(node, 'failed', durationMs, verdict.reason, failure);
+    } finally {
+      log.close();
+      this.slots.release();
+    }
+  }
+
+  private async verdict(
+    node: PlanNode,
+    fingerprint: string,
+    outputs: readonly Output[],
+    depResults: readonly NodeResult[],
+  ): Promise<{ upToDate: boolean; reason: string; outputs: Record<string, string> }> {
+    const { task } = node;
+    const no = (reason: string) => ({ upToDate: false, reason, outputs: {} });
+    if (!task.run) {
+      const ran = depResults.some((r) => r.status === 'ran' || r.status === 'would-run');
+      return ran ? no('a dependency ran') : { upToDate: true, reason: 'nothing to do', outputs: {} };
+    }
+    if (this.options.force) return no('forced (--force)');
+    if (task.inputs.length === 0 && outputs.length === 0) return no('no inputs or outputs: always runs');
+    const record = this.options.state.read(node.key);
+    if (!record) return no('never ran successfully');
+    if (record.fingerprint !== fingerprint) {
+      return no(`inputs changed (run \`task --explain ${node.key}\` for details)`);
+    }
+    const digests = await digestAll(outputs);
+    for (const output of outputs) {
+      const recorded = record.outputs[output.id];
+      const now = digests[output.id];
+      if (recorded === undefined) return no(`output ${output.id} is new`);
+      if (now === undefined) return no(`output ${output.id} is missing`);
+      if (now !== recorded) return no(`output ${output.id} changed since the last run`);
+    }
+    return { upToDate: true, reason: 'up to date', outputs: record.outputs };
+  }
+
+  private outputsOf(node: PlanNode, fingerprint: string): Output[] {
+    const { outputs } = node.task;
+    const specs =
+      typeof outputs === 'function'
+        ? outputs({ fingerprint, args: node.args, root: this.options.root })
+        : (outputs ?? []);
+    return specs.map((spec) => {
+      if (isOutput(spec)) return spec;
+      if (typeof spec === 'string') return fileOutput(this.options.hasher, spec);
+      throw new Error(`task ${node.key}: an output must be a path or an Output, got ${typeof spec}`);
+    });
+  }
+
+  private context(node: PlanNode, fingerprint: string, log: TaskLog): TaskContext {
+    const { root, signal, emit } = this.options;
+    const line = (stream: 'stdout' | 'stderr' | 'log', text: string): void => {
+      log.write(text);
+      const tail = this.tails.get(node.key) ?? [];
+      tail.push(text);
+      if (tail.length > TAIL_LINES) tail.shift();
+      this.tails.set(node.key, tail);
+      emit({ type: 'output', key: node.key, stream, line: text });
+    };
+    return {
+      name: node.task.name,
+      args: node.args,
+      root,
+      fingerprint,
+      signal,
+      log: (message) => {
+        for (const text of message.split('\n')) line('log', text);
+      },
+      exec: (file: string, args: readonly string[] = [], opts: ExecOptions = {}) =>
+        runProcess(file, args, {
+          cwd: opts.cwd ? resolveIn(root, opts.cwd) : root,
+          ...(opts.env ? { env: opts.env } : {}),
+          ...(opts.input !== undefined ? { input: opts.input } : {}),
+          signal,
+          ...(opts.quiet ? {} : { onLine: (text: string, stream: 'stdout' | 'stderr') => line(stream, text) }),
+        }),
+      invoke: (name, args) => this.invoke(node, name, args),
+    };
+  }
+
+  /** Rake's invoke, from inside a run: the invoker gives up its slot while it waits. */
+  private async invoke(from: PlanNode, name: string, args?: Record<string, string>): Promise<void> {
+    const request = args ? { ...parseTarget(name), named: args } : parseTarget(name);
+    const expansion = this.options.planner.expand([request], from.task.scope);
+    if (!expansion.ok) {
+      const why =
+        expansion.error.reason === 'unknown-task' ? `no task named "${name}"` : expansion.error.reason;
+      throw new TaskError({ reason: 'invoke-failed', task: name, why });
+    }
+    const [target] = expansion.nodes as [PlanNode];
+    if (closure([target]).includes(from)) {
+      throw new TaskError({ reason: 'invoke-failed', task: target.key, why: `it depends on ${from.key}` });
+    }
+    this.options.emit({
+      type: 'plan',
+      tasks: closure([target])
+        .filter((n) => !this.results.has(n.key))
+        .map((n) => ({ key: n.key, deps: n.deps.map((d) => d.key), desc: n.task.desc })),
+    });
+    this.slots.release();
+    try {
+      const result = await this.settle(target);
+      if (result.status === 'failed' || result.status === 'skipped' || result.status === 'cancelled') {
+        throw new TaskError({ reason: 'invoke-failed', task: target.key, why: result.reason ?? result.status });
+      }
+    } finally {
+      await this.slots.acquire();
+    }
+  }
+
+  private finish(
+    node: PlanNode,
+    status: TaskStatus,
+    durationMs: number,
+    reason: string | undefined,
+    failure: Failure | undefined,
+    result: Pick<NodeResult, 'fingerprint' | 'outputs' | 'detail'> = {
+      fingerprint: undefined,
+      outputs: {},
+      detail: undefined,
+    },
+  ): NodeResult {
+    this.options.emit({ type: 'end', key: node.key, status, durationMs, reason, failure });
+    return { status, reason, ...result };
+  }
+}
+
+function isBlocking(status: TaskStatus | undefined): boolean {
+  return status === 'failed' || status === 'skipped' || status === 'cancelled';
+}
+
+export function fileOutput(hasher: FileHasher, path: string): Output {
+  return { id: `file:${path}`, digest: () => hasher.digestPath(path) };
+}
+
+async function digestAll(outputs: readonly Output[]): Promise<Record<string, string | undefined>> {
+  const digests = await Promise.all(outputs.map((o) => o.digest()));
+  return Object.fromEntries(outputs.map((o, i) => [o.id, digests[i]]));
+}
+
+/** The nodes and all they depend on, dependencies first. */
+export function closure(nodes: readonly PlanNode[]): PlanNode[] {
+  const seen = new Set<PlanNode>();
+  const visit = (node: PlanNode): void => {
+    if (seen.has(node)) return;
+    for (const dep of node.deps) visit(dep);
+    seen.add(node);
+  };
+  nodes.forEach(visit);
+  return [...seen];
+}
+
+
+interface TaskLog {
+  write(line: string): void;
+  close(): void;
+}
+
+function openLog(path: string): TaskLog {
+  mkdirSync(dirname(path), { recursive: true });
+  const fd = openSync(path, 'w');
+  return {
+    write: (line) => writeSync(fd, `${line}\n`),
+    close: () => closeSync(fd),
+  };
+}
+
+function resolveIn(root: string, path: string): string {
+  return path.startsWith('/') ? path : `${root}/${path}`;
+}
+
+class Semaphore {
+  private waiting: (() => void)[] = [];
+  constructor(private free: number) {}
+
+  acquire(): Promise<void> {
+    if (this.free > 0) {
+      this.free--;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.free++;
+  }
+}
