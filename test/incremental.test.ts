@@ -1,0 +1,183 @@
+import { renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Project, RECORD } from './support/project.js';
+
+// One task that reads src/**, a var, an env var and an arg, and writes build/out.txt; a dependent.
+const TASKFILE = `
+import { readdirSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { task } from 'taskgraph';
+import { record } from './record.ts';
+import { settings } from './settings.ts';
+
+task('build', {
+  inputs: ['src/**'],
+  outputs: ['build/out.txt'],
+  env: ['GREETING'],
+  vars: { settings },
+  args: ['flavour'],
+  run: (ctx) => {
+    record('build');
+    mkdirSync('build', { recursive: true });
+    const files = readdirSync('src').sort().map((f) => f + ':' + readFileSync('src/' + f, 'utf8'));
+    writeFileSync('build/out.txt', files.join(',') + (ctx.args.flavour ?? ''));
+  },
+});
+
+task('package', {
+  deps: ['build'],
+  inputs: ['build/out.txt'],
+  outputs: ['build/package.txt'],
+  run: () => {
+    record('package');
+    writeFileSync('build/package.txt', readFileSync('build/out.txt', 'utf8').toUpperCase());
+  },
+});
+`;
+
+describe('incrementality', () => {
+  let project: Project;
+
+  beforeEach(async () => {
+    project = new Project({
+      'Taskfile.ts': TASKFILE,
+      'record.ts': RECORD,
+      'settings.ts': `export const settings = { image: 'app', replicas: 2 };\n`,
+      'src/a.txt': 'alpha',
+      'src/b.txt': 'beta',
+    });
+    const first = await project.task(['package']);
+    expect(first.exitCode, first.stdout + first.stderr).toBe(0);
+    expect(project.runs()).toEqual(['build', 'package']);
+    project.clearRuns();
+  });
+
+  afterEach(() => project.remove());
+
+  it('skips every task when nothing changed', async () => {
+    const result = await project.task(['package']);
+    expect(result.exitCode).toBe(0);
+    expect(project.runs()).toEqual([]);
+    expect(result.stdout).toContain('[build] up to date');
+    expect(result.stdout).toContain('[package] up to date');
+  });
+
+  it('reruns after an input file is edited, and the dependent too', async () => {
+    project.write('src/a.txt', 'ALPHA');
+    await project.task(['package']);
+    expect(project.runs()).toEqual(['build', 'package']);
+  });
+
+  it('reruns after an input file is added or deleted', async () => {
+    project.write('src/c.txt', 'gamma');
+    await project.task(['package']);
+    expect(project.runs()).toEqual(['build', 'package']);
+    project.clearRuns();
+    rmSync(project.path('src/c.txt'));
+    await project.task(['package']);
+    expect(project.runs()).toEqual(['build', 'package']);
+  });
+
+  it('reruns after a rename that keeps the content', async () => {
+    renameSync(project.path('src/b.txt'), project.path('src/z.txt'));
+    await project.task(['build']);
+    expect(project.runs()).toEqual(['build']);
+  });
+
+  it('skips after touch without a content change', async () => {
+    const future = new Date(Date.now() + 60_000);
+    utimesSync(project.path('src/a.txt'), future, future);
+    await project.task(['package']);
+    expect(project.runs()).toEqual([]);
+  });
+
+  it('reruns when a declared env var changes, and not for an undeclared one', async () => {
+    await project.task(['package'], { UNRELATED: 'x' });
+    expect(project.runs()).toEqual([]);
+    await project.task(['build'], { GREETING: 'hello' });
+    expect(project.runs()).toEqual(['build']);
+  });
+
+  it('reruns when a var changes', async () => {
+    project.write('settings.ts', `export const settings = { image: 'app', replicas: 3 };\n`);
+    const result = await project.task(['build']);
+    expect(project.runs()).toEqual(['build']);
+    expect(result.exitCode).toBe(0);
+  });
+
+  it('reruns when an arg changes, and runs both variants in one invocation', async () => {
+    await project.task(['build[x]']);
+    expect(project.runs()).toEqual(['build']);
+    project.clearRuns();
+    await project.task(['build[y]', 'build[z]', '-j', '1']);
+    expect(project.runs()).toEqual(['build', 'build']);
+    project.clearRuns();
+    await project.task(['build', '--', '--flavour=x']);
+    expect(project.runs()).toEqual(['build']);
+  });
+
+  it('reruns when the run function changes', async () => {
+    // A comment is not a change: esbuild drops it, so the function's source stays the same.
+    project.write('Taskfile.ts', TASKFILE.replace(`record('build');`, `record('build'); // note`));
+    await project.task(['build']);
+    expect(project.runs()).toEqual([]);
+    project.write('Taskfile.ts', TASKFILE.replace(`(ctx.args.flavour ?? '')`, `(ctx.args.flavour ?? '-')`));
+    await project.task(['build']);
+    expect(project.runs()).toEqual(['build']);
+  });
+
+  it('reruns a task whose output was deleted or edited', async () => {
+    rmSync(project.path('build/package.txt'));
+    await project.task(['package']);
+    expect(project.runs()).toEqual(['package']);
+    project.clearRuns();
+    writeFileSync(project.path('build/out.txt'), 'tampered');
+    await project.task(['package']);
+    expect(project.runs()).toEqual(['build']);
+  });
+
+  it('reruns a dependent when a dependency produced different output', async () => {
+    project.write('src/a.txt', 'changed');
+    const result = await project.task(['package', '--json']);
+    const ends = result.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { type: string; key?: string; status?: string })
+      .filter((e) => e.type === 'end');
+    expect(ends.map((e) => [e.key, e.status])).toEqual([
+      ['build', 'ran'],
+      ['package', 'ran'],
+    ]);
+  });
+
+  it('--force reruns up-to-date tasks and --forget drops their records', async () => {
+    await project.task(['-B', 'build']);
+    expect(project.runs()).toEqual(['build']);
+    project.clearRuns();
+    const forget = await project.task(['--forget', 'build']);
+    expect(forget.stdout).toContain('forgot build');
+    await project.task(['package']);
+    expect(project.runs()).toEqual(['build']);
+  });
+
+  it('--explain names the changed input with old and new hashes', async () => {
+    project.write('src/b.txt', 'BETA');
+    const result = await project.task(['--explain', 'build']);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toMatch(/build would run: inputs changed/);
+    expect(result.stdout).toMatch(/input src\/b\.txt: modified \([0-9a-f]{12} -> [0-9a-f]{12}\)/);
+    const env = await project.task(['--explain', 'build'], { GREETING: 'x' });
+    expect(env.stdout).toContain('env GREETING: (unset) -> ');
+    expect(project.runs()).toEqual([]);
+  });
+
+  it('a corrupt state file warns and reruns', async () => {
+    const { readdirSync } = await import('node:fs');
+    for (const f of readdirSync(project.path('.task/state'))) {
+      writeFileSync(project.path('.task/state', f), '{ torn');
+    }
+    const result = await project.task(['build']);
+    expect(result.exitCode).toBe(0);
+    expect(result.stderr).toContain('ignoring unreadable state');
+    expect(project.runs()).toEqual(['build']);
+  });
+});
