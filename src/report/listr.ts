@@ -38,16 +38,16 @@ export function listrReporter(out: Writable): Reporter {
         done();
         return;
       case 'up-to-date':
-        wrapper.skip(`${end.key}: up to date`);
+        wrapper.skip(`${end.key} (up to date)`);
         done();
         return;
       case 'would-run':
-        wrapper.skip(`${end.key}: would run (${end.reason ?? ''})`);
+        wrapper.skip(`${end.key} (would run: ${end.reason ?? ''})`);
         done();
         return;
       case 'skipped':
       case 'cancelled':
-        wrapper.skip(`${end.key}: ${end.status} (${end.reason ?? ''})`);
+        wrapper.skip(`${end.key} (${end.status}: ${end.reason ?? ''})`);
         done();
         return;
       case 'failed': {
@@ -86,7 +86,7 @@ export function listrReporter(out: Writable): Reporter {
               concurrent: true,
               exitOnError: false,
               registerSignalListeners: false,
-              rendererOptions: { collapseErrors: false, collapseSkips: false },
+              rendererOptions: { collapseErrors: false, collapseSkips: true },
             },
           );
           running = listr.run().catch(() => undefined);

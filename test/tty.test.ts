@@ -1,0 +1,61 @@
+/**
+ * The listr2 renderer under a real pseudo-terminal (util-linux `script`), the way a developer
+ * sees it. Frames are compared after stripping ANSI codes and timings.
+ */
+import { execa } from 'execa';
+import { afterEach, describe, expect, it } from 'vitest';
+import { cleanEnv, Project, TASK_BIN } from './support/project.js';
+
+const TASKFILE = `import { task } from 'taskgraph';
+import { writeFileSync } from 'node:fs';
+task('build', { inputs: ['in.txt'], outputs: ['out.txt'], run: (ctx) => { ctx.log('building'); writeFileSync('out.txt', 'x'); } });
+task('fail', { run: (ctx) => ctx.exec('sh', ['-c', 'echo broken output; exit 4']) });
+task('default', { deps: ['build'] });
+`;
+
+function shellQuote(arg: string): string {
+  return `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+async function inTerminal(project: Project, args: string[]) {
+  // `script` takes its command as one string; every word of it is quoted.
+  const command = `stty cols 100 rows 30; exec ${[process.execPath, TASK_BIN, ...args].map(shellQuote).join(' ')}`;
+  const result = await execa('script', ['-qec', command, '/dev/null'], {
+    cwd: project.dir,
+    env: cleanEnv(),
+    extendEnv: false,
+    reject: false,
+  });
+  const screen = String(result.stdout)
+    .replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')
+    .replace(/\(\d+(\.\d+)?m?s\)/g, '(TIME)')
+    .split(/\r?\n|\r/)
+    .map((line) => line.trimEnd())
+    .filter(Boolean);
+  return { exitCode: result.exitCode, screen };
+}
+
+let project: Project;
+afterEach(() => project.remove());
+
+describe('terminal renderer', () => {
+  it('draws the plan as a live list: done with a time, then up to date', async () => {
+    project = new Project({ 'Taskfile.ts': TASKFILE, 'in.txt': 'a' });
+    const first = await inTerminal(project, []);
+    expect(first.exitCode).toBe(0);
+    expect(first.screen).toContain('✔ build (TIME)');
+    expect(first.screen.at(-1)).toMatch(/^2 ran, 0 up to date in/);
+
+    const second = await inTerminal(project, []);
+    expect(second.screen).toContain('↓ build (up to date)');
+    expect(second.screen.at(-1)).toMatch(/^0 ran, 2 up to date in/);
+  });
+
+  it('shows a failed task with its reason and its output', async () => {
+    project = new Project({ 'Taskfile.ts': TASKFILE, 'in.txt': 'a' });
+    const result = await inTerminal(project, ['fail']);
+    expect(result.exitCode).toBe(1);
+    expect(result.screen).toContain("✖ fail: `sh -c 'echo broken output; exit 4'` exited with status 4");
+    expect(result.screen).toContain('  │ broken output');
+  });
+});
