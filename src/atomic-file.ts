@@ -3,10 +3,23 @@
  * instant the writer is killed at (temp file in the same folder, fsync, rename).
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { dirname } from 'node:path';
 
-export function writeFileAtomic(path: string, data: string | Uint8Array, options: { fsync?: boolean } = {}): void {
+export function writeFileAtomic(
+  path: string,
+  data: string | Uint8Array,
+  options: { fsync?: boolean } = {},
+): void {
   mkdirSync(dirname(path), { recursive: true });
   const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   const fd = openSync(temp, 'w', 0o644);
@@ -23,7 +36,8 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, options
   renameSync(temp, path);
 }
 
-export type JsonRead<T> = { status: 'ok'; value: T } | { status: 'missing' } | { status: 'corrupt'; error: string };
+export type JsonRead<T> =
+  { status: 'ok'; value: T } | { status: 'missing' } | { status: 'corrupt'; error: string };
 
 export function readJsonFile<T>(path: string): JsonRead<T> {
   let text: string;

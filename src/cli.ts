@@ -97,32 +97,44 @@ export async function runCli(io: Io): Promise<number> {
   }
   const { registry, root } = loaded;
   if (registry.problems.length > 0) {
-    io.stderr.write(`task: ${relative(io.cwd, loaded.file) || loaded.file}: ${registry.problems.join('; ')}\n`);
+    io.stderr.write(
+      `task: ${relative(io.cwd, loaded.file) || loaded.file}: ${registry.problems.join('; ')}\n`,
+    );
     return EXIT.usage;
   }
 
   if (values.list !== undefined) {
-    io.stdout.write(listTasks(registry, values.list === true ? undefined : values.list, values.all ?? false));
+    io.stdout.write(
+      listTasks(registry, values.list === true ? undefined : values.list, values.all ?? false),
+    );
     return EXIT.ok;
   }
   if (values.prereqs) {
     io.stdout.write(listPrereqs(registry));
     return EXIT.ok;
   }
-  const state = new State(join(root, '.task'), (message) => io.stderr.write(`task: warning: ${message}\n`));
+  const state = new State(join(root, '.task'), (message) =>
+    io.stderr.write(`task: warning: ${message}\n`),
+  );
   if (values.forget !== undefined) {
     const unknown = targets.filter((t) => !registry.tasks.has(parseTarget(t).name));
     if (unknown.length > 0) {
       io.stderr.write(`task: --forget: ${unknownTaskMessage(unknown[0] as string, registry)}\n`);
       return EXIT.usage;
     }
-    const dropped = state.forget(targets.length > 0 ? targets.map((t) => parseTarget(t).name) : undefined);
-    io.stdout.write(dropped.length > 0 ? `forgot ${dropped.join(', ')}\n` : 'nothing recorded to forget\n');
+    const dropped = state.forget(
+      targets.length > 0 ? targets.map((t) => parseTarget(t).name) : undefined,
+    );
+    io.stdout.write(
+      dropped.length > 0 ? `forgot ${dropped.join(', ')}\n` : 'nothing recorded to forget\n',
+    );
     return EXIT.ok;
   }
 
   const explain = values.explain;
-  const requests: Request[] = (explain ? [explain] : targets.length > 0 ? targets : ['default']).map((t) => {
+  const requests: Request[] = (
+    explain ? [explain] : targets.length > 0 ? targets : ['default']
+  ).map((t) => {
     const request = parseTarget(t);
     return Object.keys(named).length > 0 ? { ...request, named } : request;
   });
@@ -151,11 +163,16 @@ export async function runCli(io: Io): Promise<number> {
       const lock = await acquireLock(join(root, '.task'), {
         wait: !values['no-wait'],
         signal: controller.signal,
-        onWait: (pid) => io.stderr.write(`task: waiting for another task run (pid ${pid}) on this project to finish…\n`),
+        onWait: (pid) =>
+          io.stderr.write(
+            `task: waiting for another task run (pid ${pid}) on this project to finish…\n`,
+          ),
       });
       if (!lock.ok) {
         if (controller.signal.aborted) return EXIT.interrupted;
-        io.stderr.write(`task: another task run (pid ${lock.pid}) holds the lock on ${root}; try again when it finishes\n`);
+        io.stderr.write(
+          `task: another task run (pid ${lock.pid}) holds the lock on ${root}; try again when it finishes\n`,
+        );
         return EXIT.failed;
       }
       release = lock.release;
@@ -216,7 +233,8 @@ type Values = {
   debounce?: string;
 };
 
-type Parsed = { values: Values; targets: string[]; named: Record<string, string> } | { error: string };
+type Parsed =
+  { values: Values; targets: string[]; named: Record<string, string> } | { error: string };
 
 export function parseCommandLine(argv: readonly string[]): Parsed {
   const dashdash = argv.indexOf('--');
@@ -354,7 +372,10 @@ export function describePlanError(error: PlanError, registry: Registry): string 
 
 function unknownTaskMessage(name: string, registry: Registry): string {
   const suggestions = suggest(name, [...registry.tasks.keys()]);
-  const hint = suggestions.length > 0 ? `; did you mean ${suggestions.join(', ')}?` : '; run `task --list --all` to see them';
+  const hint =
+    suggestions.length > 0
+      ? `; did you mean ${suggestions.join(', ')}?`
+      : '; run `task --list --all` to see them';
   return `no task named "${name}"${hint}`;
 }
 
@@ -363,9 +384,14 @@ function listTasks(registry: Registry, pattern: string | undefined, all: boolean
     .filter((t) => all || t.desc)
     .filter((t) => !pattern || t.name.includes(pattern))
     .sort((a, b) => a.name.localeCompare(b.name));
-  if (tasks.length === 0) return all ? 'no tasks\n' : 'no tasks with a description (use --all to list every task)\n';
+  if (tasks.length === 0)
+    return all ? 'no tasks\n' : 'no tasks with a description (use --all to list every task)\n';
   const width = Math.max(...tasks.map((t) => t.name.length + argHint(t.args).length));
-  return tasks.map((t) => `task ${(t.name + argHint(t.args)).padEnd(width)}  # ${t.desc ?? ''}`.trimEnd() + '\n').join('');
+  return tasks
+    .map(
+      (t) => `task ${(t.name + argHint(t.args)).padEnd(width)}  # ${t.desc ?? ''}`.trimEnd() + '\n',
+    )
+    .join('');
 }
 
 function argHint(args: readonly string[]): string {
@@ -375,7 +401,12 @@ function argHint(args: readonly string[]): string {
 function listPrereqs(registry: Registry): string {
   return [...registry.tasks.values()]
     .sort((a, b) => a.name.localeCompare(b.name))
-    .map((t) => [`task ${t.name}`, ...t.deps.map((d) => `    ${typeof d === 'string' ? d : d.task}`)].join('\n') + '\n')
+    .map(
+      (t) =>
+        [`task ${t.name}`, ...t.deps.map((d) => `    ${typeof d === 'string' ? d : d.task}`)].join(
+          '\n',
+        ) + '\n',
+    )
     .join('');
 }
 
@@ -384,12 +415,14 @@ export function renderGraph(nodes: readonly PlanNode[], format: string): string 
   if (format === 'dot') {
     const lines = ['digraph tasks {', '  rankdir=LR;'];
     for (const node of nodes) lines.push(`  ${id.get(node)} [label=${JSON.stringify(node.key)}];`);
-    for (const node of nodes) for (const dep of node.deps) lines.push(`  ${id.get(node)} -> ${id.get(dep)};`);
+    for (const node of nodes)
+      for (const dep of node.deps) lines.push(`  ${id.get(node)} -> ${id.get(dep)};`);
     return `${lines.join('\n')}\n}\n`;
   }
   const lines = ['graph LR'];
   for (const node of nodes) lines.push(`  ${id.get(node)}["${node.key.replace(/"/g, '#quot;')}"]`);
-  for (const node of nodes) for (const dep of node.deps) lines.push(`  ${id.get(node)} --> ${id.get(dep)}`);
+  for (const node of nodes)
+    for (const dep of node.deps) lines.push(`  ${id.get(node)} --> ${id.get(dep)}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -400,7 +433,9 @@ function explainText(
 ): string {
   const lines: string[] = [];
   if (result.status === 'up-to-date') {
-    lines.push(`${node.key} is up to date: its fingerprint matches the last successful run and its outputs are intact.`);
+    lines.push(
+      `${node.key} is up to date: its fingerprint matches the last successful run and its outputs are intact.`,
+    );
   } else {
     lines.push(`${node.key} would run: ${result.reason ?? 'unknown'}`);
   }
@@ -433,6 +468,8 @@ function describeChange(change: Change): string {
 }
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
   return pkg.version;
 }

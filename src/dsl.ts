@@ -157,7 +157,7 @@ function define<A extends string>(
     args: options.args ?? [],
     version: options.version,
     persistent: options.persistent ?? false,
-    run: options.run as TaskOptions['run'],
+    run: options.run,
   });
   registry.pendingDesc = undefined;
 }
@@ -168,7 +168,10 @@ function withOwnPath(path: string, outputs: TaskOptions['outputs']): TaskOptions
 }
 
 /** Defines a task. `run` is optional: a task without it only groups its dependencies. */
-export function task<const A extends string = never>(name: string, options: TaskOptions<A> = {}): void {
+export function task<const A extends string = never>(
+  name: string,
+  options: TaskOptions<A> = {},
+): void {
   define('task', name, options);
 }
 

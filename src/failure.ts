@@ -42,6 +42,7 @@ export function describeFailure(failure: Failure): string {
 
 export function failureFrom(error: unknown): Failure {
   if (error instanceof TaskError) return error.failure;
-  if (error instanceof Error) return { reason: 'exception', message: error.message, stack: error.stack };
+  if (error instanceof Error)
+    return { reason: 'exception', message: error.message, stack: error.stack };
   return { reason: 'exception', message: String(error), stack: undefined };
 }

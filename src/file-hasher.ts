@@ -69,7 +69,8 @@ export class FileHasher {
       for (const pattern of patterns) {
         const stats = statOrUndefined(join(this.root, pattern));
         if (stats?.isFile()) found.push(normalize(pattern));
-        else if (stats?.isDirectory()) found.push(...(await this.glob([`${trimSlash(pattern)}/**`])));
+        else if (stats?.isDirectory())
+          found.push(...(await this.glob([`${trimSlash(pattern)}/**`])));
       }
       return [...new Set(found)].sort(compare);
     }
@@ -214,7 +215,13 @@ function matches(entry: CacheEntry, stats: BigIntStats): boolean {
 }
 
 function key(stats: BigIntStats, sha256: string): CacheEntry {
-  return [String(stats.size), String(stats.mtimeNs), String(stats.ctimeNs), String(stats.ino), sha256];
+  return [
+    String(stats.size),
+    String(stats.mtimeNs),
+    String(stats.ctimeNs),
+    String(stats.ino),
+    sha256,
+  ];
 }
 
 function statOrUndefined(path: string) {
@@ -236,4 +243,3 @@ function trimSlash(path: string): string {
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
-

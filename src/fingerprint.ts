@@ -49,7 +49,11 @@ export function fingerprintParts(
     task: task.name,
     definition: sha256(`${task.kind}\0${task.run?.toString() ?? ''}\0${task.version ?? ''}`),
     args: { ...node.args },
-    vars: Object.fromEntries(Object.keys(task.vars).sort().map((k) => [k, sha256(canonicalJson(task.vars[k]))])),
+    vars: Object.fromEntries(
+      Object.keys(task.vars)
+        .sort()
+        .map((k) => [k, sha256(canonicalJson(task.vars[k]))]),
+    ),
     env: Object.fromEntries(
       [...task.env].sort().map((name) => {
         const value = env[name];
@@ -80,7 +84,10 @@ export type Change =
   | { what: 'dep'; key: string; old: string | undefined; now: string | undefined };
 
 /** Every difference between the last successful run and now, most telling first. */
-export function explainChanges(old: FingerprintDetail | undefined, now: FingerprintDetail): Change[] {
+export function explainChanges(
+  old: FingerprintDetail | undefined,
+  now: FingerprintDetail,
+): Change[] {
   if (!old) return [{ what: 'new', detail: 'never ran successfully' }];
   const changes: Change[] = [];
   if (old.parts.definition !== now.parts.definition) changes.push({ what: 'definition' });
@@ -117,14 +124,23 @@ export function sha256(text: string): string {
 
 /** JSON with object keys sorted at every level, so equal values always hash equally. */
 export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => {
-    if (v === undefined || typeof v === 'function') return null;
-    if (typeof v === 'bigint') return v.toString();
-    if (v instanceof Map) return Object.fromEntries([...v.entries()].sort());
-    if (v instanceof Set) return [...v].sort();
-    if (v && typeof v === 'object' && !Array.isArray(v)) {
-      return Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-    }
-    return v;
-  }) ?? 'null';
+  return (
+    JSON.stringify(value, (_key, v: unknown) => {
+      if (v === undefined || typeof v === 'function') return null;
+      if (typeof v === 'bigint') return v.toString();
+      if (v instanceof Map) {
+        const entries = [...(v as Map<string, unknown>).entries()].sort(([a], [b]) =>
+          a < b ? -1 : 1,
+        );
+        return Object.fromEntries(entries) as Record<string, unknown>;
+      }
+      if (v instanceof Set) return [...(v as Set<unknown>)].sort();
+      if (v && typeof v === 'object' && !Array.isArray(v)) {
+        return Object.fromEntries(
+          Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        );
+      }
+      return v;
+    }) ?? 'null'
+  );
 }

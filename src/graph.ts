@@ -99,7 +99,8 @@ export function resolveName(
   name: string,
   scope: readonly string[],
 ): TaskDefinition | undefined {
-  if (name.startsWith(':')) return registry.tasks.get(name.slice(1)) ?? fromRule(registry, name.slice(1));
+  if (name.startsWith(':'))
+    return registry.tasks.get(name.slice(1)) ?? fromRule(registry, name.slice(1));
   for (let depth = scope.length; depth >= 0; depth--) {
     const candidate = [...scope.slice(0, depth), name].join(':');
     const found = registry.tasks.get(candidate);
@@ -126,9 +127,7 @@ function fromRule(registry: Registry, path: string): TaskDefinition | undefined 
     args: [],
     version: rule.options.version,
     persistent: false,
-    run: run
-      ? (ctx) => run({ ...ctx, args: { target: path, source } } as Parameters<typeof run>[0])
-      : undefined,
+    run: run ? (ctx) => run({ ...ctx, args: { target: path, source } }) : undefined,
   };
   registry.tasks.set(path, definition);
   return definition;
@@ -190,7 +189,10 @@ export function suggest(name: string, names: readonly string[]): string[] {
     .map((candidate) => ({
       candidate,
       // A missing namespace (`greet` for `ns:greet`) is as likely as a typo.
-      distance: Math.min(editDistance(name, candidate), editDistance(name, candidate.split(':').pop() ?? '') + 1),
+      distance: Math.min(
+        editDistance(name, candidate),
+        editDistance(name, candidate.split(':').pop() ?? '') + 1,
+      ),
     }))
     .filter(({ distance }) => distance <= limit)
     .sort((a, b) => a.distance - b.distance || a.candidate.localeCompare(b.candidate))
@@ -204,7 +206,11 @@ function editDistance(a: string, b: string): number {
     const row = [i];
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      row[j] = Math.min((previous[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + cost);
+      row[j] = Math.min(
+        (previous[j] ?? 0) + 1,
+        (row[j - 1] ?? 0) + 1,
+        (previous[j - 1] ?? 0) + cost,
+      );
     }
     previous = row;
   }

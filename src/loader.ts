@@ -15,7 +15,14 @@ export const TASKFILE_NAMES = ['Taskfile.ts', 'Taskfile.mts', 'Taskfile.js', 'Ta
 export type LoadError =
   | { reason: 'not-found'; searchedFrom: string }
   | { reason: 'missing-file'; file: string }
-  | { reason: 'syntax'; file: string; line: number; column: number; message: string; lineText: string }
+  | {
+      reason: 'syntax';
+      file: string;
+      line: number;
+      column: number;
+      message: string;
+      lineText: string;
+    }
   | { reason: 'evaluation'; file: string; message: string; where: string | undefined };
 
 export type Loaded =
@@ -36,7 +43,9 @@ const ENGINE_URL = new URL('./index.js', import.meta.url).href;
 export function findTaskfile(cwd: string, file?: string): { file: string } | { error: LoadError } {
   if (file) {
     const path = resolve(cwd, file);
-    return statSync(path, { throwIfNoEntry: false })?.isFile() ? { file: path } : { error: { reason: 'missing-file', file: path } };
+    return statSync(path, { throwIfNoEntry: false })?.isFile()
+      ? { file: path }
+      : { error: { reason: 'missing-file', file: path } };
   }
   for (let dir = resolve(cwd); ; dir = dirname(dir)) {
     for (const name of TASKFILE_NAMES) {
@@ -69,16 +78,35 @@ export async function loadTaskfile(options: { cwd: string; file?: string }): Pro
     await import(pathToFileURL(join(cacheDir, manifest.bundle)).href);
   } catch (error) {
     const err = error instanceof Error ? error : new Error(String(error));
-    const where = err.stack?.split('\n').find((l) => l.includes('.task/cache/'))?.trim();
-    return { ok: false, error: { reason: 'evaluation', file: relative(options.cwd, file) || file, message: err.message, where } };
+    const where = err.stack
+      ?.split('\n')
+      .find((l) => l.includes('.task/cache/'))
+      ?.trim();
+    return {
+      ok: false,
+      error: {
+        reason: 'evaluation',
+        file: relative(options.cwd, file) || file,
+        message: err.message,
+        where,
+      },
+    };
   }
-  return { ok: true, registry, file, root, sources: manifest.inputs.map((i) => join(root, i.path)) };
+  return {
+    ok: true,
+    registry,
+    file,
+    root,
+    sources: manifest.inputs.map((i) => join(root, i.path)),
+  };
 }
 
 function isFresh(manifest: Manifest, file: string): boolean {
-  if (manifest.version !== 1 || manifest.entry !== file || manifest.engine !== ENGINE_URL) return false;
+  if (manifest.version !== 1 || manifest.entry !== file || manifest.engine !== ENGINE_URL)
+    return false;
   const root = dirname(file);
-  if (!statSync(join(root, '.task', 'cache', manifest.bundle), { throwIfNoEntry: false })) return false;
+  if (!statSync(join(root, '.task', 'cache', manifest.bundle), { throwIfNoEntry: false }))
+    return false;
   return manifest.inputs.every((input) => {
     const path = join(root, input.path);
     const stats = statSync(path, { throwIfNoEntry: false });
@@ -111,7 +139,10 @@ async function bundle(
         {
           name: 'taskgraph',
           setup(build) {
-            build.onResolve({ filter: /^taskgraph$/ }, () => ({ path: ENGINE_URL, external: true }));
+            build.onResolve({ filter: /^taskgraph$/ }, () => ({
+              path: ENGINE_URL,
+              external: true,
+            }));
             // The bundle lives in .task/cache/, so each source keeps its own import.meta paths.
             build.onLoad({ filter: /\.[mc]?[jt]s$/ }, (args) => {
               const source = readFileSync(args.path, 'utf8');
@@ -147,7 +178,12 @@ async function bundle(
   const inputs = Object.keys(result.metafile.inputs).map((input) => {
     const path = resolve(root, input);
     const stats = statSync(path);
-    return { path: relative(root, path), size: stats.size, mtimeMs: stats.mtimeMs, sha256: sha256(readFileSync(path)) };
+    return {
+      path: relative(root, path),
+      size: stats.size,
+      mtimeMs: stats.mtimeMs,
+      sha256: sha256(readFileSync(path)),
+    };
   });
   return { manifest: { version: 1, entry: file, engine: ENGINE_URL, bundle: name, inputs } };
 }

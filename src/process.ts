@@ -74,12 +74,20 @@ export async function runProcess(
 
   if (result instanceof ExecaError || result.failed) {
     if (result.exitCode === undefined && result.signal === undefined) {
-      throw new TaskError({ reason: 'spawn-failed', command, message: result.shortMessage ?? 'unknown error' });
+      throw new TaskError({
+        reason: 'spawn-failed',
+        command,
+        message: result.shortMessage ?? 'unknown error',
+      });
     }
     if (result.signal) throw new TaskError({ reason: 'killed', command, signal: result.signal });
     throw new TaskError({ reason: 'exit-non-zero', command, exitCode: result.exitCode ?? -1 });
   }
-  return { stdout: String(result.stdout), stderr: String(result.stderr), exitCode: result.exitCode ?? 0 };
+  return {
+    stdout: String(result.stdout),
+    stderr: String(result.stderr),
+    exitCode: result.exitCode ?? 0,
+  };
 }
 
 export function killAllProcessGroups(signal: NodeJS.Signals): void {

@@ -165,7 +165,12 @@ export class Scheduler {
       if (missing) throw new TaskError({ reason: 'output-missing', output: missing.id });
       if (node.task.inputs.length > 0 || outputs.length > 0) {
         this.options.state.write(
-          { key: node.key, task: node.task.name, fingerprint, outputs: digests as Record<string, string> },
+          {
+            key: node.key,
+            task: node.task.name,
+            fingerprint,
+            outputs: digests as Record<string, string>,
+          },
           detail,
         );
       }
@@ -176,7 +181,8 @@ export class Scheduler {
       });
     } catch (error) {
       const durationMs = performance.now() - started;
-      if (signal.aborted) return this.finish(node, 'cancelled', durationMs, 'interrupted', undefined);
+      if (signal.aborted)
+        return this.finish(node, 'cancelled', durationMs, 'interrupted', undefined);
       const failure = failureFrom(error);
       log.write(`task failed: ${describeFailure(failure)}`);
       if (!this.options.keepGoing) this.stopping = true;
@@ -198,10 +204,13 @@ export class Scheduler {
     const no = (reason: string) => ({ upToDate: false, reason, outputs: {} });
     if (!task.run) {
       const ran = depResults.some((r) => r.status === 'ran' || r.status === 'would-run');
-      return ran ? no('a dependency ran') : { upToDate: true, reason: 'nothing to do', outputs: {} };
+      return ran
+        ? no('a dependency ran')
+        : { upToDate: true, reason: 'nothing to do', outputs: {} };
     }
     if (this.options.force) return no('forced (--force)');
-    if (task.inputs.length === 0 && outputs.length === 0) return no('no inputs or outputs: always runs');
+    if (task.inputs.length === 0 && outputs.length === 0)
+      return no('no inputs or outputs: always runs');
     const record = this.options.state.read(node.key);
     if (!record) return no('never ran successfully');
     if (record.fingerprint !== fingerprint) {
@@ -227,7 +236,9 @@ export class Scheduler {
     return specs.map((spec) => {
       if (isOutput(spec)) return spec;
       if (typeof spec === 'string') return fileOutput(this.options.hasher, spec);
-      throw new Error(`task ${node.key}: an output must be a path or an Output, got ${typeof spec}`);
+      throw new Error(
+        `task ${node.key}: an output must be a path or an Output, got ${typeof spec}`,
+      );
     });
   }
 
@@ -256,7 +267,9 @@ export class Scheduler {
           ...(opts.env ? { env: opts.env } : {}),
           ...(opts.input !== undefined ? { input: opts.input } : {}),
           signal,
-          ...(opts.quiet ? {} : { onLine: (text: string, stream: 'stdout' | 'stderr') => line(stream, text) }),
+          ...(opts.quiet
+            ? {}
+            : { onLine: (text: string, stream: 'stdout' | 'stderr') => line(stream, text) }),
         }),
       invoke: (name, args) => this.invoke(node, name, args),
     };
@@ -268,12 +281,18 @@ export class Scheduler {
     const expansion = this.options.planner.expand([request], from.task.scope);
     if (!expansion.ok) {
       const why =
-        expansion.error.reason === 'unknown-task' ? `no task named "${name}"` : expansion.error.reason;
+        expansion.error.reason === 'unknown-task'
+          ? `no task named "${name}"`
+          : expansion.error.reason;
       throw new TaskError({ reason: 'invoke-failed', task: name, why });
     }
     const [target] = expansion.nodes as [PlanNode];
     if (closure([target]).includes(from)) {
-      throw new TaskError({ reason: 'invoke-failed', task: target.key, why: `it depends on ${from.key}` });
+      throw new TaskError({
+        reason: 'invoke-failed',
+        task: target.key,
+        why: `it depends on ${from.key}`,
+      });
     }
     this.options.emit({
       type: 'plan',
@@ -284,8 +303,16 @@ export class Scheduler {
     this.slots.release();
     try {
       const result = await this.settle(target);
-      if (result.status === 'failed' || result.status === 'skipped' || result.status === 'cancelled') {
-        throw new TaskError({ reason: 'invoke-failed', task: target.key, why: result.reason ?? result.status });
+      if (
+        result.status === 'failed' ||
+        result.status === 'skipped' ||
+        result.status === 'cancelled'
+      ) {
+        throw new TaskError({
+          reason: 'invoke-failed',
+          task: target.key,
+          why: result.reason ?? result.status,
+        });
       }
     } finally {
       await this.slots.acquire();
@@ -333,7 +360,6 @@ export function closure(nodes: readonly PlanNode[]): PlanNode[] {
   nodes.forEach(visit);
   return [...seen];
 }
-
 
 interface TaskLog {
   write(line: string): void;

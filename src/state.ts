@@ -6,7 +6,16 @@
  * file's hash, for --explain) is written before the record, so a record always has its detail.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { readJsonFile, writeFileAtomic } from './atomic-file.js';
 import type { FingerprintDetail } from './fingerprint.js';
@@ -60,7 +69,9 @@ export class State {
 
   /** Drops the records of the named tasks (every args variant), or all records. */
   forget(tasks?: readonly string[]): string[] {
-    const files = listDir(this.stateDir).filter((f) => f.endsWith('.json') && !f.endsWith('.detail.json'));
+    const files = listDir(this.stateDir).filter(
+      (f) => f.endsWith('.json') && !f.endsWith('.detail.json'),
+    );
     const dropped: string[] = [];
     for (const name of files) {
       const read = readJsonFile<TaskRecord>(join(this.stateDir, name));

@@ -21,7 +21,9 @@ describe('cli', () => {
     project = new Project({ 'Taskfile.ts': TASKFILE });
     const help = await project.task(['--help']);
     expect(help.exitCode).toBe(0);
-    expect(help.stdout).toContain('Exit codes: 0 success, 1 a task failed, 2 usage or Taskfile error, 130 interrupted.');
+    expect(help.stdout).toContain(
+      'Exit codes: 0 success, 1 a task failed, 2 usage or Taskfile error, 130 interrupted.',
+    );
     expect((await project.task(['--version'])).stdout).toMatch(/^\d+\.\d+\.\d+$/);
     const bad = await project.task(['--bogus']);
     expect(bad.exitCode).toBe(2);
@@ -32,8 +34,12 @@ describe('cli', () => {
   it('-T lists described tasks, --all every task, with a pattern; -P shows prerequisites', async () => {
     project = new Project({ 'Taskfile.ts': TASKFILE });
     const list = await project.task(['-T']);
-    expect(list.stdout).toBe('task hello[name]     # Say hello\ntask staging:render  # Render staging');
-    expect((await project.task(['-T', 'staging', '--all'])).stdout).toContain('task staging:hidden');
+    expect(list.stdout).toBe(
+      'task hello[name]     # Say hello\ntask staging:render  # Render staging',
+    );
+    expect((await project.task(['-T', 'staging', '--all'])).stdout).toContain(
+      'task staging:hidden',
+    );
     expect((await project.task(['-T', 'staging'])).stdout).not.toContain('hello');
     expect((await project.task(['-P'])).stdout).toContain('task staging:render\n    hello');
   });
@@ -61,10 +67,14 @@ describe('cli', () => {
   });
 
   it('a Taskfile that throws while loading exits 2 with the message', async () => {
-    project = new Project({ 'Taskfile.ts': `throw new Error('environments/prod.ts: cpu: expected 256, found 300');\n` });
+    project = new Project({
+      'Taskfile.ts': `throw new Error('environments/prod.ts: cpu: expected 256, found 300');\n`,
+    });
     const result = await project.task([]);
     expect(result.exitCode).toBe(2);
-    expect(result.stderr).toContain('Taskfile.ts failed to load: environments/prod.ts: cpu: expected 256');
+    expect(result.stderr).toContain(
+      'Taskfile.ts failed to load: environments/prod.ts: cpu: expected 256',
+    );
   });
 
   it('no Taskfile: exit 2 with what to do; -C and -f choose another', async () => {
@@ -97,7 +107,10 @@ describe('cli', () => {
   it('--json prints one event per line; -n runs nothing', async () => {
     project = new Project({ 'Taskfile.ts': TASKFILE });
     const json = await project.task(['--json', 'staging:render']);
-    const events = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string });
+    const events = json.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string });
     expect(events[0]?.type).toBe('plan');
     expect(events.at(-1)?.type).toBe('summary');
     expect(events.filter((e) => e.type === 'output')).toHaveLength(2);

@@ -91,9 +91,12 @@ describe('crash safety', () => {
         await new Promise((resolve) => setTimeout(resolve, 150));
 
         const stateDir = project.path('.task/state');
-        for (const file of existsSync(stateDir) ? readdirSync(stateDir, { withFileTypes: true }) : []) {
+        for (const file of existsSync(stateDir)
+          ? readdirSync(stateDir, { withFileTypes: true })
+          : []) {
           if (file.isFile() && file.name.endsWith('.json')) {
-            expect(() => JSON.parse(readFileSync(project.path('.task/state', file.name), 'utf8'))).not.toThrow();
+            const text = readFileSync(project.path('.task/state', file.name), 'utf8');
+            expect(() => void JSON.parse(text)).not.toThrow();
           }
         }
 
@@ -114,7 +117,8 @@ describe('crash safety', () => {
         // for a reason of its own (not just "a dependency would run") ran.
         for (const key of ran) expect(wouldRun.has(key), `${key} reran without cause`).toBe(true);
         for (const [key, reason] of wouldRun) {
-          if (!reason.startsWith('dependency ')) expect(ran.has(key), `${key} (${reason}) did not rerun`).toBe(true);
+          if (!reason.startsWith('dependency '))
+            expect(ran.has(key), `${key} (${reason}) did not rerun`).toBe(true);
         }
         for (const [file, content] of Object.entries(expected(inputs))) {
           expect(project.read(`out/${file}`), `out/${file} after round ${round}`).toBe(content);

@@ -75,7 +75,10 @@ describe('planner', () => {
       requestedBy: 'staging:deploy',
       suggestions: ['render'],
     });
-    expect(suggest('deploy', ['staging:deploy', 'prod:deploy', 'render'])).toEqual(['prod:deploy', 'staging:deploy']);
+    expect(suggest('deploy', ['staging:deploy', 'prod:deploy', 'render'])).toEqual([
+      'prod:deploy',
+      'staging:deploy',
+    ]);
   });
 
   it('binds positional and named args and rejects unknown ones', () => {
@@ -100,6 +103,9 @@ describe('planner', () => {
       task('a');
       task('a');
     });
-    expect(errorOf(registry, 'a')).toEqual({ reason: 'taskfile', problems: ['task "a" is defined twice'] });
+    expect(errorOf(registry, 'a')).toEqual({
+      reason: 'taskfile',
+      problems: ['task "a" is defined twice'],
+    });
   });
 });

@@ -120,7 +120,10 @@ describe('incrementality', () => {
     project.write('Taskfile.ts', TASKFILE.replace(`record('build');`, `record('build'); // note`));
     await project.task(['build']);
     expect(project.runs()).toEqual([]);
-    project.write('Taskfile.ts', TASKFILE.replace(`(ctx.args.flavour ?? '')`, `(ctx.args.flavour ?? '-')`));
+    project.write(
+      'Taskfile.ts',
+      TASKFILE.replace(`(ctx.args.flavour ?? '')`, `(ctx.args.flavour ?? '-')`),
+    );
     await project.task(['build']);
     expect(project.runs()).toEqual(['build']);
   });

@@ -28,7 +28,10 @@ task('default', { deps: ['a', 'b'] });
 
 describe('scheduler', () => {
   it('runs a shared dependency once even under -j 8', async () => {
-    const fanOut = Array.from({ length: 8 }, (_, i) => `task('t${i}', { deps: ['shared'], run: () => record('t${i}') });`);
+    const fanOut = Array.from(
+      { length: 8 },
+      (_, i) => `task('t${i}', { deps: ['shared'], run: () => record('t${i}') });`,
+    );
     project = new Project({
       'record.ts': RECORD,
       'Taskfile.ts': `import { task } from 'taskgraph';
@@ -70,10 +73,17 @@ task('default', { deps: ['bad', 'after-bad', 'other'] });
     const result = await project.task(['-j', '1']);
     expect(result.exitCode).toBe(1);
     expect(project.runs()).toEqual(['bad']);
-    expect(result.stdout).toContain('[bad] FAILED: `sh -c \'echo first words; echo about to fail >&2; exit 3\'` exited with status 3');
+    expect(result.stdout).toContain(
+      "[bad] FAILED: `sh -c 'echo first words; echo about to fail >&2; exit 3'` exited with status 3",
+    );
     expect(result.stdout).toContain('[other] skipped (not started: the run is stopping)');
     expect(result.stdout).toMatch(/│ about to fail/);
-    expect(readFileSync(project.path('.task/logs', readdirSync(project.path('.task/logs'))[0] ?? ''), 'utf8')).toContain('first words');
+    expect(
+      readFileSync(
+        project.path('.task/logs', readdirSync(project.path('.task/logs'))[0] ?? ''),
+        'utf8',
+      ),
+    ).toContain('first words');
   });
 
   it('--keep-going runs everything that does not depend on the failure', async () => {

@@ -60,7 +60,8 @@ describe('stat cache', () => {
       for (let d = 0; d < 200; d++) {
         const dir = project.path('in', `pkg${d}`, 'src');
         mkdirSync(dir, { recursive: true });
-        for (let f = 0; f < 100; f++) writeFileSync(join(dir, `File${f}.php`), `<?php // ${d}/${f}\n`);
+        for (let f = 0; f < 100; f++)
+          writeFileSync(join(dir, `File${f}.php`), `<?php // ${d}/${f}\n`);
       }
       // Age the tree past the racy window, so the cache trusts it as it would a real checkout.
       await new Promise((resolve) => setTimeout(resolve, 1100));

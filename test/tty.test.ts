@@ -13,6 +13,9 @@ task('fail', { run: (ctx) => ctx.exec('sh', ['-c', 'echo broken output; exit 4']
 task('default', { deps: ['build'] });
 `;
 
+// eslint-disable-next-line no-control-regex -- matching terminal escapes is the point
+const ANSI = /\x1b\[[0-9;?]*[A-Za-z]/g;
+
 function shellQuote(arg: string): string {
   return `'${arg.replace(/'/g, `'\\''`)}'`;
 }
@@ -27,7 +30,7 @@ async function inTerminal(project: Project, args: string[]) {
     reject: false,
   });
   const screen = String(result.stdout)
-    .replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')
+    .replace(ANSI, '')
     .replace(/\(\d+(\.\d+)?m?s\)/g, '(TIME)')
     .split(/\r?\n|\r/)
     .map((line) => line.trimEnd())
@@ -55,7 +58,9 @@ describe('terminal renderer', () => {
     project = new Project({ 'Taskfile.ts': TASKFILE, 'in.txt': 'a' });
     const result = await inTerminal(project, ['fail']);
     expect(result.exitCode).toBe(1);
-    expect(result.screen).toContain("✖ fail: `sh -c 'echo broken output; exit 4'` exited with status 4");
+    expect(result.screen).toContain(
+      "✖ fail: `sh -c 'echo broken output; exit 4'` exited with status 4",
+    );
     expect(result.screen).toContain('  │ broken output');
   });
 });

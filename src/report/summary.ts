@@ -20,7 +20,9 @@ export function formatSummary(summary: RunSummary): string[] {
   )
     .filter(([status]) => counts[status] > 0 || status === 'ran' || status === 'up-to-date')
     .map(([status, label]) => `${counts[status]} ${label}`);
-  const lines = [`${summary.interrupted ? 'Interrupted: ' : ''}${parts.join(', ')} in ${formatDuration(summary.durationMs)}`];
+  const lines = [
+    `${summary.interrupted ? 'Interrupted: ' : ''}${parts.join(', ')} in ${formatDuration(summary.durationMs)}`,
+  ];
   for (const { key, failure, lastLines } of summary.failures) {
     lines.push('', `✖ ${key}: ${describeFailure(failure)}`);
     if (lastLines.length > 0) {

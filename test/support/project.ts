@@ -54,7 +54,11 @@ export class Project {
 
   async task(args: string[], env: Record<string, string> = {}): Promise<RunResult> {
     const result = await this.spawn(args, env);
-    return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
+    return {
+      exitCode: result.exitCode ?? -1,
+      stdout: String(result.stdout),
+      stderr: String(result.stderr),
+    };
   }
 
   spawn(args: string[], env: Record<string, string> = {}): ResultPromise<{ reject: false }> {
