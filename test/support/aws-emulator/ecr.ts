@@ -1,0 +1,269 @@
+/**
+ * ECR: repositories live in the emulator, images in the real registry it fronts. Repository
+ * `app` here is repository `app` in the registry, so `docker push <repositoryUri>:tag` after a
+ * `docker login` with GetAuthorizationToken's password lands where DescribeImages looks.
+ */
+import { z } from 'zod';
+import { ecrArn, type Account } from './arn.js';
+import { AwsError, defined, epochSeconds, fail, parseInput, type Handlers } from './protocol.js';
+import {
+  registryBase,
+  registryClient,
+  registryUser,
+  type Manifest,
+  type RegistryAccess,
+} from './registry-client.js';
+
+export interface RepositoryRecord {
+  arn: string;
+  name: string;
+  createdAt: number;
+  /** Members as sent to CreateRepository (tag mutability, scanning, encryption), without tags. */
+  sent: Record<string, unknown>;
+  tags: unknown[];
+  lifecyclePolicyText: string | undefined;
+}
+
+export interface EcrState {
+  readonly account: Account;
+  repositories: Map<string, RepositoryRecord>;
+  /** When the emulator first saw each digest: the registry API does not say when it was pushed. */
+  firstSeen: Map<string, number>;
+}
+
+const repositoryName = z
+  .string()
+  .min(2)
+  .max(256)
+  .regex(
+    /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/,
+    'invalid repository name',
+  );
+
+const imageId = z.object({ imageTag: z.string().optional(), imageDigest: z.string().optional() });
+
+const createRepositoryInput = z
+  .object({
+    repositoryName,
+    tags: z.array(z.unknown()).optional(),
+    registryId: z.string().optional(),
+  })
+  .passthrough();
+const describeRepositoriesInput = z
+  .object({ repositoryNames: z.array(z.string()).optional() })
+  .passthrough();
+const putLifecyclePolicyInput = z
+  .object({ repositoryName: z.string(), lifecyclePolicyText: z.string().min(100).max(30720) })
+  .passthrough();
+const describeImagesInput = z
+  .object({
+    repositoryName: z.string(),
+    imageIds: z.array(imageId).optional(),
+    filter: z.object({ tagStatus: z.enum(['TAGGED', 'UNTAGGED', 'ANY']).optional() }).optional(),
+  })
+  .passthrough();
+const batchGetImageInput = z
+  .object({ repositoryName: z.string(), imageIds: z.array(imageId).min(1).max(100) })
+  .passthrough();
+
+export function emptyEcrState(account: Account): EcrState {
+  return { account, repositories: new Map(), firstSeen: new Map() };
+}
+
+export function ecrHandlers(
+  state: EcrState,
+  registry: RegistryAccess | undefined,
+  now: () => number,
+): Handlers {
+  const { accountId } = state.account;
+  const client = registry ? registryClient(registry) : undefined;
+  const requireRegistry = () =>
+    client ?? fail('ServerException', 'the emulator was started without a registry');
+  const host = registry
+    ? new URL(registryBase(registry)).host
+    : `${accountId}.dkr.ecr.${state.account.region}.amazonaws.com`;
+  const requireRepository = (name: string) =>
+    state.repositories.get(name) ??
+    fail(
+      'RepositoryNotFoundException',
+      `The repository with name '${name}' does not exist in the registry with id '${accountId}'`,
+    );
+  const render = (r: RepositoryRecord) => ({
+    imageTagMutability: 'MUTABLE',
+    imageScanningConfiguration: { scanOnPush: false },
+    encryptionConfiguration: { encryptionType: 'AES256' },
+    ...r.sent,
+    repositoryArn: r.arn,
+    registryId: accountId,
+    repositoryName: r.name,
+    repositoryUri: `${host}/${r.name}`,
+    createdAt: epochSeconds(r.createdAt),
+  });
+
+  /** Every tagged image of a repository, by digest. */
+  async function images(
+    repository: string,
+  ): Promise<Map<string, { manifest: Manifest; tags: string[] }>> {
+    const registryClient = requireRegistry();
+    const byDigest = new Map<string, { manifest: Manifest; tags: string[] }>();
+    for (const tag of (await registryClient.tags(repository)).sort()) {
+      const manifest = await registryClient.manifest(repository, tag);
+      if (!manifest) continue;
+      const entry = byDigest.get(manifest.digest) ?? { manifest, tags: [] };
+      entry.tags.push(tag);
+      byDigest.set(manifest.digest, entry);
+      if (!state.firstSeen.has(manifest.digest)) state.firstSeen.set(manifest.digest, now());
+    }
+    return byDigest;
+  }
+
+  return {
+    GetAuthorizationToken() {
+      if (!registry) return fail('ServerException', 'the emulator was started without a registry');
+      return {
+        authorizationData: [
+          {
+            authorizationToken: Buffer.from(`${registryUser}:${registry.password}`).toString(
+              'base64',
+            ),
+            expiresAt: epochSeconds(now() + 12 * 3600 * 1000),
+            proxyEndpoint: registryBase(registry),
+          },
+        ],
+      };
+    },
+
+    CreateRepository(raw) {
+      const {
+        repositoryName: name,
+        tags,
+        registryId: _r,
+        ...sent
+      } = parseInput(createRepositoryInput, raw);
+      if (state.repositories.has(name)) {
+        return fail(
+          'RepositoryAlreadyExistsException',
+          `The repository with name '${name}' already exists in the registry with id '${accountId}'`,
+        );
+      }
+      const record: RepositoryRecord = {
+        arn: ecrArn(state.account, `repository/${name}`),
+        name,
+        createdAt: now(),
+        sent,
+        tags: tags ?? [],
+        lifecyclePolicyText: undefined,
+      };
+      state.repositories.set(name, record);
+      return { repository: render(record) };
+    },
+
+    DescribeRepositories(raw) {
+      const input = parseInput(describeRepositoriesInput, raw);
+      const records = input.repositoryNames
+        ? input.repositoryNames.map(requireRepository)
+        : [...state.repositories.values()].sort((a, b) => a.name.localeCompare(b.name));
+      return { repositories: records.map(render) };
+    },
+
+    PutLifecyclePolicy(raw) {
+      const input = parseInput(putLifecyclePolicyInput, raw);
+      const record = requireRepository(input.repositoryName);
+      let rules: unknown;
+      try {
+        rules = (JSON.parse(input.lifecyclePolicyText) as { rules?: unknown }).rules;
+      } catch {
+        rules = undefined;
+      }
+      if (!Array.isArray(rules)) {
+        return fail(
+          'InvalidParameterException',
+          "Invalid parameter at 'LifecyclePolicyText' failed to satisfy constraint: 'Lifecycle policy validation failure: object has missing required properties ([\"rules\"])'",
+        );
+      }
+      record.lifecyclePolicyText = input.lifecyclePolicyText;
+      return {
+        registryId: accountId,
+        repositoryName: record.name,
+        lifecyclePolicyText: input.lifecyclePolicyText,
+      };
+    },
+
+    async DescribeImages(raw) {
+      const input = parseInput(describeImagesInput, raw);
+      const repository = requireRepository(input.repositoryName).name;
+      const all = await images(repository);
+      let selected = [...all.values()];
+      if (input.imageIds) {
+        selected = input.imageIds.map((id) => {
+          const hit = [...all.values()].find(
+            (i) =>
+              (id.imageDigest === undefined || i.manifest.digest === id.imageDigest) &&
+              (id.imageTag === undefined || i.tags.includes(id.imageTag)),
+          );
+          if (hit && (id.imageDigest ?? id.imageTag) !== undefined) return hit;
+          throw new AwsError(
+            'ImageNotFoundException',
+            `The image with imageId {imageDigest:'${id.imageDigest ?? 'null'}', imageTag:'${id.imageTag ?? 'null'}'} does not exist within the repository with name '${repository}' in the registry with id '${accountId}'`,
+          );
+        });
+      } else if (input.filter?.tagStatus === 'UNTAGGED') {
+        selected = [];
+      }
+      return {
+        imageDetails: selected.map(({ manifest, tags }) =>
+          defined({
+            registryId: accountId,
+            repositoryName: repository,
+            imageDigest: manifest.digest,
+            imageTags: tags,
+            imageSizeInBytes: manifest.size,
+            imagePushedAt: epochSeconds(state.firstSeen.get(manifest.digest) ?? now()),
+            imageManifestMediaType: manifest.mediaType,
+            artifactMediaType: manifest.artifactMediaType,
+          }),
+        ),
+      };
+    },
+
+    async BatchGetImage(raw) {
+      const input = parseInput(batchGetImageInput, raw);
+      const repository = requireRepository(input.repositoryName).name;
+      const registryClient = requireRegistry();
+      const found = [];
+      const failures = [];
+      for (const id of input.imageIds) {
+        const reference = id.imageDigest ?? id.imageTag;
+        const manifest = reference
+          ? await registryClient.manifest(repository, reference)
+          : undefined;
+        const byTag =
+          manifest && id.imageDigest && id.imageTag
+            ? await registryClient.manifest(repository, id.imageTag)
+            : manifest;
+        if (!manifest) {
+          failures.push({
+            imageId: id,
+            failureCode: 'ImageNotFound',
+            failureReason: 'Requested image not found',
+          });
+        } else if (byTag?.digest !== manifest.digest) {
+          failures.push({
+            imageId: id,
+            failureCode: 'ImageTagDoesNotMatchDigest',
+            failureReason: 'Invalid image tag for the given digest',
+          });
+        } else {
+          found.push({
+            registryId: accountId,
+            repositoryName: repository,
+            imageId: defined({ imageDigest: manifest.digest, imageTag: id.imageTag }),
+            imageManifest: manifest.body,
+            imageManifestMediaType: manifest.mediaType,
+          });
+        }
+      }
+      return { images: found, failures };
+    },
+  };
+}

@@ -1,0 +1,171 @@
+/**
+ * ECS tasks: RunTask (one-off tasks such as migrations) and DescribeTasks, which shows both
+ * one-off tasks and the tasks that services' deployments launched.
+ */
+import { z } from 'zod';
+import { ecsArn, hexId } from './arn.js';
+import {
+  findTaskDefinition,
+  requireCluster,
+  requireRunnableTaskDefinition,
+  type ClusterRecord,
+  type EcsState,
+} from './ecs-state.js';
+import type { Faults } from './faults.js';
+import { defined, epochSeconds, parseInput, type Handlers } from './protocol.js';
+import { launchTask, type SimTask } from './task-lifecycle.js';
+
+const runTaskInput = z
+  .object({
+    cluster: z.string().optional(),
+    taskDefinition: z.string().min(1),
+    count: z.number().int().min(1).max(10).optional(),
+    tags: z.array(z.unknown()).optional(),
+  })
+  .passthrough();
+
+const describeTasksInput = z.object({
+  cluster: z.string().optional(),
+  tasks: z.array(z.string()).min(1).max(100),
+  include: z.array(z.string()).optional(),
+});
+
+/** A task as DescribeTasks finds it, with what it was launched with. */
+interface FoundTask {
+  sim: SimTask;
+  cluster: ClusterRecord;
+  group: string;
+  startedBy: string | undefined;
+  sent: Record<string, unknown>;
+}
+
+export function taskHandlers(state: EcsState, faults: Faults): Handlers {
+  return {
+    RunTask(raw) {
+      const input = parseInput(runTaskInput, raw);
+      const cluster = requireCluster(state, input.cluster);
+      const def = requireRunnableTaskDefinition(state, input.taskDefinition);
+      const { cluster: _c, taskDefinition: _t, count, ...sent } = input;
+      const found: FoundTask[] = [];
+      for (let i = 0; i < (count ?? 1); i++) {
+        const id = hexId(`${cluster.arn}#run${state.serial++}`);
+        const sim = launchTask(id, def.arn, faults.fateOf(def, 'one-off'), state.time);
+        state.tasks.set(id, { clusterArn: cluster.arn, sim, sent });
+        const group = typeof sent['group'] === 'string' ? sent['group'] : `family:${def.family}`;
+        const startedBy = typeof sent['startedBy'] === 'string' ? sent['startedBy'] : undefined;
+        found.push({ sim, cluster, group, startedBy, sent });
+      }
+      return { tasks: found.map((t) => renderTask(state, t, true)), failures: [] };
+    },
+
+    DescribeTasks(raw) {
+      const input = parseInput(describeTasksInput, raw);
+      const cluster = requireCluster(state, input.cluster);
+      const withTags = input.include?.includes('TAGS') ?? false;
+      const tasks = [];
+      const failures = [];
+      for (const ref of input.tasks) {
+        const id = ref.split('/').at(-1) ?? ref;
+        const task = findTask(state, cluster, id);
+        if (task) tasks.push(renderTask(state, task, withTags));
+        else
+          failures.push({
+            arn: ecsArn(state.account, `task/${cluster.name}/${id}`),
+            reason: 'MISSING',
+          });
+      }
+      return { tasks, failures };
+    },
+  };
+}
+
+function findTask(state: EcsState, cluster: ClusterRecord, id: string): FoundTask | undefined {
+  const oneOff = state.tasks.get(id);
+  if (oneOff && oneOff.clusterArn === cluster.arn) {
+    const family = findTaskDefinition(state, oneOff.sim.taskDefinitionArn)?.family ?? '';
+    const { group, startedBy } = oneOff.sent;
+    return {
+      sim: oneOff.sim,
+      cluster,
+      group: typeof group === 'string' ? group : `family:${family}`,
+      startedBy: typeof startedBy === 'string' ? startedBy : undefined,
+      sent: oneOff.sent,
+    };
+  }
+  for (const service of state.services.values()) {
+    if (service.clusterArn !== cluster.arn) continue;
+    const task = service.sim.tasks.find((t) => t.id === id);
+    const deployment = service.sim.deployments.find((d) => d.id === task?.deploymentId);
+    if (task) {
+      return {
+        sim: task,
+        cluster,
+        group: `service:${service.sim.name}`,
+        startedBy: task.deploymentId,
+        sent: { ...deployment?.settings, tags: service.sent['tags'] },
+      };
+    }
+  }
+  return undefined;
+}
+
+function renderTask(state: EcsState, task: FoundTask, withTags: boolean): Record<string, unknown> {
+  const { sim, cluster, sent } = task;
+  const def = findTaskDefinition(state, sim.taskDefinitionArn);
+  const taskArn = ecsArn(state.account, `task/${cluster.name}/${sim.id}`);
+  const lastStatus = sim.phase;
+  const at = (ms: number | undefined) => (ms === undefined ? undefined : epochSeconds(ms));
+  const health = sim.healthy
+    ? 'HEALTHY'
+    : sim.stop?.reason.includes('health check')
+      ? 'UNHEALTHY'
+      : 'UNKNOWN';
+  const definitions = (def?.sent['containerDefinitions'] ?? []) as {
+    name: string;
+    image: string;
+  }[];
+  const { tags, overrides, ...launched } = sent;
+  return defined({
+    launchType: launched['launchType'],
+    platformVersion: launched['platformVersion'],
+    capacityProviderName: undefined,
+    taskArn,
+    clusterArn: cluster.arn,
+    taskDefinitionArn: sim.taskDefinitionArn,
+    group: task.group,
+    startedBy: task.startedBy,
+    overrides: overrides ?? { containerOverrides: [], inferenceAcceleratorOverrides: [] },
+    lastStatus,
+    desiredStatus: sim.phase === 'PENDING' || sim.phase === 'RUNNING' ? 'RUNNING' : 'STOPPED',
+    healthStatus: health,
+    connectivity: sim.startedAt === undefined ? undefined : 'CONNECTED',
+    cpu: def?.sent['cpu'],
+    memory: def?.sent['memory'],
+    availabilityZone: `${state.account.region}a`,
+    attachments: [],
+    containers: definitions.map((c) =>
+      defined({
+        containerArn: ecsArn(state.account, `container/${cluster.name}/${sim.id}/${hexId(c.name)}`),
+        taskArn,
+        name: c.name,
+        image: c.image,
+        lastStatus: lastStatus === 'STOPPING' ? 'RUNNING' : lastStatus,
+        exitCode: sim.phase === 'STOPPED' ? sim.stop?.exitCode : undefined,
+        reason: sim.phase === 'STOPPED' ? sim.stop?.reason : undefined,
+        healthStatus: health,
+        networkBindings: [],
+        networkInterfaces: [],
+      }),
+    ),
+    version:
+      [sim.startedAt, sim.stoppingAt, sim.stoppedAt].filter((t) => t !== undefined).length + 1,
+    createdAt: at(sim.createdAt),
+    startedAt: at(sim.startedAt),
+    stoppingAt: at(sim.stoppingAt),
+    stoppedAt: at(sim.stoppedAt),
+    executionStoppedAt: at(sim.stoppedAt),
+    stopCode: sim.stop?.code,
+    stoppedReason: sim.stop?.reason,
+    tags: withTags ? (tags ?? []) : undefined,
+  });
+}

@@ -1,0 +1,118 @@
+/**
+ * Fault injection, per emulator instance. Request faults answer the next N calls of an
+ * operation with an error; task faults decide the fate of tasks launched from then on, chosen
+ * by image reference or by task definition family (and revision).
+ *
+ *   emu.faults.throttle('DescribeServices', 2);
+ *   emu.faults.failToStart({ family: 'web', revision: 3 });
+ *   emu.faults.exitCode({ image: 'registry/app:migrate' }, 2);
+ */
+import type { TaskFate } from './task-lifecycle.js';
+
+export type RequestFaultKind = 'throttle' | 'server-error' | 'access-denied';
+
+export type TaskSelector =
+  /** A container image, exactly as in the task definition, or its trailing `repository:tag`. */
+  { image: string } | { family: string; revision?: number };
+
+/** What a task fault needs to know about a task definition. */
+export interface TaskDefinitionRef {
+  family: string;
+  revision: number;
+  images: readonly string[];
+}
+
+interface RequestFault {
+  kind: RequestFaultKind;
+  operation: string;
+  remaining: number;
+}
+
+interface TaskFault {
+  selector: TaskSelector;
+  fate: TaskFate;
+  /** RunTask exit codes apply to one-off tasks only; service tasks keep serving. */
+  oneOffOnly: boolean;
+}
+
+export class Faults {
+  #requests: RequestFault[] = [];
+  #tasks: TaskFault[] = [];
+
+  /** The next `times` calls of `operation` fail with ThrottlingException (the SDK retries). */
+  throttle(operation: string, times = 1): this {
+    return this.#request('throttle', operation, times);
+  }
+
+  /** The next `times` calls of `operation` fail with ServerException, status 500. */
+  serverError(operation: string, times = 1): this {
+    return this.#request('server-error', operation, times);
+  }
+
+  /** Calls of `operation` fail with AccessDeniedException (all of them unless `times`). */
+  accessDenied(operation: string, times = Number.POSITIVE_INFINITY): this {
+    return this.#request('access-denied', operation, times);
+  }
+
+  /** Matching tasks exit during start-up; they count towards the circuit breaker. */
+  failToStart(selector: TaskSelector): this {
+    return this.#task(selector, { kind: 'fail-to-start' }, false);
+  }
+
+  /** Matching tasks start, then fail their health check and are stopped. */
+  failHealthCheck(selector: TaskSelector): this {
+    return this.#task(selector, { kind: 'fail-health-check' }, false);
+  }
+
+  /** Matching tasks stay PENDING forever, so a rollout to them never finishes. */
+  neverStart(selector: TaskSelector): this {
+    return this.#task(selector, { kind: 'stall' }, false);
+  }
+
+  /** Matching one-off tasks (RunTask) exit with `code` instead of 0. */
+  exitCode(selector: TaskSelector, code: number): this {
+    return this.#task(selector, { kind: 'exit', exitCode: code }, true);
+  }
+
+  clear(): void {
+    this.#requests = [];
+    this.#tasks = [];
+  }
+
+  /** Consumes one injected failure for this call, if any. */
+  take(operation: string): RequestFaultKind | undefined {
+    const fault = this.#requests.find((f) => f.operation === operation && f.remaining > 0);
+    if (!fault) return undefined;
+    fault.remaining -= 1;
+    return fault.kind;
+  }
+
+  /** The fate of a task launched now; the most recently injected matching fault wins. */
+  fateOf(def: TaskDefinitionRef, kind: 'service' | 'one-off'): TaskFate {
+    const fault = this.#tasks.find(
+      (f) => (kind === 'one-off' || !f.oneOffOnly) && matches(f.selector, def),
+    );
+    if (fault) return fault.fate;
+    return kind === 'service' ? { kind: 'serve' } : { kind: 'exit', exitCode: 0 };
+  }
+
+  #request(kind: RequestFaultKind, operation: string, times: number): this {
+    this.#requests.unshift({ kind, operation, remaining: times });
+    return this;
+  }
+
+  #task(selector: TaskSelector, fate: TaskFate, oneOffOnly: boolean): this {
+    this.#tasks.unshift({ selector, fate, oneOffOnly });
+    return this;
+  }
+}
+
+function matches(selector: TaskSelector, def: TaskDefinitionRef): boolean {
+  if ('image' in selector) {
+    return def.images.some((i) => i === selector.image || i.endsWith(`/${selector.image}`));
+  }
+  return (
+    selector.family === def.family &&
+    (selector.revision === undefined || selector.revision === def.revision)
+  );
+}
