@@ -13,7 +13,7 @@ import {
   rmSync,
   writeSync,
 } from 'node:fs';
-import { dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 
 export function writeFileAtomic(
   path: string,
@@ -21,19 +21,27 @@ export function writeFileAtomic(
   options: { fsync?: boolean } = {},
 ): void {
   mkdirSync(dirname(path), { recursive: true });
-  const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  const fd = openSync(temp, 'w', 0o644);
+  // Dot-prefixed and beside the target (same filesystem, so rename is atomic); globs over the
+  // folder skip a temp file left by a killed process.
+  const temp = join(
+    dirname(path),
+    `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
+  );
   try {
-    if (typeof data === 'string') writeSync(fd, data);
-    else writeSync(fd, data);
-    if (options.fsync ?? true) fsyncSync(fd);
+    const fd = openSync(temp, 'w', 0o644);
+    try {
+      if (typeof data === 'string') writeSync(fd, data);
+      else writeSync(fd, data);
+      // Without fsync, a machine crash after the rename can leave an empty file under the name.
+      if (options.fsync ?? true) fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temp, path);
   } catch (error) {
-    closeSync(fd);
     rmSync(temp, { force: true });
     throw error;
   }
-  closeSync(fd);
-  renameSync(temp, path);
 }
 
 export type JsonRead<T> =

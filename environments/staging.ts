@@ -1,0 +1,96 @@
+import { defineEnvironment } from './schema.js';
+
+export default defineEnvironment('staging', {
+  kind: 'ecs',
+  aws: { accountId: '123456789012', region: 'eu-west-1' },
+  ecr: {
+    registry: '123456789012.dkr.ecr.eu-west-1.amazonaws.com',
+    repositories: { phpFpm: 'staging_example_php_fpm', nginx: 'staging_example_nginx' },
+    scanOnPush: true,
+    tagImmutability: true,
+    lifecycle: { keepLast: 20 },
+  },
+  ecs: {
+    cluster: 'example-staging',
+    executionRoleArn: 'arn:aws:iam::123456789012:role/example-staging-ecs-task-execution',
+    taskRoleArn: 'arn:aws:iam::123456789012:role/example-staging-app',
+  },
+  network: {
+    mode: 'awsvpc',
+    vpcCidr: '10.20.0.0/16',
+    subnets: ['subnet-0a1b2c3d4e5f60718', 'subnet-0b2c3d4e5f6071829'],
+    securityGroups: ['sg-0c3d4e5f607182930'],
+    assignPublicIp: false,
+  },
+  services: {
+    phpFpm: {
+      name: 'example-staging-php-fpm',
+      family: 'example-staging-php-fpm',
+      desiredCount: 1,
+      cpu: 256,
+      memory: 512,
+      launchType: 'FARGATE',
+      runtimePlatform: { cpuArchitecture: 'X86_64', operatingSystemFamily: 'LINUX' },
+      healthCheckGracePeriodSeconds: 30,
+      containerPort: 9000,
+      targetGroupArn:
+        'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/example-staging-fpm/4f8e2a1b9c3d7e60',
+    },
+    nginx: {
+      name: 'example-staging-nginx',
+      family: 'example-staging-nginx',
+      desiredCount: 1,
+      cpu: 256,
+      memory: 512,
+      launchType: 'FARGATE',
+      runtimePlatform: { cpuArchitecture: 'X86_64', operatingSystemFamily: 'LINUX' },
+      healthCheckGracePeriodSeconds: 30,
+      containerPort: 80,
+      targetGroupArn:
+        'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/example-staging-web/9a0b1c2d3e4f5a6b',
+    },
+  },
+  deploy: {
+    minimumHealthyPercent: 100,
+    maximumPercent: 200,
+    circuitBreaker: { enable: true, rollback: true },
+    rolloutTimeoutSeconds: 900,
+    migrate: { command: ['php', 'artisan', 'migrate', '--force'] },
+    smokeCheckUrl: 'https://staging.example.com/health',
+    // php-fpm first: the new code must be serving before nginx's new static files point at it.
+    order: [['phpFpm'], ['nginx']],
+  },
+  nlb: { host: 'php-fpm.staging.example.internal', port: 9000 },
+  nginx: { serverNames: ['staging.example.com'] },
+  phpFpm: {
+    pool: {
+      pm: 'dynamic',
+      maxChildren: 8,
+      startServers: 2,
+      minSpareServers: 1,
+      maxSpareServers: 3,
+      maxRequests: 500,
+    },
+  },
+  logs: { group: '/ecs/example-staging', retentionDays: 14 },
+  app: {
+    env: {
+      APP_ENV: 'staging',
+      APP_DEBUG: 'false',
+      APP_URL: 'https://staging.example.com',
+      LOG_CHANNEL: 'stderr',
+      DB_CONNECTION: 'mysql',
+      DB_HOST: 'example-staging.cluster-c1a2b3c4d5e6.eu-west-1.rds.amazonaws.com',
+      DB_PORT: '3306',
+      DB_DATABASE: 'example',
+      DB_USERNAME: 'example',
+      CACHE_STORE: 'database',
+      SESSION_DRIVER: 'database',
+    },
+  },
+  secrets: {
+    APP_KEY: 'arn:aws:ssm:eu-west-1:123456789012:parameter/example/staging/APP_KEY',
+    DB_PASSWORD:
+      'arn:aws:secretsmanager:eu-west-1:123456789012:secret:example/staging/db-Xy12Ab:password::',
+  },
+});
