@@ -7,7 +7,6 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import type { ResultPromise } from 'execa';
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const TASK_BIN = join(REPO, 'bin', 'task.js');
@@ -61,13 +60,13 @@ export class Project {
     };
   }
 
-  spawn(args: string[], env: Record<string, string> = {}): ResultPromise<{ reject: false }> {
+  spawn(args: string[], env: Record<string, string> = {}) {
     return execa(process.execPath, [TASK_BIN, ...args], {
       cwd: this.dir,
       env: { ...cleanEnv(), CI: 'true', ...env },
       extendEnv: false,
       reject: false,
-    }) as unknown as ResultPromise<{ reject: false }>;
+    });
   }
 
   remove(): void {
