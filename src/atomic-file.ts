@@ -13,6 +13,7 @@ import {
   rmSync,
   writeSync,
 } from 'node:fs';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 export function writeFileAtomic(
@@ -21,12 +22,7 @@ export function writeFileAtomic(
   options: { fsync?: boolean } = {},
 ): void {
   mkdirSync(dirname(path), { recursive: true });
-  // Dot-prefixed and beside the target (same filesystem, so rename is atomic); globs over the
-  // folder skip a temp file left by a killed process.
-  const temp = join(
-    dirname(path),
-    `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
-  );
+  const temp = tempPath(path);
   try {
     const fd = openSync(temp, 'w', 0o644);
     try {
@@ -42,6 +38,37 @@ export function writeFileAtomic(
     rmSync(temp, { force: true });
     throw error;
   }
+}
+
+/** The same, with the I/O on libuv's threads so the event loop keeps running tasks. */
+export async function writeFileAtomicAsync(
+  path: string,
+  data: string | Uint8Array,
+  options: { fsync?: boolean } = {},
+): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const temp = tempPath(path);
+  try {
+    const handle = await open(temp, 'w', 0o644);
+    try {
+      await handle.writeFile(data);
+      if (options.fsync ?? true) await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, path);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+}
+
+/** Dot-prefixed and beside the target (same filesystem, so rename is atomic). */
+function tempPath(path: string): string {
+  return join(
+    dirname(path),
+    `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
+  );
 }
 
 export type JsonRead<T> =

@@ -9,8 +9,8 @@
  * the next run, and trusted once they have aged past RACY_MARGIN.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, lstatSync, openSync, readSync, statSync } from 'node:fs';
-import type { BigIntStats } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -22,16 +22,26 @@ export interface FileDigest {
   readonly sha256: string;
 }
 
-/** [size, mtimeNs, ctimeNs, inode, sha256] */
-type CacheEntry = [string, string, string, string, string];
+/** [`size:mtimeMs:ctimeMs:inode`, sha256] */
+type CacheEntry = [string, string];
 
 interface CacheFile {
-  version: 1;
+  version: 2;
   entries: Record<string, CacheEntry>;
 }
 
-/** Linux's coarse timestamps lag by up to a jiffy (10 ms at HZ=100); keep a wide margin. */
-const RACY_MARGIN_NS = 1_000_000_000n;
+interface Candidate {
+  readonly path: string;
+  /** Already known from an earlier stat; saves a second one. */
+  readonly stats?: Stats;
+}
+
+/**
+ * Linux's coarse timestamps lag by up to a jiffy (10 ms at HZ=100); keep a wide margin. It also
+ * makes millisecond-float stats safe: any later rewrite moves ctime by far more than their
+ * sub-microsecond rounding.
+ */
+const RACY_MARGIN_MS = 1000;
 /** Below this much data, worker start-up costs more than hashing on the main thread. */
 const PARALLEL_THRESHOLD_BYTES = 32 * 1024 * 1024;
 const CHUNK_BYTES = 1024 * 1024;
@@ -50,30 +60,33 @@ export class FileHasher {
 
   static open(root: string, cacheFile?: string): FileHasher {
     const cached = cacheFile ? readJson<CacheFile>(cacheFile) : undefined;
-    const entries = cached?.version === 1 ? cached.entries : {};
+    const entries = cached?.version === 2 ? cached.entries : {};
     return new FileHasher(root, cacheFile, entries);
   }
 
   /** Every file the globs match, sorted by path; a literal directory means all files below it. */
   async hashInputs(patterns: readonly string[]): Promise<FileDigest[]> {
-    const paths = await this.expand(patterns);
-    return this.hashPaths(paths);
+    if (patterns.length === 0) return [];
+    // The common case, a few literal file paths: one stat each serves both the existence check
+    // and the cache lookup.
+    if (patterns.every((p) => !p.startsWith('!') && !hasMagic(p))) {
+      const files: Candidate[] = [];
+      for (const pattern of patterns) {
+        const stats = statOrUndefined(join(this.root, pattern));
+        if (stats?.isFile()) files.push({ path: normalize(pattern), stats });
+        else if (stats?.isDirectory()) {
+          for (const path of await this.glob([`${trimSlash(pattern)}/**`])) files.push({ path });
+        }
+      }
+      const unique = new Map(files.map((f) => [f.path, f]));
+      return this.hash([...unique.values()].sort((a, b) => compare(a.path, b.path)));
+    }
+    return this.hash((await this.expand(patterns)).map((path) => ({ path })));
   }
 
   /** Files matched by the globs, sorted, without hashing them (watch mode needs the list). */
   async expand(patterns: readonly string[]): Promise<string[]> {
     if (patterns.length === 0) return [];
-    const literal = patterns.every((p) => !p.startsWith('!') && !hasMagic(p));
-    if (literal) {
-      const found: string[] = [];
-      for (const pattern of patterns) {
-        const stats = statOrUndefined(join(this.root, pattern));
-        if (stats?.isFile()) found.push(normalize(pattern));
-        else if (stats?.isDirectory())
-          found.push(...(await this.glob([`${trimSlash(pattern)}/**`])));
-      }
-      return [...new Set(found)].sort(compare);
-    }
     const expanded = patterns.map((p) => {
       if (p.startsWith('!') || hasMagic(p)) return p;
       return statOrUndefined(join(this.root, p))?.isDirectory() ? `${trimSlash(p)}/**` : p;
@@ -94,25 +107,30 @@ export class FileHasher {
       for (const file of files) hash.update(`${file.path}\0${file.sha256}\n`);
       return `dir:${hash.digest('hex')}`;
     }
-    const [digest] = await this.hashPaths([normalize(path)]);
+    const [digest] = await this.hash([{ path: normalize(path), stats }]);
     return digest?.sha256;
   }
 
   async hashPaths(paths: readonly string[]): Promise<FileDigest[]> {
-    const startedNs = BigInt(Date.now()) * 1_000_000n;
-    const result = new Array<FileDigest | undefined>(paths.length);
-    const misses: { index: number; path: string; stats: BigIntStats }[] = [];
+    return this.hash(paths.map((path) => ({ path })));
+  }
+
+  private async hash(files: readonly Candidate[]): Promise<FileDigest[]> {
+    const startedMs = Date.now();
+    const result = new Array<FileDigest | undefined>(files.length);
+    const misses: { index: number; path: string; stats: Stats; key: string }[] = [];
     let missBytes = 0;
-    paths.forEach((path, index) => {
-      const stats = lstatSync(join(this.root, path), { bigint: true, throwIfNoEntry: false });
-      if (!stats) return;
-      const entry = this.entries.get(path);
-      if (entry && matches(entry, stats)) {
-        result[index] = { path, sha256: entry[4] };
+    files.forEach((file, index) => {
+      const stats = file.stats ?? statOrUndefined(join(this.root, file.path));
+      if (!stats?.isFile()) return;
+      const key = statKey(stats);
+      const entry = this.entries.get(file.path);
+      if (entry && entry[0] === key) {
+        result[index] = { path: file.path, sha256: entry[1] };
         return;
       }
-      misses.push({ index, path, stats });
-      missBytes += Number(stats.size);
+      misses.push({ index, path: file.path, stats, key });
+      missBytes += stats.size;
     });
     if (misses.length > 0) {
       const hashes =
@@ -122,8 +140,8 @@ export class FileHasher {
       misses.forEach((miss, i) => {
         const sha256 = hashes[i] as string;
         result[miss.index] = { path: miss.path, sha256 };
-        if (miss.stats.ctimeNs < startedNs - RACY_MARGIN_NS) {
-          this.entries.set(miss.path, key(miss.stats, sha256));
+        if (miss.stats.ctimeMs < startedMs - RACY_MARGIN_MS) {
+          this.entries.set(miss.path, [miss.key, sha256]);
           this.dirty = true;
         } else if (this.entries.delete(miss.path)) {
           this.dirty = true;
@@ -136,7 +154,7 @@ export class FileHasher {
   /** Persists the cache if anything changed. */
   save(): void {
     if (!this.cacheFile || !this.dirty) return;
-    const file: CacheFile = { version: 1, entries: Object.fromEntries(this.entries) };
+    const file: CacheFile = { version: 2, entries: Object.fromEntries(this.entries) };
     writeFileAtomic(this.cacheFile, JSON.stringify(file));
     this.dirty = false;
   }
@@ -205,26 +223,11 @@ async function hashInWorkers(paths: string[]): Promise<string[]> {
   return paths.map((_, i) => results[i % count]?.[Math.floor(i / count)] as string);
 }
 
-function matches(entry: CacheEntry, stats: BigIntStats): boolean {
-  return (
-    entry[0] === String(stats.size) &&
-    entry[1] === String(stats.mtimeNs) &&
-    entry[2] === String(stats.ctimeNs) &&
-    entry[3] === String(stats.ino)
-  );
+function statKey(stats: Stats): string {
+  return `${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}:${stats.ino}`;
 }
 
-function key(stats: BigIntStats, sha256: string): CacheEntry {
-  return [
-    String(stats.size),
-    String(stats.mtimeNs),
-    String(stats.ctimeNs),
-    String(stats.ino),
-    sha256,
-  ];
-}
-
-function statOrUndefined(path: string) {
+function statOrUndefined(path: string): Stats | undefined {
   return statSync(path, { throwIfNoEntry: false });
 }
 

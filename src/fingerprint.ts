@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { FileDigest } from './file-hasher.js';
+import type { TaskDefinition } from './dsl.js';
 import type { PlanNode } from './graph.js';
 
 export interface FingerprintParts {
@@ -43,17 +44,14 @@ export function fingerprintParts(
   env: NodeJS.ProcessEnv,
 ): FingerprintParts {
   const { task } = node;
+  const fixed = definitionHashes(task);
   const inputHash = createHash('sha256');
   for (const file of inputs) inputHash.update(`${file.path}\0${file.sha256}\n`);
   return {
     task: task.name,
-    definition: sha256(`${task.kind}\0${task.run?.toString() ?? ''}\0${task.version ?? ''}`),
+    definition: fixed.definition,
     args: { ...node.args },
-    vars: Object.fromEntries(
-      Object.keys(task.vars)
-        .sort()
-        .map((k) => [k, sha256(canonicalJson(task.vars[k]))]),
-    ),
+    vars: fixed.vars,
     env: Object.fromEntries(
       [...task.env].sort().map((name) => {
         const value = env[name];
@@ -64,14 +62,67 @@ export function fingerprintParts(
     deps: Object.fromEntries(
       node.deps.map((dep) => {
         const result = deps.get(dep.key);
-        return [dep.key, result ? sha256(canonicalJson(result)) : 'unknown'];
+        return [dep.key, result ? depDigest(result) : 'unknown'];
       }),
     ),
   };
 }
 
+/** What never changes for a definition, hashed once however many nodes or runs use it. */
+const definitionCache = new WeakMap<
+  TaskDefinition,
+  { definition: string; vars: Record<string, string> }
+>();
+
+function definitionHashes(task: TaskDefinition): {
+  definition: string;
+  vars: Record<string, string>;
+} {
+  let hashes = definitionCache.get(task);
+  if (!hashes) {
+    hashes = {
+      definition: sha256(`${task.kind}\0${task.run?.toString() ?? ''}\0${task.version ?? ''}`),
+      vars: Object.fromEntries(
+        Object.keys(task.vars)
+          .sort()
+          .map((k) => [k, sha256(canonicalJson(task.vars[k]))]),
+      ),
+    };
+    definitionCache.set(task, hashes);
+  }
+  return hashes;
+}
+
 export function fingerprintOf(parts: FingerprintParts): string {
-  return sha256(canonicalJson(parts));
+  // The parts' shape is fixed, so a positional array of sorted entries is canonical, and much
+  // cheaper than a generic canonical JSON on the hot path of a no-op run.
+  return sha256(
+    JSON.stringify([
+      parts.task,
+      parts.definition,
+      sortedEntries(parts.args),
+      sortedEntries(parts.vars),
+      sortedEntries(parts.env),
+      parts.inputs,
+      sortedEntries(parts.deps),
+    ]),
+  );
+}
+
+function sortedEntries<T>(record: Record<string, T>): [string, T][] {
+  return Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** A dependency's contribution: its fingerprint and output digests, hashed once per result. */
+const depDigests = new WeakMap<DepResult, string>();
+
+function depDigest(result: DepResult): string {
+  let digest = depDigests.get(result);
+  if (digest === undefined) {
+    digest = sha256(JSON.stringify([result.fingerprint, sortedEntries(result.outputs)]));
+    depDigests.set(result, digest);
+  }
+  return digest;
 }
 
 export type Change =

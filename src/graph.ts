@@ -101,6 +101,7 @@ export function resolveName(
 ): TaskDefinition | undefined {
   if (name.startsWith(':'))
     return registry.tasks.get(name.slice(1)) ?? fromRule(registry, name.slice(1));
+  if (scope.length === 0) return registry.tasks.get(name) ?? fromRule(registry, name);
   for (let depth = scope.length; depth >= 0; depth--) {
     const candidate = [...scope.slice(0, depth), name].join(':');
     const found = registry.tasks.get(candidate);

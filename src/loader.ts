@@ -4,9 +4,9 @@
  * cached bundle without loading esbuild at all (a no-op run's start-up is a measured figure).
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { readJson, writeFileAtomic } from './atomic-file.js';
 import { installRegistry, Registry } from './dsl.js';
 
@@ -33,8 +33,14 @@ interface Manifest {
   version: 1;
   entry: string;
   engine: string;
+  /** Entry of the bundle, relative to .task/cache/. */
   bundle: string;
   inputs: { path: string; size: number; mtimeMs: number; sha256: string }[];
+  /**
+   * Folders of the sources, by mtime: a file added beside them (environments/qa.ts, picked up
+   * by a glob import) rebuilds the bundle even though no recorded source changed.
+   */
+  dirs: { path: string; mtimeMs: number }[];
 }
 
 /** The engine's own entry: a Taskfile's `import 'taskgraph'` binds to the running CLI's copy. */
@@ -102,18 +108,29 @@ export async function loadTaskfile(options: { cwd: string; file?: string }): Pro
 }
 
 function isFresh(manifest: Manifest, file: string): boolean {
-  if (manifest.version !== 1 || manifest.entry !== file || manifest.engine !== ENGINE_URL)
+  if (
+    manifest.version !== 1 ||
+    !Array.isArray(manifest.dirs) ||
+    manifest.entry !== file ||
+    manifest.engine !== ENGINE_URL
+  )
     return false;
   const root = dirname(file);
   if (!statSync(join(root, '.task', 'cache', manifest.bundle), { throwIfNoEntry: false }))
     return false;
-  return manifest.inputs.every((input) => {
-    const path = join(root, input.path);
-    const stats = statSync(path, { throwIfNoEntry: false });
-    if (!stats) return false;
-    if (stats.size === input.size && stats.mtimeMs === input.mtimeMs) return true;
-    return stats.size === input.size && sha256(readFileSync(path)) === input.sha256;
-  });
+  const dirsSame = manifest.dirs.every(
+    (dir) => statSync(join(root, dir.path), { throwIfNoEntry: false })?.mtimeMs === dir.mtimeMs,
+  );
+  return (
+    dirsSame &&
+    manifest.inputs.every((input) => {
+      const path = join(root, input.path);
+      const stats = statSync(path, { throwIfNoEntry: false });
+      if (!stats) return false;
+      if (stats.size === input.size && stats.mtimeMs === input.mtimeMs) return true;
+      return stats.size === input.size && sha256(readFileSync(path)) === input.sha256;
+    })
+  );
 }
 
 async function bundle(
@@ -125,9 +142,15 @@ async function bundle(
   let result;
   try {
     result = await esbuild.build({
-      entryPoints: [file],
+      entryPoints: { taskfile: file },
       bundle: true,
       write: false,
+      // Splitting keeps `await import('./x.ts')` lazy: without it, x's package imports (the AWS
+      // SDK, say) are hoisted to the top of one bundle and load on every run.
+      splitting: true,
+      outdir: cacheDir,
+      outExtension: { '.js': '.mjs' },
+      chunkNames: 'chunk-[hash]',
       metafile: true,
       platform: 'node',
       format: 'esm',
@@ -139,10 +162,7 @@ async function bundle(
         {
           name: 'taskgraph',
           setup(build) {
-            build.onResolve({ filter: /^taskgraph$/ }, () => ({
-              path: ENGINE_URL,
-              external: true,
-            }));
+            build.onResolve({ filter: /^taskgraph(\/.*)?$/ }, (args) => engineModule(args.path));
             // The bundle lives in .task/cache/, so each source keeps its own import.meta paths.
             build.onLoad({ filter: /\.[mc]?[jt]s$/ }, (args) => {
               const source = readFileSync(args.path, 'utf8');
@@ -172,9 +192,19 @@ async function bundle(
       },
     };
   }
-  const code = result.outputFiles[0]?.contents ?? new Uint8Array();
-  const name = `taskfile-${sha256(code).slice(0, 16)}.mjs`;
-  writeFileAtomic(join(cacheDir, name), code, { fsync: false });
+  const hash = createHash('sha256');
+  for (const out of result.outputFiles)
+    hash.update(relative(cacheDir, out.path)).update(out.contents);
+  const folder = `bundle-${hash.digest('hex').slice(0, 16)}`;
+  for (const out of result.outputFiles) {
+    writeFileAtomic(join(cacheDir, folder, relative(cacheDir, out.path)), out.contents, {
+      fsync: false,
+    });
+  }
+  for (const old of readdirSync(cacheDir)) {
+    if (old.startsWith('bundle-') && old !== folder)
+      rmSync(join(cacheDir, old), { recursive: true, force: true });
+  }
   const inputs = Object.keys(result.metafile.inputs).map((input) => {
     const path = resolve(root, input);
     const stats = statSync(path);
@@ -185,7 +215,42 @@ async function bundle(
       sha256: sha256(readFileSync(path)),
     };
   });
-  return { manifest: { version: 1, entry: file, engine: ENGINE_URL, bundle: name, inputs } };
+  const dirs = [...new Set(inputs.map((input) => dirname(input.path)))]
+    .filter((dir) => !dir.startsWith('..') && !dir.split('/').includes('node_modules'))
+    .map((dir) => ({ path: dir, mtimeMs: statSync(join(root, dir)).mtimeMs }));
+  return {
+    manifest: {
+      version: 1,
+      entry: file,
+      engine: ENGINE_URL,
+      bundle: `${folder}/taskfile.mjs`,
+      inputs,
+      dirs,
+    },
+  };
+}
+
+/**
+ * `taskgraph` and `taskgraph/<module>` bind to the running engine's own files, so a Taskfile
+ * and the CLI share one registry and one copy of every adapter.
+ */
+function engineModule(
+  specifier: string,
+): { path: string; external: true } | { errors: { text: string }[] } {
+  const sub = specifier.slice('taskgraph'.length).replace(/^\//, '');
+  if (sub === '') return { path: ENGINE_URL, external: true };
+  for (const candidate of [`./${sub}.js`, `./${sub}/index.js`]) {
+    const url = new URL(candidate, ENGINE_URL);
+    if (statSync(fileURLToPath(url), { throwIfNoEntry: false })?.isFile())
+      return { path: url.href, external: true };
+  }
+  return {
+    errors: [
+      {
+        text: `taskgraph has no module "${sub}" (looked in ${fileURLToPath(new URL('.', ENGINE_URL))})`,
+      },
+    ],
+  };
 }
 
 interface EsbuildMessage {

@@ -2,7 +2,6 @@
  * Child processes for tasks: argv arrays only (execa), each in its own process group so that
  * aborting a task kills everything it started, grandchildren included.
  */
-import { execa, ExecaError } from 'execa';
 import { TaskError } from './failure.js';
 
 export interface ProcessOptions {
@@ -33,6 +32,8 @@ export async function runProcess(
   const command = [file, ...args].map(quoteForDisplay).join(' ');
   options.signal.throwIfAborted();
   const onLine = options.onLine;
+  // Loaded on first use: importing execa costs more than a whole no-op run of a large graph.
+  const { execa } = await import('execa');
   const child = execa(file, args, {
     cwd: options.cwd,
     env: options.env ?? {},
@@ -72,7 +73,7 @@ export async function runProcess(
   if (timer) clearTimeout(timer);
   if (pid !== undefined) liveGroups.delete(pid);
 
-  if (result instanceof ExecaError || result.failed) {
+  if (result.failed) {
     if (result.exitCode === undefined && result.signal === undefined) {
       throw new TaskError({
         reason: 'spawn-failed',

@@ -10,8 +10,16 @@ import { formatDuration, formatSummary } from './summary.js';
 
 export function plainReporter(out: Writable, options: { githubActions: boolean }): Reporter {
   const buffered = new Map<string, string[]>();
+  // Lines are batched into one write per tick: a large run emits thousands of them.
+  let pending = '';
+  const flush = (): void => {
+    if (pending === '') return;
+    out.write(pending);
+    pending = '';
+  };
   const write = (line: string): void => {
-    out.write(`${line}\n`);
+    if (pending === '') setImmediate(flush);
+    pending += `${line}\n`;
   };
   return {
     emit(event: RunEvent): void {
@@ -48,10 +56,11 @@ export function plainReporter(out: Writable, options: { githubActions: boolean }
         }
         case 'summary':
           formatSummary(event.summary).forEach(write);
+          flush();
           return;
       }
     },
-    close: async () => {},
+    close: async () => flush(),
   };
 }
 
