@@ -1,7 +1,8 @@
 /**
  * The environments the Taskfile turns into namespaces, and the renders each one gets.
  *
- * Every `environments/<name>.ts` other than this file and schema.ts is an environment: adding
+ * Every `environments/<name>.ts` other than this file is an environment (the schema is
+ * src/environment.ts): adding
  * qa.ts adds qa:render and qa:deploy with no other edit. The functions here are what those tasks
  * call; the templates live in config-templates/ and the generic machinery in src/render/.
  */
@@ -17,11 +18,14 @@ import {
   SERVICE_KEYS,
   environmentFile,
   type EcsEnvironment,
+  outputPaths,
   type Environment,
-} from './schema.js';
+} from '../src/environment.js';
 
-export type { EcsEnvironment, Environment, LocalEnvironment } from './schema.js';
-export { defineEnvironment, validateEnvironment } from './schema.js';
+export { outputPaths };
+
+export type { EcsEnvironment, Environment, LocalEnvironment } from '../src/environment.js';
+export { defineEnvironment, validateEnvironment } from '../src/environment.js';
 
 /** Modules in environments/ that are not environments. */
 const NOT_ENVIRONMENTS = new Set(['index', 'schema']);
@@ -70,15 +74,6 @@ export const TEMPLATES = {
   phpFpmTaskDefinition: 'config-templates/ecs/php-fpm.json.ejs',
   nginxTaskDefinition: 'config-templates/ecs/nginx.json.ejs',
 } as const;
-
-/** Output paths, relative to the project root: the render tasks' outputs. */
-export function outputPaths(name: string) {
-  return {
-    nginxConfig: `build/${name}/nginx/default.conf`,
-    phpFpmTaskDefinition: `build/${name}/ecs/php-fpm.json`,
-    nginxTaskDefinition: `build/${name}/ecs/nginx.json`,
-  } as const;
-}
 
 /** A rendered file, not yet written: render everything first, so a failure writes nothing. */
 export interface RenderedFile {

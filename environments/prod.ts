@@ -1,4 +1,4 @@
-import { defineEnvironment } from './schema.js';
+import { defineEnvironment } from '../src/environment.js';
 
 export default defineEnvironment('prod', {
   kind: 'ecs',

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { describeEnvironment, discoverEnvironments } from '../../environments/index.js';
 import local from '../../environments/local.js';
-import { defineEnvironment, validateEnvironment } from '../../environments/schema.js';
+import { defineEnvironment, validateEnvironment } from '../../src/environment.js';
 import staging from '../../environments/staging.js';
 import { RenderError, type RenderFailure } from '../../src/render/failure.js';
 import { withChanges } from './with-changes.js';

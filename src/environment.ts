@@ -7,14 +7,14 @@
  * An environment file is `export default defineEnvironment('<file name>', { ... })`.
  */
 import { z } from 'zod';
-import { configIssues } from '../src/render/config-issues.js';
-import { RenderError } from '../src/render/failure.js';
+import { configIssues } from './render/config-issues.js';
+import { RenderError } from './render/failure.js';
 import {
   FARGATE_CPU,
   FARGATE_SIZES,
   describeFargateMemory,
   isFargateSize,
-} from '../src/render/task-definition.js';
+} from './render/task-definition.js';
 
 /** A number from a fixed list; zod's literal unions report only "Invalid input". */
 function oneOf(values: readonly number[]) {
@@ -340,4 +340,13 @@ export function defineEnvironment(name: string, raw: EnvironmentInput): Environm
     });
   }
   return validateEnvironment(raw, file, name);
+}
+
+/** Where an environment's rendered files go, relative to the project root. */
+export function outputPaths(name: string) {
+  return {
+    nginxConfig: `build/${name}/nginx/default.conf`,
+    phpFpmTaskDefinition: `build/${name}/ecs/php-fpm.json`,
+    nginxTaskDefinition: `build/${name}/ecs/nginx.json`,
+  } as const;
 }

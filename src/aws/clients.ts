@@ -1,0 +1,64 @@
+/**
+ * What every ECR/ECS command is given: the environment, SDK clients, a clock, a line logger and
+ * an abort signal. Clients use the SDK's default credential chain (env, profiles, SSO, instance
+ * roles) and its standard endpoint resolution, which honours AWS_ENDPOINT_URL_ECS and
+ * AWS_ENDPOINT_URL_ECR: no endpoint ever comes from an environment file.
+ */
+import { ECRClient } from '@aws-sdk/client-ecr';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import type { EcsEnvironment } from '../environment.js';
+
+export interface AwsClients {
+  readonly ecs: ECSClient;
+  readonly ecr: ECRClient;
+}
+
+/**
+ * Clients for the environment's region (AWS_REGION is only a fallback: the environment file says
+ * where its cluster is). Call `destroyAwsClients` when done so sockets close.
+ */
+export function createAwsClients(env: Pick<EcsEnvironment, 'aws'>): AwsClients {
+  return {
+    ecs: new ECSClient({ region: env.aws.region }),
+    ecr: new ECRClient({ region: env.aws.region }),
+  };
+}
+
+export function destroyAwsClients(clients: AwsClients): void {
+  clients.ecs.destroy();
+  clients.ecr.destroy();
+}
+
+/** Time, injected so tests drive the emulator's manual clock instead of sleeping. */
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+  /** Resolves after `ms`, or early (without throwing) when `signal` aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) =>
+    new Promise<void>((resolve) => {
+      if (signal?.aborted === true) return resolve();
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal?.addEventListener('abort', done, { once: true });
+    }),
+};
+
+/** Everything a command needs besides its own arguments. */
+export interface AwsContext {
+  readonly env: EcsEnvironment;
+  readonly clients: AwsClients;
+  readonly clock: Clock;
+  /** One line of output for the task's log; never receives a secret. */
+  readonly log: (line: string) => void;
+  /** Ctrl-C: stops waiting (never a rollout) and returns an `interrupted` failure. */
+  readonly signal?: AbortSignal;
+}

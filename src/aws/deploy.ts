@@ -1,0 +1,221 @@
+/**
+ * `ENV:deploy`: plan, then apply.
+ *
+ *   services exist? another deploy running? ─ no ─> refuse (names the service, the next step)
+ *   task definitions: reuse the matching revision, register only what differs
+ *   plan: which services change ─ none ─> "nothing to deploy" (no migration, no UpdateService)
+ *   migrate (one-off task with the new php-fpm revision) ─ exit ≠ 0 ─> stop, services untouched
+ *   update services stage by stage, watch each rollout ─ failure ─> explain, restore, fail
+ *   smoke check ─ not 200 ─> restore, fail
+ */
+import type { TaskDefinition } from '@aws-sdk/client-ecs';
+import type { EcsEnvironment, ServiceKey } from '../environment.js';
+import type { AwsContext } from './clients.js';
+import { AwsFailure, runCommand, type Result } from './errors.js';
+import { runMigration } from './migration.js';
+import type { ServiceSnapshot } from './rollout.js';
+import {
+  deploymentConfiguration,
+  foreignDeployment,
+  requireServices,
+  restoreServices,
+  rollOutStages,
+  updateService,
+  type ServiceChange,
+} from './services.js';
+import { smokeCheck } from './smoke-check.js';
+import {
+  describeTaskDefinition,
+  resolveRevisions,
+  type RenderedTaskDefinitions,
+  type ResolvedRevision,
+} from './task-definitions.js';
+
+export interface DeployOptions extends AwsContext {
+  /** Parsed build/<env>/ecs/*.json (see readRenderedTaskDefinitions). */
+  readonly taskDefinitions: RenderedTaskDefinitions;
+  /** Deploy even while another deployment is in progress. */
+  readonly force?: boolean;
+}
+
+export interface DeployedService {
+  readonly key: ServiceKey;
+  readonly service: string;
+  readonly from: string;
+  readonly to: string;
+  readonly registered: boolean;
+  readonly deploymentId: string | undefined;
+}
+
+export interface DeployReport {
+  readonly outcome: 'unchanged' | 'deployed';
+  readonly services: readonly DeployedService[];
+  /** The migration task's id, when one ran. */
+  readonly migrationTaskId: string | undefined;
+  /** Services whose deployment configuration was brought in line without a new deployment. */
+  readonly reconfigured: readonly string[];
+}
+
+export interface DeployPlan {
+  /** Services that get a new task definition, grouped in the environment's stages. */
+  readonly stages: readonly (readonly ServiceChange[])[];
+  /** Whether the migration runs (php-fpm gets a new task definition). */
+  readonly migrate: boolean;
+  /** Services whose deployment configuration differs from the environment's, nothing else. */
+  readonly reconfigure: readonly string[];
+}
+
+/** Pure: groups changes into the environment's stages (order and parallelism from deploy.order). */
+export function stagesOf<T extends { readonly key: ServiceKey }>(
+  env: EcsEnvironment,
+  changes: readonly T[],
+): T[][] {
+  return env.deploy.order
+    .map((stage) => changes.filter((change) => stage.includes(change.key)))
+    .filter((stage) => stage.length > 0);
+}
+
+function sameConfiguration(env: EcsEnvironment, snapshot: ServiceSnapshot): boolean {
+  const live = snapshot.deploymentConfiguration;
+  const wanted = deploymentConfiguration({ env });
+  return (
+    live?.minimumHealthyPercent === wanted.minimumHealthyPercent &&
+    live?.maximumPercent === wanted.maximumPercent &&
+    live?.deploymentCircuitBreaker?.enable === wanted.deploymentCircuitBreaker?.enable &&
+    live?.deploymentCircuitBreaker?.rollback === wanted.deploymentCircuitBreaker?.rollback
+  );
+}
+
+/** Pure: what a deploy must do, given the services as they are and the revisions to run. */
+export function planDeploy(
+  env: EcsEnvironment,
+  snapshots: Readonly<Record<ServiceKey, ServiceSnapshot>>,
+  revisions: readonly ResolvedRevision[],
+): DeployPlan {
+  const changes: ServiceChange[] = revisions
+    .filter((r) => snapshots[r.key].taskDefinition !== r.arn)
+    .map((r) => ({
+      key: r.key,
+      service: env.services[r.key].name,
+      taskDefinition: r.arn,
+      previous: snapshots[r.key].taskDefinition,
+    }));
+  const changing = new Set(changes.map((c) => c.key));
+  return {
+    stages: stagesOf(env, changes),
+    migrate: changing.has('phpFpm'),
+    reconfigure: revisions
+      .filter((r) => !changing.has(r.key) && !sameConfiguration(env, snapshots[r.key]))
+      .map((r) => env.services[r.key].name),
+  };
+}
+
+async function migrate(ctx: AwsContext, arn: string): Promise<string> {
+  const definition: TaskDefinition | undefined = await describeTaskDefinition(ctx, arn);
+  const outcome = await runMigration(ctx, definition ?? { taskDefinitionArn: arn });
+  if ('interrupted' in outcome) {
+    throw new AwsFailure({
+      reason: 'interrupted',
+      environment: ctx.env.name,
+      waitingFor: `migration task ${outcome.interrupted} (no service was changed)`,
+      deployments: [],
+    });
+  }
+  return outcome.taskId;
+}
+
+export async function deploy(options: DeployOptions): Promise<Result<DeployReport>> {
+  return runCommand(async () => {
+    const ctx = options;
+    const { env } = ctx;
+    const keys = env.deploy.order.flat();
+    const snapshots = await requireServices(ctx, keys);
+    if (options.force !== true) {
+      for (const key of keys) {
+        const running = foreignDeployment(snapshots[key]);
+        if (running !== undefined) {
+          throw new AwsFailure({
+            reason: 'deploy-in-progress',
+            environment: env.name,
+            service: env.services[key].name,
+            deploymentId: running.id,
+            taskDefinition: running.taskDefinition,
+          });
+        }
+      }
+    }
+    const running = Object.fromEntries(keys.map((key) => [key, snapshots[key].taskDefinition]));
+    const revisions = await resolveRevisions(ctx, options.taskDefinitions, running, keys);
+    const plan = planDeploy(env, snapshots, revisions);
+    const registered = new Set(revisions.filter((r) => r.registered).map((r) => r.key));
+    for (const service of plan.reconfigure) {
+      ctx.log(
+        `${service}: deployment configuration differs from environments/${env.name}.ts; updating it (no new deployment)`,
+      );
+      await updateService(ctx, service, {});
+    }
+    if (plan.stages.length === 0) {
+      ctx.log(
+        `${env.name}: nothing to deploy: every service already runs its rendered task definition`,
+      );
+      return {
+        outcome: 'unchanged',
+        services: [],
+        migrationTaskId: undefined,
+        reconfigured: plan.reconfigure,
+      } satisfies DeployReport;
+    }
+    const phpFpm = plan.stages.flat().find((c) => c.key === 'phpFpm');
+    const migrationTaskId =
+      plan.migrate && phpFpm ? await migrate(ctx, phpFpm.taskDefinition) : undefined;
+    const seen = new Set(keys.flatMap((key) => snapshots[key].events.map((e) => e.id)));
+    const rolled = await rollOutStages(ctx, plan.stages, seen);
+    if (!rolled.ok) throw new AwsFailure(rolled.failure);
+    const url = env.deploy.smokeCheckUrl;
+    if (url !== undefined && url !== '') {
+      const smoke = await smokeCheck(ctx, url);
+      if (!smoke.ok) {
+        ctx.log(`smoke check failed: returning every updated service to its previous revision`);
+        const restored = await restoreServices(ctx, rolled.started, seen);
+        throw new AwsFailure({
+          reason: 'smoke-check-failed',
+          environment: env.name,
+          url,
+          detail: smoke.detail,
+          restored,
+        });
+      }
+    }
+    ctx.log(`${env.name}: deployed`);
+    return {
+      outcome: 'deployed',
+      services: rolled.started.map((s) => ({
+        key: s.key,
+        service: s.service,
+        from: s.previous ?? '',
+        to: s.taskDefinition,
+        registered: registered.has(s.key),
+        deploymentId: s.ours.deploymentId,
+      })),
+      migrationTaskId,
+      reconfigured: plan.reconfigure,
+    } satisfies DeployReport;
+  });
+}
+
+/** One line per outcome, for the task's output. */
+export function describeDeploy(report: DeployReport): string {
+  if (report.outcome === 'unchanged') {
+    return `Nothing to deploy: no new revision registered, no migration run, no service updated.${report.reconfigured.length > 0 ? ` Deployment configuration updated on ${report.reconfigured.join(', ')}.` : ''}`;
+  }
+  return [
+    'Deployed:',
+    ...report.services.map(
+      (s) =>
+        `  ${s.service}: ${s.from.split('/').at(-1) ?? ''} -> ${s.to.split('/').at(-1) ?? ''}${s.registered ? ' (new revision)' : ''}, deployment ${s.deploymentId ?? '-'}`,
+    ),
+    report.migrationTaskId === undefined
+      ? '  no migration needed (php-fpm unchanged)'
+      : `  migration task ${report.migrationTaskId} exited 0`,
+  ].join('\n');
+}

@@ -1,0 +1,263 @@
+/**
+ * `ENV:push`: every image the environment runs, into its ECR repository, pushing only the tags
+ * the registry does not already have.
+ *
+ *   for each image: repository exists? ─ no ─> CreateRepository (scan on push, tag immutability)
+ *                                             + PutLifecyclePolicy (keep the last N images)
+ *                   DescribeImages(tag) ─ present ─> skip
+ *   anything missing? ─> GetAuthorizationToken ─> docker login (password on stdin) into a
+ *                        throwaway DOCKER_CONFIG ─> tag + push each ─> remove DOCKER_CONFIG
+ *
+ * The registry is the token's proxyEndpoint, not a setting. The decoded password is handed to
+ * `docker login` and nowhere else: not argv, not a log line, not an error, not a file of ours
+ * (docker's own config.json in the throwaway folder, removed in `finally`, is the only copy).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import {
+  CreateRepositoryCommand,
+  DescribeImagesCommand,
+  DescribeRepositoriesCommand,
+  GetAuthorizationTokenCommand,
+  PutLifecyclePolicyCommand,
+} from '@aws-sdk/client-ecr';
+import { SERVICE_KEYS, type EcsEnvironment, type ServiceKey } from '../environment.js';
+import type { AwsContext } from './clients.js';
+import { AwsFailure, awsCall, awsErrorName, runCommand, type Result } from './errors.js';
+
+/** The docker operations a push needs; src/docker's adapter satisfies it. */
+export interface PushDocker {
+  tag(source: string, target: string): Promise<void>;
+  push(ref: string, options: { configDir: string }): Promise<unknown>;
+  login(options: {
+    registry: string;
+    username: string;
+    password: string;
+    configDir: string;
+  }): Promise<void>;
+}
+
+/** A local image to push: `source` (e.g. `prod_example_php_fpm:0123456789ab`) as `tag`. */
+export interface LocalImage {
+  readonly source: string;
+  readonly tag: string;
+}
+
+export interface PushOptions extends AwsContext {
+  readonly docker?: PushDocker;
+  readonly images: Readonly<Record<ServiceKey, LocalImage>>;
+  /** Parent of the throwaway DOCKER_CONFIG folder; default the OS temp dir. */
+  readonly tmpDir?: string;
+}
+
+export interface PushedImage {
+  readonly key: ServiceKey;
+  readonly repository: string;
+  readonly tag: string;
+  readonly outcome: 'pushed' | 'present';
+  readonly repositoryCreated: boolean;
+}
+
+/** The lifecycle rule the environment asks for: expire all but the newest `keepLast` images. */
+export function lifecyclePolicy(env: EcsEnvironment): string {
+  return JSON.stringify({
+    rules: [
+      {
+        rulePriority: 1,
+        description: `keep the last ${env.ecr.lifecycle.keepLast} images`,
+        selection: {
+          tagStatus: 'any',
+          countType: 'imageCountMoreThan',
+          countNumber: env.ecr.lifecycle.keepLast,
+        },
+        action: { type: 'expire' },
+      },
+    ],
+  });
+}
+
+/** Pure: `AWS:<password>` from an ECR authorization token. */
+export function decodeAuthorizationToken(token: string): { username: string; password: string } {
+  const decoded = Buffer.from(token, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+/** Pure: `host[:port]` of a proxyEndpoint such as `https://123.dkr.ecr.eu-west-1.amazonaws.com`. */
+export function registryHost(proxyEndpoint: string): string {
+  return proxyEndpoint.replace(/^[a-z]+:\/\//, '').replace(/\/+$/, '');
+}
+
+/** Pure: replaces every occurrence of `secret` in `text`. */
+export function redact(text: string, secret: string | undefined): string {
+  return secret === undefined || secret === '' ? text : text.split(secret).join('***');
+}
+
+async function ensureRepository(ctx: AwsContext, repository: string): Promise<boolean> {
+  const { env } = ctx;
+  const exists = await awsCall('ecr:DescribeRepositories', repository, async () => {
+    try {
+      await ctx.clients.ecr.send(
+        new DescribeRepositoriesCommand({ repositoryNames: [repository] }),
+      );
+      return true;
+    } catch (error) {
+      if (awsErrorName(error) === 'RepositoryNotFoundException') return false;
+      throw error;
+    }
+  });
+  if (exists) return false;
+  await awsCall('ecr:CreateRepository', repository, async () => {
+    try {
+      await ctx.clients.ecr.send(
+        new CreateRepositoryCommand({
+          repositoryName: repository,
+          imageScanningConfiguration: { scanOnPush: env.ecr.scanOnPush },
+          imageTagMutability: env.ecr.tagImmutability ? 'IMMUTABLE' : 'MUTABLE',
+          tags: [{ Key: 'taskgraph:environment', Value: env.name }],
+        }),
+      );
+    } catch (error) {
+      // Another run created it between our two calls: the same outcome.
+      if (awsErrorName(error) !== 'RepositoryAlreadyExistsException') throw error;
+    }
+  });
+  await awsCall('ecr:PutLifecyclePolicy', repository, () =>
+    ctx.clients.ecr.send(
+      new PutLifecyclePolicyCommand({
+        repositoryName: repository,
+        lifecyclePolicyText: lifecyclePolicy(env),
+      }),
+    ),
+  );
+  ctx.log(
+    `ecr ${repository}: created (scan on push ${env.ecr.scanOnPush ? 'on' : 'off'}, tags ${env.ecr.tagImmutability ? 'immutable' : 'mutable'}, keep last ${env.ecr.lifecycle.keepLast})`,
+  );
+  return true;
+}
+
+async function hasTag(ctx: AwsContext, repository: string, tag: string): Promise<boolean> {
+  return awsCall('ecr:DescribeImages', `${repository}:${tag}`, async () => {
+    try {
+      const out = await ctx.clients.ecr.send(
+        new DescribeImagesCommand({ repositoryName: repository, imageIds: [{ imageTag: tag }] }),
+      );
+      return (out.imageDetails ?? []).some((d) => d.imageTags?.includes(tag));
+    } catch (error) {
+      if (awsErrorName(error) === 'ImageNotFoundException') return false;
+      throw error;
+    }
+  });
+}
+
+async function authorization(ctx: AwsContext) {
+  const out = await awsCall('ecr:GetAuthorizationToken', ctx.env.ecr.registry, () =>
+    ctx.clients.ecr.send(new GetAuthorizationTokenCommand({})),
+  );
+  const data = out.authorizationData?.[0];
+  if (data?.authorizationToken === undefined || data.proxyEndpoint === undefined) {
+    throw new AwsFailure({ reason: 'no-registry-token', environment: ctx.env.name });
+  }
+  return {
+    ...decodeAuthorizationToken(data.authorizationToken),
+    host: registryHost(data.proxyEndpoint),
+  };
+}
+
+async function dockerStep<T>(
+  step: 'login' | 'tag' | 'push',
+  ref: string,
+  password: string,
+  run: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    const detail = error instanceof Error ? error.message : String(error);
+    throw new AwsFailure({ reason: 'docker-failed', step, ref, detail: redact(detail, password) });
+  }
+}
+
+export async function push(options: PushOptions): Promise<Result<PushedImage[]>> {
+  return runCommand(async () => {
+    const ctx = options;
+    const { env } = ctx;
+    const planned: {
+      key: ServiceKey;
+      repository: string;
+      image: LocalImage;
+      created: boolean;
+      present: boolean;
+    }[] = [];
+    for (const key of SERVICE_KEYS) {
+      const repository = env.ecr.repositories[key];
+      const image = options.images[key];
+      const created = await ensureRepository(ctx, repository);
+      const present = !created && (await hasTag(ctx, repository, image.tag));
+      if (present) ctx.log(`ecr ${repository}:${image.tag}: already in the registry, not pushed`);
+      planned.push({ key, repository, image, created, present });
+    }
+    const missing = planned.filter((p) => !p.present);
+    if (missing.length > 0) {
+      const docker = options.docker;
+      if (docker === undefined)
+        throw new AwsFailure({ reason: 'no-docker', environment: env.name });
+      const auth = await authorization(ctx);
+      const configDir = await mkdtemp(
+        path.join(options.tmpDir ?? tmpdir(), 'taskgraph-docker-config-'),
+      );
+      try {
+        await dockerStep('login', auth.host, auth.password, () =>
+          docker.login({
+            registry: auth.host,
+            username: auth.username,
+            password: auth.password,
+            configDir,
+          }),
+        );
+        ctx.log(`ecr: logged in to ${auth.host} (credentials in a throwaway DOCKER_CONFIG)`);
+        for (const item of missing) {
+          const target = `${auth.host}/${item.repository}:${item.image.tag}`;
+          await dockerStep('tag', item.image.source, auth.password, () =>
+            docker.tag(item.image.source, target),
+          );
+          ctx.log(`ecr: pushing ${target}`);
+          try {
+            await dockerStep('push', target, auth.password, () =>
+              docker.push(target, { configDir }),
+            );
+          } catch (error) {
+            // An immutable tag pushed by someone else meanwhile: the tag is there, which is the goal.
+            if (await hasTag(ctx, item.repository, item.image.tag)) {
+              ctx.log(
+                `ecr ${item.repository}:${item.image.tag}: already there (immutable), nothing to push`,
+              );
+              item.present = true;
+              continue;
+            }
+            throw error;
+          }
+        }
+      } finally {
+        await rm(configDir, { recursive: true, force: true });
+      }
+    }
+    return planned.map((p) => ({
+      key: p.key,
+      repository: p.repository,
+      tag: p.image.tag,
+      outcome: p.present ? ('present' as const) : ('pushed' as const),
+      repositoryCreated: p.created,
+    }));
+  });
+}
+
+export function describePush(images: readonly PushedImage[]): string {
+  return images
+    .map(
+      (i) =>
+        `${i.repository}:${i.tag}: ${i.outcome === 'pushed' ? 'pushed' : 'already in the registry'}${i.repositoryCreated ? ' (repository created)' : ''}`,
+    )
+    .join('\n');
+}

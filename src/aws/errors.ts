@@ -1,0 +1,359 @@
+/**
+ * Every way an ECR/ECS command can fail for a reason the user can act on, as data.
+ * `describeAwsFailure` is the one place these become words: each names the thing (service,
+ * cluster, action, resource) and the next step. Anything else thrown from src/aws/ is a bug.
+ *
+ * Inside src/aws/ an adapter that meets an expected failure throws `AwsFailure` carrying the data;
+ * every exported command catches it at its boundary (`runCommand`) and returns `{ ok: false }`.
+ */
+import type { RolloutCause } from './rollout.js';
+
+/** What stopped tasks of a failed rollout said, for the report. */
+export interface StoppedTask {
+  readonly taskId: string;
+  readonly stoppedReason: string;
+  readonly containers: readonly { name: string; exitCode: number | undefined; reason?: string }[];
+}
+
+/** How a service ended up after its rollout failed. */
+export type Restored =
+  | { readonly how: 'ecs-rolled-back'; readonly taskDefinition: string }
+  | { readonly how: 'updated-back'; readonly taskDefinition: string }
+  | { readonly how: 'nothing-to-restore' }
+  | { readonly how: 'restore-failed'; readonly taskDefinition: string; readonly why: string }
+  | { readonly how: 'interrupted'; readonly deploymentId: string | undefined };
+
+export interface RolloutFailureDetail {
+  readonly service: string;
+  readonly deploymentId: string;
+  readonly taskDefinition: string;
+  readonly cause: RolloutCause;
+  readonly reason: string;
+  /** Newest last; messages as ECS wrote them. */
+  readonly events: readonly string[];
+  readonly stoppedTasks: readonly StoppedTask[];
+}
+
+export type AwsFailureData =
+  // --- the account and its permissions ---
+  | { readonly reason: 'no-credentials'; readonly action: string; readonly detail: string }
+  | {
+      readonly reason: 'bad-credentials';
+      readonly action: string;
+      readonly code: string;
+      readonly detail: string;
+    }
+  | {
+      readonly reason: 'access-denied';
+      readonly action: string;
+      readonly resource: string;
+      readonly detail: string;
+    }
+  | {
+      readonly reason: 'throttled';
+      readonly action: string;
+      readonly resource: string;
+      readonly attempts: number;
+    }
+  | { readonly reason: 'unreachable'; readonly action: string; readonly detail: string }
+  | {
+      readonly reason: 'aws-error';
+      readonly action: string;
+      readonly resource: string;
+      readonly code: string;
+      readonly detail: string;
+    }
+  // --- what the environment expects to find ---
+  | {
+      readonly reason: 'wrong-account';
+      readonly environment: string;
+      readonly expected: string;
+      readonly found: string;
+    }
+  | { readonly reason: 'cluster-missing'; readonly environment: string; readonly cluster: string }
+  | {
+      readonly reason: 'services-missing';
+      readonly environment: string;
+      readonly cluster: string;
+      readonly services: readonly string[];
+    }
+  | {
+      readonly reason: 'services-exist';
+      readonly environment: string;
+      readonly cluster: string;
+      readonly services: readonly string[];
+    }
+  | {
+      readonly reason: 'deploy-in-progress';
+      readonly environment: string;
+      readonly service: string;
+      readonly deploymentId: string;
+      readonly taskDefinition: string;
+    }
+  | { readonly reason: 'unknown-service'; readonly environment: string; readonly given: string }
+  | {
+      readonly reason: 'no-previous-revision';
+      readonly service: string;
+      readonly family: string;
+      readonly current: string;
+    }
+  | { readonly reason: 'revision-not-found'; readonly family: string; readonly revision: number }
+  // --- a deploy that started and did not finish ---
+  | {
+      readonly reason: 'migration-failed';
+      readonly environment: string;
+      readonly taskId: string;
+      readonly stoppedReason: string;
+      readonly containers: StoppedTask['containers'];
+    }
+  | {
+      readonly reason: 'migration-timeout';
+      readonly environment: string;
+      readonly taskId: string;
+      readonly seconds: number;
+    }
+  | {
+      readonly reason: 'rollout-failed';
+      readonly environment: string;
+      readonly failures: readonly RolloutFailureDetail[];
+      readonly restored: readonly { service: string; restored: Restored }[];
+    }
+  | {
+      readonly reason: 'smoke-check-failed';
+      readonly environment: string;
+      readonly url: string;
+      readonly detail: string;
+      readonly restored: readonly { service: string; restored: Restored }[];
+    }
+  | {
+      readonly reason: 'interrupted';
+      readonly environment: string;
+      readonly waitingFor: string;
+      readonly deployments: readonly { service: string; deploymentId: string }[];
+    }
+  // --- ECR and docker ---
+  | { readonly reason: 'no-docker'; readonly environment: string }
+  | {
+      readonly reason: 'docker-failed';
+      readonly step: 'login' | 'tag' | 'push';
+      readonly ref: string;
+      readonly detail: string;
+    }
+  | { readonly reason: 'no-registry-token'; readonly environment: string };
+
+/** Carries an expected failure from deep in an adapter to the command's boundary. */
+export class AwsFailure extends Error {
+  override readonly name = 'AwsFailure';
+
+  constructor(readonly failure: AwsFailureData) {
+    super(failure.reason);
+  }
+}
+
+export type Result<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly failure: AwsFailureData };
+
+/** Runs a command body; expected failures become `{ ok: false }`, bugs still throw. */
+export async function runCommand<T>(body: () => Promise<T>): Promise<Result<T>> {
+  try {
+    return { ok: true, value: await body() };
+  } catch (error) {
+    if (error instanceof AwsFailure) return { ok: false, failure: error.failure };
+    throw error;
+  }
+}
+
+interface SdkErrorShape {
+  name?: unknown;
+  message?: unknown;
+  code?: unknown;
+  $metadata?: { attempts?: number; httpStatusCode?: number };
+}
+
+/** The AWS error code (`AccessDeniedException`...) of an SDK error, or undefined. */
+export function awsErrorName(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const name = (error as SdkErrorShape).name;
+  return typeof name === 'string' ? name : undefined;
+}
+
+const BAD_CREDENTIALS = new Set([
+  'ExpiredTokenException',
+  'ExpiredToken',
+  'RequestExpired',
+  'UnrecognizedClientException',
+  'InvalidSignatureException',
+  'InvalidClientTokenId',
+  'TokenRefreshRequired',
+]);
+const THROTTLED = new Set([
+  'ThrottlingException',
+  'Throttling',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+]);
+const NETWORK = new Set(['ECONNREFUSED', 'ENOTFOUND', 'ECONNRESET', 'ETIMEDOUT', 'EAI_AGAIN']);
+
+/**
+ * What an SDK error means, for `action` (`ecs:UpdateService`) on `resource`. Errors that are not
+ * from the SDK (bugs) give undefined, so the caller rethrows them.
+ */
+export function classifyAwsError(
+  error: unknown,
+  action: string,
+  resource: string,
+): AwsFailureData | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const shape = error as SdkErrorShape;
+  const name = error.name;
+  const detail = error.message;
+  if (name === 'CredentialsProviderError' || /Could not load credentials/i.test(detail)) {
+    return { reason: 'no-credentials', action, detail };
+  }
+  if (BAD_CREDENTIALS.has(name)) return { reason: 'bad-credentials', action, code: name, detail };
+  if (name === 'AccessDeniedException' || name === 'AccessDenied') {
+    const denied = /not authorized to perform: (\S+) on resource: (\S+)/.exec(detail);
+    return {
+      reason: 'access-denied',
+      action: denied?.[1] ?? action,
+      resource: denied?.[2] ?? resource,
+      detail,
+    };
+  }
+  if (THROTTLED.has(name)) {
+    return { reason: 'throttled', action, resource, attempts: shape.$metadata?.attempts ?? 1 };
+  }
+  if (typeof shape.code === 'string' && NETWORK.has(shape.code)) {
+    return { reason: 'unreachable', action, detail };
+  }
+  if (shape.$metadata !== undefined) {
+    return { reason: 'aws-error', action, resource, code: name, detail };
+  }
+  return undefined;
+}
+
+/** Runs one SDK call; an AWS error becomes an AwsFailure naming the action and resource. */
+export async function awsCall<T>(
+  action: string,
+  resource: string,
+  run: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof AwsFailure) throw error;
+    const failure = classifyAwsError(error, action, resource);
+    if (failure === undefined) throw error;
+    throw new AwsFailure(failure);
+  }
+}
+
+function task(environment: string, name: string): string {
+  return `\`npx task ${environment}:${name}\``;
+}
+
+function describeRestored(service: string, restored: Restored): string {
+  switch (restored.how) {
+    case 'ecs-rolled-back':
+      return `${service}: ECS rolled back to ${shortArn(restored.taskDefinition)}; it is serving that revision.`;
+    case 'updated-back':
+      return `${service}: updated back to ${shortArn(restored.taskDefinition)}; it is serving that revision.`;
+    case 'nothing-to-restore':
+      return `${service}: a new service, there is no earlier revision to return to.`;
+    case 'restore-failed':
+      return `${service}: could NOT return to ${shortArn(restored.taskDefinition)}: ${restored.why}. Check it with \`aws ecs describe-services\` and update it by hand.`;
+    case 'interrupted':
+      return `${service}: interrupted while returning to the previous revision${restored.deploymentId === undefined ? '' : ` (deployment ${restored.deploymentId})`}.`;
+  }
+}
+
+/** `family:revision` from a task definition ARN (or the text itself). */
+export function shortArn(arn: string): string {
+  return arn.split('/').at(-1) ?? arn;
+}
+
+function describeRollout(detail: RolloutFailureDetail): string {
+  const lines = [
+    `${detail.service}: deployment ${detail.deploymentId} (${shortArn(detail.taskDefinition)}) failed: ${detail.reason}`,
+  ];
+  if (detail.stoppedTasks.length > 0) {
+    lines.push('  stopped tasks:');
+    for (const stopped of detail.stoppedTasks) {
+      const codes = stopped.containers
+        .map((c) => `${c.name} exit ${c.exitCode ?? '-'}${c.reason ? ` (${c.reason})` : ''}`)
+        .join(', ');
+      lines.push(`    ${stopped.taskId}: ${stopped.stoppedReason}${codes ? `; ${codes}` : ''}`);
+    }
+  }
+  if (detail.events.length > 0) {
+    lines.push('  last events:');
+    for (const event of detail.events) lines.push(`    ${event}`);
+  }
+  return lines.join('\n');
+}
+
+export function describeAwsFailure(failure: AwsFailureData): string {
+  switch (failure.reason) {
+    case 'no-credentials':
+      return `No AWS credentials found (calling ${failure.action}): set AWS_PROFILE (and run \`aws sso login\` if it uses SSO) or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, then run the task again.`;
+    case 'bad-credentials':
+      return `AWS refused the credentials as expired or invalid (${failure.code}, calling ${failure.action}): refresh them (e.g. \`aws sso login\`) and run the task again.`;
+    case 'access-denied':
+      return `Access denied: the deploying identity may not perform ${failure.action} on ${failure.resource}. Grant that action in its IAM policy, or use a profile that has it. (AWS: ${failure.detail})`;
+    case 'throttled':
+      return `AWS kept throttling ${failure.action} on ${failure.resource}: the SDK retried with backoff ${failure.attempts} times and gave up. Wait a minute and run the task again (AWS_MAX_ATTEMPTS raises the retry budget).`;
+    case 'unreachable':
+      return `Could not reach AWS for ${failure.action} (${failure.detail}): check the network, AWS_REGION and any AWS_ENDPOINT_URL_* variables.`;
+    case 'aws-error':
+      return `${failure.action} on ${failure.resource} failed: ${failure.code}: ${failure.detail}`;
+    case 'wrong-account':
+      return `The AWS credentials reach account ${failure.found}, but environments/${failure.environment}.ts deploys to account ${failure.expected}: switch AWS_PROFILE (or credentials) to that account and run the task again.`;
+    case 'cluster-missing':
+      return `Cluster ${failure.cluster} does not exist: create it and the services with ${task(failure.environment, 'create')}.`;
+    case 'services-missing':
+      return `Service${failure.services.length > 1 ? 's' : ''} ${failure.services.join(', ')} not found in cluster ${failure.cluster}: create ${failure.services.length > 1 ? 'them' : 'it'} with ${task(failure.environment, 'create')}.`;
+    case 'services-exist':
+      return `Services ${failure.services.join(', ')} already exist in cluster ${failure.cluster}; ${task(failure.environment, 'create')} never touches existing services. Use ${task(failure.environment, 'deploy')} to change them.`;
+    case 'deploy-in-progress':
+      return `Another deployment is in progress on ${failure.service} (${failure.deploymentId}, ${shortArn(failure.taskDefinition)}): wait for it (${task(failure.environment, 'status')}) or deploy anyway with force.`;
+    case 'unknown-service':
+      return `No service ${JSON.stringify(failure.given)} in environment ${failure.environment}: use phpFpm, nginx, or a service name from environments/${failure.environment}.ts.`;
+    case 'no-previous-revision':
+      return `${failure.service} runs ${shortArn(failure.current)} and no earlier ACTIVE revision of ${failure.family} exists to roll back to: name one with rollback[revision].`;
+    case 'revision-not-found':
+      return `${failure.family}:${failure.revision} does not exist or is INACTIVE: list revisions with \`aws ecs list-task-definitions --family-prefix ${failure.family}\`.`;
+    case 'migration-failed': {
+      const codes = failure.containers.map(
+        (c) => `${c.name} exited ${c.exitCode ?? '(no exit code)'}`,
+      );
+      return `The migration task ${failure.taskId} failed: ${failure.stoppedReason}${codes.length > 0 ? ` (${codes.join(', ')})` : ''}. No service was changed. Read its logs in CloudWatch, fix the migration, and deploy again.`;
+    }
+    case 'migration-timeout':
+      return `The migration task ${failure.taskId} did not stop within ${failure.seconds} s. No service was changed. Look at the task in the ECS console before deploying again.`;
+    case 'rollout-failed':
+      return [
+        `Deploy to ${failure.environment} failed.`,
+        ...failure.failures.map(describeRollout),
+        ...failure.restored.map(({ service, restored }) => describeRestored(service, restored)),
+        `Fix the cause, then deploy again; ${task(failure.environment, 'status')} shows where each service is.`,
+      ].join('\n');
+    case 'smoke-check-failed':
+      return [
+        `Deploy to ${failure.environment} failed: the smoke check ${failure.url} did not answer 200 (${failure.detail}).`,
+        ...failure.restored.map(({ service, restored }) => describeRestored(service, restored)),
+      ].join('\n');
+    case 'interrupted':
+      return [
+        `Interrupted: stopped waiting for ${failure.waitingFor}; the rollout itself goes on in ECS.`,
+        ...failure.deployments.map((d) => `  ${d.service}: deployment ${d.deploymentId}`),
+        `Follow it with ${task(failure.environment, 'status')}.`,
+      ].join('\n');
+    case 'no-docker':
+      return `Pushing images for ${failure.environment} needs Docker, and none was given to the task.`;
+    case 'docker-failed':
+      return `docker ${failure.step} ${failure.ref} failed: ${failure.detail}`;
+    case 'no-registry-token':
+      return `ECR returned no authorization token for ${failure.environment}: check ecr:GetAuthorizationToken in the IAM policy.`;
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * `ENV:rollback`: each service back to the revision before the one it runs (or, for one service,
+ * to a named revision), with the same staged update, watch and restore as a deploy. No migration
+ * runs: database changes are not undone.
+ *
+ * "The previous revision" is the newest ACTIVE revision of the family below the running one; a
+ * revision that never completed (a failed deploy since rolled back) can be it, so `ENV:status`
+ * lists revisions and `revision` picks one explicitly.
+ */
+import { SERVICE_KEYS, type EcsEnvironment, type ServiceKey } from '../environment.js';
+import type { AwsContext } from './clients.js';
+import { stagesOf } from './deploy.js';
+import { AwsFailure, runCommand, type Result } from './errors.js';
+import { requireServices, rollOutStages, type ServiceChange } from './services.js';
+import { activeRevisions } from './status.js';
+import { describeTaskDefinition, revisionOf } from './task-definitions.js';
+
+/** Pure: the service key for what a user typed: `phpFpm`, `php-fpm`, or the ECS service name. */
+export function resolveServiceKey(env: EcsEnvironment, given: string): ServiceKey | undefined {
+  return SERVICE_KEYS.find((key) => {
+    const { name, family } = env.services[key];
+    const dashed = key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+    return [key, dashed, name, family].includes(given) || name.endsWith(`-${given}`);
+  });
+}
+
+export function requireServiceKey(env: EcsEnvironment, given: string): ServiceKey {
+  const key = resolveServiceKey(env, given);
+  if (key === undefined)
+    throw new AwsFailure({ reason: 'unknown-service', environment: env.name, given });
+  return key;
+}
+
+/** Pure: the newest revision below `current` among `active` (ARNs), or undefined. */
+export function previousRevision(active: readonly string[], current: string): string | undefined {
+  const below = revisionOf(current) ?? 0;
+  return active
+    .filter((arn) => (revisionOf(arn) ?? 0) < below)
+    .sort((a, b) => (revisionOf(b) ?? 0) - (revisionOf(a) ?? 0))[0];
+}
+
+export interface RollbackOptions extends AwsContext {
+  /** One service (`phpFpm`, `php-fpm` or its ECS name); default every service. */
+  readonly service?: string;
+  /** A revision number of that service's family; needs `service`, since families differ. */
+  readonly revision?: number;
+}
+
+export interface RolledBack {
+  readonly service: string;
+  readonly from: string;
+  readonly to: string;
+  readonly deploymentId: string;
+}
+
+export async function rollback(options: RollbackOptions): Promise<Result<RolledBack[]>> {
+  return runCommand(async () => {
+    const ctx: AwsContext = options;
+    const { env } = ctx;
+    if (options.revision !== undefined && options.service === undefined) {
+      throw new AwsFailure({
+        reason: 'unknown-service',
+        environment: env.name,
+        given: `(none, with revision ${options.revision})`,
+      });
+    }
+    const keys =
+      options.service === undefined
+        ? env.deploy.order.flat()
+        : [requireServiceKey(env, options.service)];
+    const snapshots = await requireServices(ctx, keys);
+    const changes: ServiceChange[] = [];
+    for (const key of keys) {
+      const { name, family } = env.services[key];
+      const current = snapshots[key].taskDefinition;
+      let target: string | undefined;
+      if (options.revision !== undefined) {
+        const found = await describeTaskDefinition(ctx, `${family}:${options.revision}`);
+        if (found?.status !== 'ACTIVE' || found.taskDefinitionArn === undefined) {
+          throw new AwsFailure({
+            reason: 'revision-not-found',
+            family,
+            revision: options.revision,
+          });
+        }
+        target = found.taskDefinitionArn;
+      } else {
+        target = previousRevision(await activeRevisions(ctx, family), current);
+      }
+      if (target === undefined) {
+        const failure = { reason: 'no-previous-revision', service: name, family, current } as const;
+        // Rolling back everything: a service with no history stays put; naming it is an error.
+        if (options.service !== undefined) throw new AwsFailure(failure);
+        ctx.log(`${name}: no earlier ACTIVE revision than ${current}, left as it is`);
+        continue;
+      }
+      if (target === current) {
+        ctx.log(`${name}: already runs ${target}`);
+        continue;
+      }
+      changes.push({ key, service: name, taskDefinition: target, previous: current });
+    }
+    if (changes.length === 0 && options.service === undefined) {
+      const first = keys[0] ?? 'phpFpm';
+      const { name, family } = env.services[first];
+      throw new AwsFailure({
+        reason: 'no-previous-revision',
+        service: name,
+        family,
+        current: snapshots[first].taskDefinition,
+      });
+    }
+    const seen = new Set(keys.flatMap((key) => snapshots[key].events.map((e) => e.id)));
+    // Rolling back: the reverse of the deploy order (nginx first, then php-fpm).
+    const stages = stagesOf(env, changes).reverse();
+    const rolled = await rollOutStages(ctx, stages, seen);
+    if (!rolled.ok) throw new AwsFailure(rolled.failure);
+    return rolled.started.map((s) => ({
+      service: s.service,
+      from: s.previous ?? '',
+      to: s.taskDefinition,
+      deploymentId: s.ours.deploymentId,
+    }));
+  });
+}
+
+export function describeRollback(rolled: readonly RolledBack[]): string {
+  if (rolled.length === 0) return 'Nothing to roll back.';
+  return rolled
+    .map(
+      (r) =>
+        `${r.service}: rolled back ${r.from.split('/').at(-1) ?? ''} -> ${r.to.split('/').at(-1) ?? ''} (deployment ${r.deploymentId})`,
+    )
+    .join('\n');
+}

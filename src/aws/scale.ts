@@ -1,0 +1,79 @@
+/**
+ * `ENV:scale[service,count]`: set a service's desired count and wait until the service holds it
+ * (one COMPLETED deployment, running = desired).
+ */
+import type { AwsContext } from './clients.js';
+import { AwsFailure, runCommand, type Result } from './errors.js';
+import { requireServiceKey } from './rollback.js';
+import { watchRollouts } from './rollout.js';
+import { requireServices, rolloutTimeoutMs, updateService } from './services.js';
+
+export interface ScaleOptions extends AwsContext {
+  /** `phpFpm`, `php-fpm`, or the ECS service name. */
+  readonly service: string;
+  readonly count: number;
+}
+
+export interface Scaled {
+  readonly service: string;
+  readonly from: number;
+  readonly to: number;
+}
+
+export async function scale(options: ScaleOptions): Promise<Result<Scaled>> {
+  return runCommand(async () => {
+    const ctx: AwsContext = options;
+    const { env } = ctx;
+    const key = requireServiceKey(env, options.service);
+    const name = env.services[key].name;
+    if (!Number.isInteger(options.count) || options.count < 0) {
+      throw new AwsFailure({
+        reason: 'unknown-service',
+        environment: env.name,
+        given: `${options.service} with count ${options.count} (expected a whole number >= 0)`,
+      });
+    }
+    const before = (await requireServices(ctx, [key]))[key];
+    ctx.log(`${name}: desired count ${before.desiredCount} -> ${options.count}`);
+    const { ours, snapshot } = await updateService(ctx, name, { desiredCount: options.count });
+    const seen = new Set(snapshot.events.map((e) => e.id));
+    if (ours === undefined)
+      throw new Error(`UpdateService of ${name} returned no PRIMARY deployment`);
+    const watched = await watchRollouts(ctx, [{ service: name, ours }], {
+      timeoutMs: rolloutTimeoutMs(ctx),
+      seen,
+    });
+    if (watched.interrupted) {
+      throw new AwsFailure({
+        reason: 'interrupted',
+        environment: env.name,
+        waitingFor: `${name} to reach ${options.count} tasks`,
+        deployments: [{ service: name, deploymentId: ours.deploymentId }],
+      });
+    }
+    const verdict = watched.verdicts.get(name);
+    if (verdict?.state === 'failed') {
+      throw new AwsFailure({
+        reason: 'rollout-failed',
+        environment: env.name,
+        failures: [
+          {
+            service: name,
+            deploymentId: ours.deploymentId,
+            taskDefinition: ours.taskDefinition,
+            cause: verdict.cause,
+            reason: verdict.reason,
+            events: [],
+            stoppedTasks: [],
+          },
+        ],
+        restored: [],
+      });
+    }
+    return { service: name, from: before.desiredCount, to: options.count };
+  });
+}
+
+export function describeScale(scaled: Scaled): string {
+  return `${scaled.service}: scaled from ${scaled.from} to ${scaled.to} tasks, all running`;
+}

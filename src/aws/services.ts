@@ -1,0 +1,354 @@
+/**
+ * ECS services, applied: find them, update them stage by stage, and when a rollout fails, explain
+ * why and put every service this run touched back on the revision it ran before.
+ *
+ *   stage 1 (php-fpm) ─ UpdateService ─ watch ─┬─ all succeeded ─> next stage
+ *                                              └─ any failed ─> diagnose ─> restore every service
+ *   stage 2 (nginx)   ─ ...                                      updated so far ─> failure
+ */
+import {
+  DescribeClustersCommand,
+  DescribeTasksCommand,
+  UpdateServiceCommand,
+  type DeploymentConfiguration,
+} from '@aws-sdk/client-ecs';
+import type { ServiceKey } from '../environment.js';
+import type { AwsContext } from './clients.js';
+import {
+  AwsFailure,
+  awsCall,
+  type AwsFailureData,
+  type Restored,
+  type RolloutFailureDetail,
+  type StoppedTask,
+} from './errors.js';
+import {
+  describeServices,
+  toSnapshot,
+  watchRollouts,
+  type Ours,
+  type ServiceSnapshot,
+  type Verdict,
+} from './rollout.js';
+
+/** The environment's rolling-update settings, as UpdateService and CreateService take them. */
+export function deploymentConfiguration(ctx: Pick<AwsContext, 'env'>): DeploymentConfiguration {
+  const { deploy } = ctx.env;
+  return {
+    minimumHealthyPercent: deploy.minimumHealthyPercent,
+    maximumPercent: deploy.maximumPercent,
+    deploymentCircuitBreaker: {
+      enable: deploy.circuitBreaker.enable,
+      rollback: deploy.circuitBreaker.rollback,
+    },
+  };
+}
+
+export function rolloutTimeoutMs(ctx: Pick<AwsContext, 'env'>): number {
+  return (ctx.env.deploy.rolloutTimeoutSeconds ?? 900) * 1000;
+}
+
+/**
+ * Whether the cluster exists (and is not INACTIVE). A cluster of that name in another account
+ * than the environment's means the credentials point elsewhere: fail before touching anything.
+ */
+export async function clusterExists(ctx: AwsContext): Promise<boolean> {
+  const cluster = ctx.env.ecs.cluster;
+  const out = await awsCall('ecs:DescribeClusters', cluster, () =>
+    ctx.clients.ecs.send(new DescribeClustersCommand({ clusters: [cluster] })),
+  );
+  const found = (out.clusters ?? []).find(
+    (c) => c.clusterName === cluster && c.status !== 'INACTIVE',
+  );
+  const account = found?.clusterArn?.split(':')[4];
+  if (account !== undefined && account !== ctx.env.aws.accountId) {
+    throw new AwsFailure({
+      reason: 'wrong-account',
+      environment: ctx.env.name,
+      expected: ctx.env.aws.accountId,
+      found: account,
+    });
+  }
+  return found !== undefined;
+}
+
+/** The environment's services as they are now; fails naming the cluster or services missing. */
+export async function requireServices(
+  ctx: AwsContext,
+  keys: readonly ServiceKey[],
+): Promise<Record<ServiceKey, ServiceSnapshot>> {
+  const { env } = ctx;
+  if (!(await clusterExists(ctx))) {
+    throw new AwsFailure({
+      reason: 'cluster-missing',
+      environment: env.name,
+      cluster: env.ecs.cluster,
+    });
+  }
+  const names = keys.map((key) => env.services[key].name);
+  const found = await describeServices(ctx, names);
+  const missing = names.filter((name) => !found.has(name));
+  if (missing.length > 0) {
+    throw new AwsFailure({
+      reason: 'services-missing',
+      environment: env.name,
+      cluster: env.ecs.cluster,
+      services: missing,
+    });
+  }
+  return Object.fromEntries(keys.map((key) => [key, found.get(env.services[key].name)])) as Record<
+    ServiceKey,
+    ServiceSnapshot
+  >;
+}
+
+/** Pure: a deployment in progress that this run did not start, if any. */
+export function foreignDeployment(snapshot: ServiceSnapshot) {
+  return snapshot.deployments.find((d) => d.rolloutState === 'IN_PROGRESS');
+}
+
+/** UpdateService to `taskDefinition` (and/or `desiredCount`); returns the deployment it made. */
+export async function updateService(
+  ctx: AwsContext,
+  service: string,
+  change: { readonly taskDefinition?: string; readonly desiredCount?: number },
+): Promise<{ ours: Ours | undefined; snapshot: ServiceSnapshot }> {
+  const cluster = ctx.env.ecs.cluster;
+  const out = await awsCall('ecs:UpdateService', `${cluster}/${service}`, () =>
+    ctx.clients.ecs.send(
+      new UpdateServiceCommand({
+        cluster,
+        service,
+        ...change,
+        deploymentConfiguration: deploymentConfiguration(ctx),
+      }),
+    ),
+  );
+  const snapshot = toSnapshot(out.service ?? {});
+  const primary = snapshot.deployments.find((d) => d.status === 'PRIMARY');
+  const ours =
+    primary === undefined
+      ? undefined
+      : { deploymentId: primary.id, taskDefinition: primary.taskDefinition };
+  return { ours, snapshot };
+}
+
+const TASK_ID = /\(task ([0-9a-f]{32})\)/g;
+
+/** Why a rollout failed, from the service's events and the tasks they name that stopped. */
+async function diagnose(
+  ctx: AwsContext,
+  snapshot: ServiceSnapshot | undefined,
+  ours: Ours,
+): Promise<{ events: string[]; stoppedTasks: StoppedTask[] }> {
+  if (snapshot === undefined) return { events: [], stoppedTasks: [] };
+  const since = snapshot.deployments.find((d) => d.id === ours.deploymentId)?.createdAt ?? 0;
+  const recent = snapshot.events.filter((e) => e.createdAt >= since);
+  const events = recent
+    .slice(0, 8)
+    .reverse()
+    .map((e) => e.message);
+  const ids = [
+    ...new Set(recent.flatMap((e) => [...e.message.matchAll(TASK_ID)].map((m) => m[1] ?? ''))),
+  ];
+  if (ids.length === 0) return { events, stoppedTasks: [] };
+  const cluster = ctx.env.ecs.cluster;
+  const out = await awsCall('ecs:DescribeTasks', `${cluster}/${snapshot.name}`, () =>
+    ctx.clients.ecs.send(new DescribeTasksCommand({ cluster, tasks: ids.slice(0, 100) })),
+  );
+  const stoppedTasks = (out.tasks ?? [])
+    .filter((t) => t.lastStatus === 'STOPPED' && t.taskDefinitionArn === ours.taskDefinition)
+    .slice(0, 5)
+    .map((t) => ({
+      taskId: t.taskArn?.split('/').at(-1) ?? '',
+      stoppedReason: t.stoppedReason ?? '(no reason given)',
+      containers: (t.containers ?? []).map((c) => ({
+        name: c.name ?? '',
+        exitCode: c.exitCode,
+        ...(c.reason === undefined ? {} : { reason: c.reason }),
+      })),
+    }));
+  return { events, stoppedTasks };
+}
+
+export interface ServiceChange {
+  readonly key: ServiceKey;
+  readonly service: string;
+  readonly taskDefinition: string;
+  /** What it ran before this run; undefined for a service this run created. */
+  readonly previous: string | undefined;
+}
+
+export interface StartedRollout extends ServiceChange {
+  readonly ours: Ours;
+}
+
+/**
+ * Puts each service back on its previous task definition: waits for ECS's own rollback when it
+ * is doing one, updates the service back otherwise, and waits for that too.
+ */
+export async function restoreServices(
+  ctx: AwsContext,
+  started: readonly StartedRollout[],
+  seen: Set<string>,
+): Promise<{ service: string; restored: Restored }[]> {
+  const results: { service: string; restored: Restored }[] = [];
+  const waits: {
+    service: string;
+    previous: string;
+    ours: Ours;
+    how: 'ecs-rolled-back' | 'updated-back';
+  }[] = [];
+  const now = await describeServices(
+    ctx,
+    started.map((s) => s.service),
+  );
+  for (const change of started) {
+    const { previous, service } = change;
+    if (previous === undefined) {
+      results.push({ service, restored: { how: 'nothing-to-restore' } });
+      continue;
+    }
+    const primary = now.get(service)?.deployments.find((d) => d.status === 'PRIMARY');
+    if (primary !== undefined && primary.taskDefinition === previous) {
+      ctx.log(`${service}: ECS is returning it to ${previous}; waiting for that`);
+      waits.push({
+        service,
+        previous,
+        ours: { deploymentId: primary.id, taskDefinition: previous },
+        how: 'ecs-rolled-back',
+      });
+      continue;
+    }
+    ctx.log(`${service}: updating it back to ${previous}`);
+    const { ours } = await updateService(ctx, service, { taskDefinition: previous });
+    if (ours === undefined) {
+      results.push({
+        service,
+        restored: {
+          how: 'restore-failed',
+          taskDefinition: previous,
+          why: 'UpdateService started no deployment',
+        },
+      });
+      continue;
+    }
+    waits.push({ service, previous, ours, how: 'updated-back' });
+  }
+  if (waits.length === 0) return results;
+  const watched = await watchRollouts(ctx, waits, { timeoutMs: rolloutTimeoutMs(ctx), seen });
+  for (const wait of waits) {
+    const verdict = watched.interrupted ? undefined : watched.verdicts.get(wait.service);
+    const restored: Restored =
+      verdict === undefined
+        ? { how: 'interrupted', deploymentId: wait.ours.deploymentId }
+        : verdict.state === 'succeeded'
+          ? { how: wait.how, taskDefinition: wait.previous }
+          : { how: 'restore-failed', taskDefinition: wait.previous, why: verdict.reason };
+    results.push({ service: wait.service, restored });
+  }
+  return results;
+}
+
+/** How a staged rollout ended. */
+export type StagedOutcome =
+  | { readonly ok: true; readonly started: readonly StartedRollout[] }
+  | {
+      readonly ok: false;
+      readonly failure: AwsFailureData;
+      readonly started: readonly StartedRollout[];
+    };
+
+/**
+ * Updates services stage by stage (in parallel within a stage), waits for each stage, and on a
+ * failure diagnoses it and restores everything this run updated. Interrupting stops the waiting.
+ */
+export async function rollOutStages(
+  ctx: AwsContext,
+  stages: readonly (readonly ServiceChange[])[],
+  seen: Set<string>,
+): Promise<StagedOutcome> {
+  const started: StartedRollout[] = [];
+  for (const stage of stages) {
+    if (stage.length === 0) continue;
+    const stageStarted: StartedRollout[] = [];
+    const updates = await Promise.allSettled(
+      stage.map(async (change) => {
+        ctx.log(`${change.service}: updating to ${change.taskDefinition}`);
+        const { ours, snapshot } = await updateService(ctx, change.service, {
+          taskDefinition: change.taskDefinition,
+        });
+        for (const event of snapshot.events) seen.add(event.id);
+        if (ours === undefined)
+          throw new Error(`UpdateService of ${change.service} returned no PRIMARY deployment`);
+        ctx.log(`${change.service}: deployment ${ours.deploymentId} started`);
+        stageStarted.push({ ...change, ours });
+      }),
+    );
+    started.push(...stageStarted);
+    const refused = updates.find((u) => u.status === 'rejected');
+    if (refused !== undefined) {
+      // An update was refused (access denied, throttled...): what did change goes back first.
+      if (started.length > 0) await restoreServices(ctx, started, seen).catch(() => []);
+      throw refused.reason;
+    }
+    const outcome = await watchStarted(ctx, stageStarted, seen);
+    if (outcome.interrupted) return { ok: false, failure: interrupted(ctx, started), started };
+    const failed = stageStarted.filter((s) => outcome.verdicts.get(s.service)?.state === 'failed');
+    if (failed.length > 0) {
+      const failures = await Promise.all(
+        failed.map((s) =>
+          failureDetail(ctx, s, outcome.verdicts.get(s.service), outcome.snapshots.get(s.service)),
+        ),
+      );
+      const restored = await restoreServices(ctx, started, seen);
+      return {
+        ok: false,
+        failure: { reason: 'rollout-failed', environment: ctx.env.name, failures, restored },
+        started,
+      };
+    }
+  }
+  return { ok: true, started };
+}
+
+async function watchStarted(
+  ctx: AwsContext,
+  started: readonly StartedRollout[],
+  seen: Set<string>,
+) {
+  return watchRollouts(
+    ctx,
+    started.map((s) => ({ service: s.service, ours: s.ours })),
+    { timeoutMs: rolloutTimeoutMs(ctx), seen },
+  );
+}
+
+/** A failed rollout's report: the verdict, the last events, the stopped tasks' reasons. */
+export async function failureDetail(
+  ctx: AwsContext,
+  started: { readonly service: string; readonly ours: Ours },
+  verdict: Verdict | undefined,
+  snapshot: ServiceSnapshot | undefined,
+): Promise<RolloutFailureDetail> {
+  const failed = verdict?.state === 'failed' ? verdict : undefined;
+  const { events, stoppedTasks } = await diagnose(ctx, snapshot, started.ours);
+  return {
+    service: started.service,
+    deploymentId: started.ours.deploymentId,
+    taskDefinition: started.ours.taskDefinition,
+    cause: failed?.cause ?? 'timeout',
+    reason: failed?.reason ?? 'unknown',
+    events,
+    stoppedTasks,
+  };
+}
+
+export function interrupted(ctx: AwsContext, started: readonly StartedRollout[]): AwsFailureData {
+  return {
+    reason: 'interrupted',
+    environment: ctx.env.name,
+    waitingFor: 'the rollout',
+    deployments: started.map((s) => ({ service: s.service, deploymentId: s.ours.deploymentId })),
+  };
+}

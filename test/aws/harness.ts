@@ -1,0 +1,104 @@
+/**
+ * One deploy test's world: the AWS emulator on a manual clock (time moves only when our Clock
+ * sleeps, so a 15-minute rollout takes milliseconds), the real SDK pointed at it through
+ * AWS_ENDPOINT_URL_*, staging's environment with its smoke check on a local HTTP server, and task
+ * definitions rendered by the real templates for the image tags a test names.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { vi } from 'vitest';
+import type { EcsEnvironment } from '../../src/environment.js';
+import staging from '../../environments/staging.js';
+import {
+  createAwsClients,
+  destroyAwsClients,
+  type AwsClients,
+  type AwsContext,
+  type Clock,
+} from '../../src/aws/clients.js';
+import type { RenderedTaskDefinitions } from '../../src/aws/task-definitions.js';
+import { renderFor, type ImageTags } from './render.js';
+import { manualClock, type ManualClock } from '../support/aws-emulator/clock.js';
+import { pointSdkAt } from '../support/aws-emulator/sdk-env.js';
+import {
+  startAwsEmulator,
+  type AwsEmulator,
+  type AwsEmulatorOptions,
+} from '../support/aws-emulator/server.js';
+
+export interface Harness {
+  readonly emu: AwsEmulator;
+  readonly env: EcsEnvironment;
+  readonly clients: AwsClients;
+  readonly clock: Clock;
+  readonly emuClock: ManualClock;
+  readonly lines: string[];
+  /** The smoke-check server's answer; 200 unless a test changes it. */
+  smokeStatus: number;
+  ctx(overrides?: Partial<AwsContext>): AwsContext;
+  /** Task definitions rendered for these image tags. */
+  render(tags: ImageTags): Promise<RenderedTaskDefinitions>;
+  stop(): Promise<void>;
+}
+
+export async function startHarness(options: AwsEmulatorOptions = {}): Promise<Harness> {
+  const emuClock = manualClock();
+  const emu = await startAwsEmulator({
+    clock: emuClock,
+    region: staging.aws.region,
+    accountId: staging.aws.accountId,
+    ...options,
+  });
+  pointSdkAt(emu);
+  const state = { smokeStatus: 200 };
+  const smoke: Server = createServer((_request, response) => {
+    response.writeHead(state.smokeStatus).end(state.smokeStatus === 200 ? 'ok' : 'down');
+  });
+  await new Promise<void>((resolve) => smoke.listen(0, '127.0.0.1', resolve));
+  const { port } = smoke.address() as AddressInfo;
+  const env: EcsEnvironment = {
+    ...staging,
+    deploy: { ...staging.deploy, smokeCheckUrl: `http://127.0.0.1:${port}/health` },
+  };
+  const clients = createAwsClients(env);
+  const clock: Clock = {
+    now: () => emuClock.now(),
+    sleep: async (ms) => emuClock.advance(ms / 1000),
+  };
+  const lines: string[] = [];
+  const harness: Harness = {
+    emu,
+    env,
+    clients,
+    clock,
+    emuClock,
+    lines,
+    get smokeStatus() {
+      return state.smokeStatus;
+    },
+    set smokeStatus(status: number) {
+      state.smokeStatus = status;
+    },
+    ctx: (overrides = {}) => ({
+      env,
+      clients,
+      clock,
+      log: (line) => lines.push(line),
+      ...overrides,
+    }),
+    render: (tags) => renderFor(env, tags),
+    async stop() {
+      destroyAwsClients(clients);
+      vi.unstubAllEnvs();
+      await new Promise<void>((resolve) => smoke.close(() => resolve()));
+      smoke.closeAllConnections();
+      await emu.stop();
+    },
+  };
+  return harness;
+}
+
+/** How many times the emulator saw `operation`. */
+export function callCount(emu: AwsEmulator, operation: string): number {
+  return emu.calls.filter((call) => call === operation).length;
+}

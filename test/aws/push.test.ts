@@ -1,0 +1,172 @@
+/**
+ * ENV:push against the emulated ECR, which answers image calls from a real registry. Docker is a
+ * stand-in that does what the CLI does with the same inputs (login writes DOCKER_CONFIG's
+ * config.json, push uploads through the registry API with the credentials found there), so these
+ * run without a daemon; test/docker/aws-push.test.ts repeats the core case with the real CLI.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { push, type PushDocker, type PushOptions } from '../../src/aws/ecr.js';
+import { describeAwsFailure, type Result } from '../../src/aws/errors.js';
+import {
+  pushImage,
+  startRegistry,
+  type Registry,
+} from '../support/aws-emulator/registry-fixture.js';
+import { callCount, startHarness, type Harness } from './harness.js';
+
+let registry: Registry;
+let h: Harness;
+
+beforeAll(async () => {
+  registry = await startRegistry();
+});
+
+afterAll(async () => {
+  await registry.stop();
+});
+
+beforeEach(async () => {
+  h = await startHarness({ registry: { url: registry.url, password: registry.password } });
+  return () => h.stop();
+});
+
+/** What the docker stand-in was asked to do, with no secret in it. */
+interface DockerLog {
+  calls: string[];
+  configDirs: string[];
+}
+
+function fakeDocker(log: DockerLog, overrides: Partial<PushDocker> = {}): PushDocker {
+  return {
+    async login({ registry: host, username, password, configDir }) {
+      log.calls.push(`login ${username}@${host}`);
+      log.configDirs.push(configDir);
+      await mkdir(configDir, { recursive: true });
+      const auth = Buffer.from(`${username}:${password}`).toString('base64');
+      await writeFile(
+        path.join(configDir, 'config.json'),
+        JSON.stringify({ auths: { [host]: { auth } } }),
+      );
+    },
+    async tag(source, target) {
+      log.calls.push(`tag ${source} ${target}`);
+    },
+    async push(ref, { configDir }) {
+      log.calls.push(`push ${ref}`);
+      const config = JSON.parse(await readFile(path.join(configDir, 'config.json'), 'utf8')) as {
+        auths: Record<string, { auth: string }>;
+      };
+      const [host = '', ...rest] = ref.split('/');
+      const [repository = '', tag = ''] = rest.join('/').split(':');
+      const [username = '', password = ''] = Buffer.from(config.auths[host]?.auth ?? '', 'base64')
+        .toString()
+        .split(':');
+      await pushImage({ url: host, username: username as 'AWS', password }, repository, tag);
+    },
+    ...overrides,
+  };
+}
+
+function options(docker: PushDocker, tags: { phpFpm: string; nginx: string }): PushOptions {
+  return {
+    ...h.ctx(),
+    docker,
+    images: {
+      phpFpm: { source: `prod_example_php_fpm:${tags.phpFpm}`, tag: tags.phpFpm },
+      nginx: { source: `prod_example_nginx:${tags.nginx}`, tag: tags.nginx },
+    },
+  };
+}
+
+function value<T>(result: Result<T>): T {
+  if (!result.ok) throw new Error(`expected success, got:\n${describeAwsFailure(result.failure)}`);
+  return result.value;
+}
+
+describe('push', () => {
+  test('creates repositories as the environment says, then pushes only missing tags', async () => {
+    const log: DockerLog = { calls: [], configDirs: [] };
+    const first = value(await push(options(fakeDocker(log), { phpFpm: 'a1', nginx: 'b1' })));
+    expect(first.map((i) => [i.repository, i.outcome, i.repositoryCreated])).toEqual([
+      ['staging_example_php_fpm', 'pushed', true],
+      ['staging_example_nginx', 'pushed', true],
+    ]);
+    const repo = h.emu.ecr.repositories.get('staging_example_php_fpm');
+    expect(repo?.sent).toMatchObject({
+      imageScanningConfiguration: { scanOnPush: true },
+      imageTagMutability: 'IMMUTABLE',
+    });
+    expect(JSON.parse(repo?.lifecyclePolicyText ?? '{}')).toMatchObject({
+      rules: [{ selection: { countType: 'imageCountMoreThan', countNumber: 20 } }],
+    });
+    // The registry is the token's proxyEndpoint, not the environment's ECR host.
+    expect(log.calls).toEqual([
+      `login AWS@${registry.url}`,
+      `tag prod_example_php_fpm:a1 ${registry.url}/staging_example_php_fpm:a1`,
+      `push ${registry.url}/staging_example_php_fpm:a1`,
+      `tag prod_example_nginx:b1 ${registry.url}/staging_example_nginx:b1`,
+      `push ${registry.url}/staging_example_nginx:b1`,
+    ]);
+
+    const again: DockerLog = { calls: [], configDirs: [] };
+    const second = value(await push(options(fakeDocker(again), { phpFpm: 'a1', nginx: 'b1' })));
+    expect(second.map((i) => i.outcome)).toEqual(['present', 'present']);
+    expect(again.calls).toEqual([]);
+    expect(callCount(h.emu, 'GetAuthorizationToken')).toBe(1);
+
+    const source: DockerLog = { calls: [], configDirs: [] };
+    value(await push(options(fakeDocker(source), { phpFpm: 'a2', nginx: 'b1' })));
+    expect(source.calls.filter((c) => c.startsWith('push'))).toEqual([
+      `push ${registry.url}/staging_example_php_fpm:a2`,
+    ]);
+  });
+
+  test('the password never reaches a log line, an error or a file left behind', async () => {
+    const log: DockerLog = { calls: [], configDirs: [] };
+    value(await push(options(fakeDocker(log), { phpFpm: 'p1', nginx: 'n1' })));
+    expect(log.configDirs).toHaveLength(1);
+    expect(existsSync(log.configDirs[0] ?? '')).toBe(false);
+    expect(h.lines.join('\n')).not.toContain(registry.password);
+
+    const failing = fakeDocker(log, {
+      async login({ password }) {
+        throw new Error(`login refused for password ${password}`);
+      },
+    });
+    const result = await push(options(failing, { phpFpm: 'p2', nginx: 'n1' }));
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    const text = describeAwsFailure(result.failure);
+    expect(text).toContain('docker login');
+    expect(text).not.toContain(registry.password);
+    expect(JSON.stringify(result.failure)).not.toContain(registry.password);
+    expect(h.lines.join('\n')).not.toContain(registry.password);
+  });
+
+  test('an immutable tag someone else pushed meanwhile is a no-op, not a failure', async () => {
+    const log: DockerLog = { calls: [], configDirs: [] };
+    const racing = fakeDocker(log, {
+      async push(ref) {
+        const [, repository = '', tag = ''] = /\/([^:]+):(.+)$/.exec(ref) ?? [];
+        await pushImage(registry, repository, tag, 'pushed by another run');
+        throw new Error(
+          `tag invalid: The image tag '${tag}' already exists and cannot be overwritten because the repository is immutable.`,
+        );
+      },
+    });
+    const result = value(await push(options(racing, { phpFpm: 'r1', nginx: 'r1' })));
+    expect(result.map((i) => i.outcome)).toEqual(['present', 'present']);
+  });
+
+  test('without docker, a push that has something to push says so', async () => {
+    const { docker: _docker, ...withoutDocker } = options(
+      fakeDocker({ calls: [], configDirs: [] }),
+      { phpFpm: 'x', nginx: 'y' },
+    );
+    const result = await push(withoutDocker);
+    expect(result.ok ? '' : describeAwsFailure(result.failure)).toContain('needs Docker');
+  });
+});
