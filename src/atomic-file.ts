@@ -40,16 +40,28 @@ export function writeFileAtomic(
   }
 }
 
+/** Folders already made by this process: a mkdir per record is a syscall per task. */
+const madeDirs = new Set<string>();
+
 /** The same, with the I/O on libuv's threads so the event loop keeps running tasks. */
 export async function writeFileAtomicAsync(
   path: string,
   data: string | Uint8Array,
   options: { fsync?: boolean } = {},
 ): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
+  const dir = dirname(path);
+  if (!madeDirs.has(dir)) {
+    await mkdir(dir, { recursive: true });
+    madeDirs.add(dir);
+  }
   const temp = tempPath(path);
   try {
-    const handle = await open(temp, 'w', 0o644);
+    const handle = await open(temp, 'w', 0o644).catch(async (error: NodeJS.ErrnoException) => {
+      // The folder was removed since we made it (rm -rf .task during a watch): make it again.
+      if (error.code !== 'ENOENT') throw error;
+      await mkdir(dir, { recursive: true });
+      return open(temp, 'w', 0o644);
+    });
     try {
       await handle.writeFile(data);
       if (options.fsync ?? true) await handle.sync();

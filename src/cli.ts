@@ -17,8 +17,11 @@ import type { LoadError } from './loader.js';
 import { loadTaskfile } from './loader.js';
 import { killAllProcessGroups } from './process.js';
 import type { Reporter } from './report/events.js';
+import { jsonReporter } from './report/json.js';
+import { plainReporter } from './report/plain.js';
 import { closure, Scheduler } from './scheduler.js';
 import { acquireLock, State } from './state.js';
+import type { WatchGraph } from './watch.js';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
 
@@ -155,6 +158,37 @@ export async function runCli(io: Io): Promise<number> {
     return EXIT.usage;
   }
   const readOnly = Boolean(values['dry-run'] || explain);
+  if (values.watch) {
+    if (readOnly) {
+      io.stderr.write(
+        'task: --watch runs tasks; it cannot be combined with --dry-run or --explain\n',
+      );
+      return EXIT.usage;
+    }
+    const debounceMs = values.debounce === undefined ? 100 : Number(values.debounce);
+    if (!Number.isInteger(debounceMs) || debounceMs < 0) {
+      io.stderr.write(
+        `task: --debounce expects milliseconds (a whole number), got "${values.debounce}"\n`,
+      );
+      return EXIT.usage;
+    }
+    return runWatch(io, {
+      root,
+      file: loaded.file,
+      state,
+      registry,
+      graph: { planner, nodes: expansion.nodes },
+      sources: loaded.sources,
+      requests,
+      jobs,
+      debounceMs,
+      values,
+    });
+  }
+  if (values.debounce !== undefined) {
+    io.stderr.write('task: --debounce only applies with --watch\n');
+    return EXIT.usage;
+  }
   const controller = new AbortController();
   const stopSignals = installSignalHandlers(controller);
   try {
@@ -207,6 +241,92 @@ export async function runCli(io: Io): Promise<number> {
     } finally {
       release();
     }
+  } finally {
+    stopSignals();
+  }
+}
+
+/** --watch: runs until Ctrl-C, then exits 130 once every task it started has exited. */
+async function runWatch(
+  io: Io,
+  context: {
+    root: string;
+    file: string;
+    state: State;
+    registry: Registry;
+    graph: WatchGraph;
+    sources: readonly string[];
+    requests: readonly Request[];
+    jobs: number;
+    debounceMs: number;
+    values: Values;
+  },
+): Promise<number> {
+  const { root, values, requests } = context;
+  const controller = new AbortController();
+  const stopSignals = installSignalHandlers(controller);
+  try {
+    const json = values.json ?? false;
+    // A live tree redraws in place, which the watcher's lines and persistent tasks' output would
+    // tear: watch mode prints plain lines (or JSON events, with its own lines on stderr).
+    const reporter = json
+      ? (await import('./report/json.js')).jsonReporter(io.stdout)
+      : (await import('./report/plain.js')).plainReporter(io.stdout, {
+          githubActions: io.env.GITHUB_ACTIONS === 'true',
+        });
+    const { watch } = await import('./watch.js');
+    await watch({
+      root,
+      state: context.state,
+      hasher: FileHasher.open(root, join(root, '.task', 'stat-cache.json')),
+      env: io.env,
+      concurrency: context.jobs,
+      keepGoing: values['keep-going'] ?? false,
+      force: values.force ?? false,
+      debounceMs: context.debounceMs,
+      signal: controller.signal,
+      reporter,
+      out: (line) => (json ? io.stderr : io.stdout).write(`${line}\n`),
+      err: (line) => io.stderr.write(`task: ${line}\n`),
+      registry: context.registry,
+      graph: context.graph,
+      sources: context.sources,
+      load: async () => {
+        const loaded = await loadTaskfile({ cwd: root, file: context.file });
+        if (!loaded.ok) return { ok: false, message: describeLoadError(loaded.error) };
+        if (loaded.registry.problems.length > 0) {
+          const where = relative(io.cwd, loaded.file) || loaded.file;
+          return { ok: false, message: `${where}: ${loaded.registry.problems.join('; ')}` };
+        }
+        return { ok: true, registry: loaded.registry, sources: loaded.sources };
+      },
+      plan: (registry) => {
+        const planner = new Planner(registry);
+        const expansion = planner.expand(requests);
+        return expansion.ok
+          ? { ok: true, graph: { planner, nodes: expansion.nodes } }
+          : { ok: false, message: describePlanError(expansion.error, registry) };
+      },
+      lock: async () => {
+        const lock = await acquireLock(join(root, '.task'), {
+          wait: !values['no-wait'],
+          signal: controller.signal,
+          onWait: (pid) =>
+            io.stderr.write(
+              `task: waiting for another task run (pid ${pid}) on this project to finish…\n`,
+            ),
+        });
+        if (lock.ok) return lock.release;
+        if (!controller.signal.aborted) {
+          io.stderr.write(
+            `task: another task run (pid ${lock.pid}) holds the lock on ${root}; skipped this run, still watching\n`,
+          );
+        }
+        return undefined;
+      },
+    });
+    await reporter.close();
+    return EXIT.interrupted;
   } finally {
     stopSignals();
   }
@@ -308,16 +428,12 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
 }
 
 async function pickReporter(io: Io, json: boolean): Promise<Reporter> {
-  if (json) {
-    const { jsonReporter } = await import('./report/json.js');
-    return jsonReporter(io.stdout);
-  }
+  if (json) return jsonReporter(io.stdout);
   const ci = io.env.CI !== undefined && io.env.CI !== '' && io.env.CI !== 'false';
   if (io.stdout.isTTY && !ci) {
     const { listrReporter } = await import('./report/listr.js');
     return listrReporter(io.stdout);
   }
-  const { plainReporter } = await import('./report/plain.js');
   return plainReporter(io.stdout, { githubActions: io.env.GITHUB_ACTIONS === 'true' });
 }
 

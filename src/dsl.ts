@@ -16,12 +16,19 @@ export interface ExecOptions {
   input?: string;
   /** Keep the output out of the task's log and the reporter (e.g. a command that prints a token). */
   quiet?: boolean;
+  /** Resolve with the exit code instead of failing the task when the process exits non-zero. */
+  allowFailure?: boolean;
 }
 
 export interface ExecResult {
   stdout: string;
   stderr: string;
   exitCode: number;
+}
+
+export interface DepInfo {
+  readonly fingerprint: string;
+  readonly outputs: Readonly<Record<string, string>>;
 }
 
 export interface TaskContext<A extends string = string> {
@@ -32,6 +39,11 @@ export interface TaskContext<A extends string = string> {
   readonly root: string;
   /** This run's fingerprint of the task (hex sha256): content-addressed tags derive from it. */
   readonly fingerprint: string;
+  /**
+   * Each dependency's fingerprint and output digests, by task name: a task that builds FROM
+   * another task's image derives that image's content-addressed tag from these.
+   */
+  readonly deps: Readonly<Record<string, DepInfo>>;
   /** Aborted on Ctrl-C, SIGTERM, or when watch mode supersedes the run. */
   readonly signal: AbortSignal;
   /** Runs a process (argv array, never a shell string); output streams to the task's log. */

@@ -1,6 +1,7 @@
 /** The Taskfile API: `import { task, namespace, file } from 'taskgraph'`. */
 export { desc, file, namespace, rule, task } from './dsl.js';
 export type {
+  DepInfo,
   DepSpec,
   ExecOptions,
   ExecResult,

@@ -81,7 +81,7 @@ export async function loadTaskfile(options: { cwd: string; file?: string }): Pro
   const registry = new Registry();
   installRegistry(registry);
   try {
-    await import(pathToFileURL(join(cacheDir, manifest.bundle)).href);
+    await import(freshUrl(pathToFileURL(join(cacheDir, manifest.bundle)).href));
   } catch (error) {
     const err = error instanceof Error ? error : new Error(String(error));
     const where = err.stack
@@ -105,6 +105,16 @@ export async function loadTaskfile(options: { cwd: string; file?: string }): Pro
     root,
     sources: manifest.inputs.map((i) => join(root, i.path)),
   };
+}
+
+/** Bundles this process imported: Node evaluates a module URL once, and watch mode reloads. */
+const imported = new Map<string, number>();
+
+/** The bundle's URL, with a query when it was imported before, so that it is evaluated again. */
+function freshUrl(url: string): string {
+  const times = imported.get(url) ?? 0;
+  imported.set(url, times + 1);
+  return times === 0 ? url : `${url}?reload=${times}`;
 }
 
 function isFresh(manifest: Manifest, file: string): boolean {

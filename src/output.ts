@@ -10,6 +10,12 @@ export interface Output {
   readonly id: string;
   /** The output's current digest, or undefined when it does not exist. */
   digest(): Promise<string | undefined>;
+  /**
+   * True when the same content has a different digest on another machine (a local image id:
+   * labels, build times). Such digests still decide whether this task is up to date, but stay
+   * out of dependents' fingerprints, so a tag derived from those is the same on every machine.
+   */
+  readonly machineLocal?: boolean;
 }
 
 export function isOutput(value: unknown): value is Output {

@@ -9,6 +9,8 @@ export interface ProcessOptions {
   env?: Record<string, string | undefined>;
   input?: string;
   signal: AbortSignal;
+  /** Resolve with a non-zero exit code instead of throwing. */
+  allowFailure?: boolean;
   onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
 }
 
@@ -82,6 +84,13 @@ export async function runProcess(
       });
     }
     if (result.signal) throw new TaskError({ reason: 'killed', command, signal: result.signal });
+    if (options.allowFailure && result.exitCode !== undefined) {
+      return {
+        stdout: String(result.stdout),
+        stderr: String(result.stderr),
+        exitCode: result.exitCode,
+      };
+    }
     throw new TaskError({ reason: 'exit-non-zero', command, exitCode: result.exitCode ?? -1 });
   }
   return {

@@ -13,8 +13,13 @@
  *              digest outputs ──one missing──> failed
  *                 │
  *              record fingerprint + output digests ──> ran
+ *
+ * Each running node has its own AbortController, linked to the run's signal: watch mode cancels
+ * the nodes a change makes stale (`cancel`) while the others carry on; a cancelled node records
+ * nothing. With `background` (watch mode), a persistent node starts and its dependents go on at
+ * once; it keeps running across runs until its fingerprint changes or the run's signal aborts.
  */
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { appendFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { ExecOptions, TaskContext } from './dsl.js';
 import type { FileHasher } from './file-hasher.js';
@@ -44,6 +49,18 @@ export interface SchedulerOptions {
   dryRun: boolean;
   signal: AbortSignal;
   emit: (event: RunEvent) => void;
+  /** Watch mode: where persistent tasks live between runs. Without it they run like any other. */
+  background?: Background;
+}
+
+/** Persistent tasks running in the background, by node key; they outlive a single run. */
+export interface Background {
+  /** The fingerprint the running instance was started with; undefined when none runs. */
+  fingerprintOf(key: string): string | undefined;
+  /** Stops the running instance, if any; resolves once its processes are gone. */
+  stop(key: string): Promise<void>;
+  /** Takes over an instance just started; `done` settles when it has exited. */
+  adopt(key: string, fingerprint: string, controller: AbortController, done: Promise<void>): void;
 }
 
 export interface NodeResult {
@@ -53,16 +70,31 @@ export interface NodeResult {
   outputs: Record<string, string>;
   detail: FingerprintDetail | undefined;
   reason: string | undefined;
+  /**
+   * What dependents hash: the fingerprint and the digests of outputs that are the same on every
+   * machine for the same content (not a local image id), so derived tags are portable.
+   */
+  dep?: DepResult;
 }
 
 const TAIL_LINES = 20;
 
 export class Scheduler {
   readonly results = new Map<string, Promise<NodeResult>>();
+  /** Results of the nodes that have settled so far, readable while the run goes on. */
+  readonly settled = new Map<string, NodeResult>();
+  /** Nodes whose run() is in progress: their controller and the input hashes they started with. */
+  private readonly live = new Map<
+    string,
+    { controller: AbortController; files: Readonly<Record<string, string>> }
+  >();
+  private readonly cancelled = new Set<string>();
   private readonly tails = new Map<string, string[]>();
   private readonly failures: RunSummary['failures'] = [];
   private readonly slots: Semaphore;
   private stopping = false;
+  /** Records being written off the event loop; the run ends only when they are on disk. */
+  private readonly writes: Promise<void>[] = [];
 
   constructor(private readonly options: SchedulerOptions) {
     this.slots = new Semaphore(Math.max(1, options.concurrency));
@@ -80,6 +112,8 @@ export class Scheduler {
       })),
     });
     await Promise.all(nodes.map((node) => this.settle(node)));
+    await Promise.all(this.writes);
+    if (!this.options.dryRun) await this.options.state.compact();
     const settled = await Promise.all(this.results.values());
     const counts = { ran: 0, 'up-to-date': 0, failed: 0, skipped: 0, cancelled: 0, 'would-run': 0 };
     for (const result of settled) counts[result.status]++;
@@ -98,8 +132,22 @@ export class Scheduler {
     if (!result) {
       result = this.execute(node);
       this.results.set(node.key, result);
+      void result.then((settled) => this.settled.set(node.key, settled));
     }
     return result;
+  }
+
+  /** Aborts these nodes if they are running, and keeps them from starting; others carry on. */
+  cancel(keys: Iterable<string>): void {
+    for (const key of keys) {
+      this.cancelled.add(key);
+      this.live.get(key)?.controller.abort();
+    }
+  }
+
+  /** The nodes running now, with the hash of each input file as it was when they started. */
+  running(): ReadonlyMap<string, Readonly<Record<string, string>>> {
+    return new Map([...this.live].map(([key, { files }]) => [key, files]));
   }
 
   private async execute(node: PlanNode): Promise<NodeResult> {
@@ -123,7 +171,8 @@ export class Scheduler {
     const deps = new Map<string, DepResult>();
     node.deps.forEach((dep, i) => {
       const r = depResults[i];
-      if (r?.fingerprint) deps.set(dep.key, { fingerprint: r.fingerprint, outputs: r.outputs });
+      // One object per result, so its digest is computed once for all of its dependents.
+      if (r?.dep) deps.set(dep.key, r.dep);
     });
     const files = await this.options.hasher.hashInputs(node.task.inputs);
     const parts = fingerprintParts(node, files, deps, this.options.env);
@@ -133,14 +182,26 @@ export class Scheduler {
       files: Object.fromEntries(files.map((f) => [f.path, f.sha256])),
     };
     const outputs = this.outputsOf(node, fingerprint);
+    const portable = (result: NodeResult): NodeResult => {
+      const shared = outputs.filter((o) => !o.machineLocal && result.outputs[o.id] !== undefined);
+      const digests = Object.fromEntries(shared.map((o) => [o.id, result.outputs[o.id] as string]));
+      return { ...result, dep: { fingerprint, outputs: digests } };
+    };
+    if (node.task.persistent && node.task.run && this.options.background && !this.options.dryRun) {
+      return portable(
+        await this.startInBackground(node, this.options.background, fingerprint, detail),
+      );
+    }
 
     const verdict = await this.verdict(node, fingerprint, outputs, depResults);
     if (verdict.upToDate) {
-      return this.finish(node, 'up-to-date', 0, verdict.reason, undefined, {
-        fingerprint,
-        outputs: verdict.outputs,
-        detail,
-      });
+      return portable(
+        this.finish(node, 'up-to-date', 0, verdict.reason, undefined, {
+          fingerprint,
+          outputs: verdict.outputs,
+          detail,
+        }),
+      );
     }
     if (this.options.dryRun) {
       return this.finish(node, 'would-run', 0, verdict.reason, undefined, {
@@ -151,20 +212,30 @@ export class Scheduler {
     }
 
     await this.slots.acquire();
-    if (this.stopping || signal.aborted) {
+    if (this.stopping || signal.aborted || this.cancelled.has(node.key)) {
       this.slots.release();
-      return this.finish(node, 'skipped', 0, 'not started: the run is stopping', undefined);
+      return this.cancelled.has(node.key)
+        ? this.finish(node, 'cancelled', 0, SUPERSEDED, undefined)
+        : this.finish(node, 'skipped', 0, 'not started: the run is stopping', undefined);
     }
     const started = performance.now();
+    const controller = new AbortController();
+    const unlink = linkAbort(signal, controller);
+    this.live.set(node.key, { controller, files: detail.files });
     emit({ type: 'start', key: node.key });
     const log = openLog(this.options.state.logPath(node.key));
     try {
-      await node.task.run?.(this.context(node, fingerprint, log));
+      await node.task.run?.(this.context(node, fingerprint, log, controller.signal));
+      // A task that ignores its signal still finished against inputs that are gone: no record.
+      if (controller.signal.aborted) {
+        const why = signal.aborted ? 'interrupted' : SUPERSEDED;
+        return this.finish(node, 'cancelled', performance.now() - started, why, undefined);
+      }
       const digests = await digestAll(outputs);
       const missing = outputs.find((o) => digests[o.id] === undefined);
       if (missing) throw new TaskError({ reason: 'output-missing', output: missing.id });
       if (node.task.inputs.length > 0 || outputs.length > 0) {
-        this.options.state.write(
+        this.record(
           {
             key: node.key,
             task: node.task.name,
@@ -174,24 +245,91 @@ export class Scheduler {
           detail,
         );
       }
-      return this.finish(node, 'ran', performance.now() - started, verdict.reason, undefined, {
-        fingerprint,
-        outputs: digests as Record<string, string>,
-        detail,
-      });
+      return portable(
+        this.finish(node, 'ran', performance.now() - started, verdict.reason, undefined, {
+          fingerprint,
+          outputs: digests as Record<string, string>,
+          detail,
+        }),
+      );
     } catch (error) {
       const durationMs = performance.now() - started;
       if (signal.aborted)
         return this.finish(node, 'cancelled', durationMs, 'interrupted', undefined);
+      if (controller.signal.aborted)
+        return this.finish(node, 'cancelled', durationMs, SUPERSEDED, undefined);
       const failure = failureFrom(error);
       log.write(`task failed: ${describeFailure(failure)}`);
       if (!this.options.keepGoing) this.stopping = true;
       this.failures.push({ key: node.key, failure, lastLines: this.tails.get(node.key) ?? [] });
       return this.finish(node, 'failed', durationMs, verdict.reason, failure);
     } finally {
-      log.close();
+      unlink();
+      this.live.delete(node.key);
+      this.writes.push(log.close().catch(() => {}));
       this.slots.release();
     }
+  }
+
+  /**
+   * Watch mode's persistent node: left running when it already runs with this fingerprint,
+   * otherwise (re)started without a slot or a record. Its dependents count it as started; its
+   * `end` event comes when it exits.
+   */
+  private async startInBackground(
+    node: PlanNode,
+    background: Background,
+    fingerprint: string,
+    detail: FingerprintDetail,
+  ): Promise<NodeResult> {
+    const result = { fingerprint, outputs: {}, detail };
+    if (background.fingerprintOf(node.key) === fingerprint) {
+      return this.finish(node, 'up-to-date', 0, 'still running', undefined, result);
+    }
+    await background.stop(node.key);
+    const { signal, emit } = this.options;
+    if (this.stopping || signal.aborted || this.cancelled.has(node.key)) {
+      return this.finish(node, 'skipped', 0, 'not started: the run is stopping', undefined);
+    }
+    const controller = new AbortController();
+    const unlink = linkAbort(signal, controller);
+    const started = performance.now();
+    emit({ type: 'start', key: node.key });
+    const log = openLog(this.options.state.logPath(node.key));
+    const context = this.context(node, fingerprint, log, controller.signal);
+    const end = (status: TaskStatus, reason: string, failure: Failure | undefined): void => {
+      const durationMs = performance.now() - started;
+      emit({ type: 'end', key: node.key, status, durationMs, reason, failure });
+    };
+    const done = (async () => {
+      try {
+        await node.task.run?.(context);
+        end('ran', 'exited', undefined);
+      } catch (error) {
+        if (controller.signal.aborted) end('cancelled', 'stopped', undefined);
+        else end('failed', 'exited', failureFrom(error));
+      } finally {
+        unlink();
+        this.writes.push(log.close().catch(() => {}));
+      }
+    })();
+    background.adopt(node.key, fingerprint, controller, done);
+    return { status: 'ran', reason: 'started in the background', ...result };
+  }
+
+  /**
+   * Records a success without holding up dependents: the write (temp file, fsync, rename) runs on
+   * libuv's threads. A run killed before it lands simply redoes the task next time.
+   */
+  private record(record: Parameters<State['write']>[0], detail: FingerprintDetail): void {
+    this.writes.push(
+      this.options.state.write(record, detail).catch((error: unknown) => {
+        this.options.emit({
+          type: 'warning',
+          message: `could not record ${record.key} (${(error as Error).message}); it will run again next time`,
+        });
+      }),
+    );
   }
 
   private async verdict(
@@ -216,7 +354,13 @@ export class Scheduler {
     if (record.fingerprint !== fingerprint) {
       return no(`inputs changed (run \`task --explain ${node.key}\` for details)`);
     }
-    const digests = await digestAll(outputs);
+    let digests: Record<string, string | undefined>;
+    try {
+      digests = await digestAll(outputs);
+    } catch (error) {
+      // The task runs and meets the same trouble (Docker down, say) with its own clear message.
+      return no(`its outputs could not be checked (${(error as Error).message.split('\n')[0]})`);
+    }
     for (const output of outputs) {
       const recorded = record.outputs[output.id];
       const now = digests[output.id];
@@ -242,8 +386,13 @@ export class Scheduler {
     });
   }
 
-  private context(node: PlanNode, fingerprint: string, log: TaskLog): TaskContext {
-    const { root, signal, emit } = this.options;
+  private context(
+    node: PlanNode,
+    fingerprint: string,
+    log: TaskLog,
+    signal: AbortSignal,
+  ): TaskContext {
+    const { root, emit } = this.options;
     const line = (stream: 'stdout' | 'stderr' | 'log', text: string): void => {
       log.write(text);
       const tail = this.tails.get(node.key) ?? [];
@@ -266,12 +415,22 @@ export class Scheduler {
           cwd: opts.cwd ? resolveIn(root, opts.cwd) : root,
           ...(opts.env ? { env: opts.env } : {}),
           ...(opts.input !== undefined ? { input: opts.input } : {}),
+          ...(opts.allowFailure ? { allowFailure: true } : {}),
           signal,
           ...(opts.quiet
             ? {}
             : { onLine: (text: string, stream: 'stdout' | 'stderr') => line(stream, text) }),
         }),
       invoke: (name, args) => this.invoke(node, name, args),
+      deps: Object.fromEntries(
+        node.deps.map((dep) => {
+          const result = this.settled.get(dep.key);
+          return [
+            dep.task.name,
+            { fingerprint: result?.fingerprint ?? '', outputs: result?.outputs ?? {} },
+          ];
+        }),
+      ),
     };
   }
 
@@ -336,6 +495,16 @@ export class Scheduler {
   }
 }
 
+const SUPERSEDED = 'superseded by a change';
+
+/** Aborts `controller` when `signal` does; returns the unlink (AbortSignal.any leaks on Node 20). */
+function linkAbort(signal: AbortSignal, controller: AbortController): () => void {
+  const abort = (): void => controller.abort(signal.reason);
+  if (signal.aborted) abort();
+  signal.addEventListener('abort', abort, { once: true });
+  return () => signal.removeEventListener('abort', abort);
+}
+
 function isBlocking(status: TaskStatus | undefined): boolean {
   return status === 'failed' || status === 'skipped' || status === 'cancelled';
 }
@@ -363,15 +532,44 @@ export function closure(nodes: readonly PlanNode[]): PlanNode[] {
 
 interface TaskLog {
   write(line: string): void;
-  close(): void;
+  /** Resolves once every line is on disk. */
+  close(): Promise<void>;
 }
 
+/**
+ * The task's log of this run. Lines are batched and appended off the event loop (a synchronous
+ * open and write per task was a measurable share of a large run), within a tick of being
+ * printed, so a long-running task's log is still live. A run with no output removes the old log.
+ */
 function openLog(path: string): TaskLog {
-  mkdirSync(dirname(path), { recursive: true });
-  const fd = openSync(path, 'w');
+  let pending = '';
+  let started = false;
+  let flushing: Promise<void> = Promise.resolve();
+  const flush = (): Promise<void> => {
+    if (pending === '') return flushing;
+    const text = pending;
+    pending = '';
+    const first = !started;
+    started = true;
+    flushing = flushing.then(async () => {
+      if (first) {
+        await mkdir(dirname(path), { recursive: true });
+        await writeFile(path, text);
+      } else {
+        await appendFile(path, text);
+      }
+    });
+    return flushing;
+  };
   return {
-    write: (line) => writeSync(fd, `${line}\n`),
-    close: () => closeSync(fd),
+    write: (line) => {
+      if (pending === '') setImmediate(() => void flush().catch(() => {}));
+      pending += `${line}\n`;
+    },
+    close: async () => {
+      await flush();
+      if (!started) await rm(path, { force: true });
+    },
   };
 }
 

@@ -1,9 +1,16 @@
 /**
  * .task/: the last good record of each task, its fingerprint detail, logs, and the run lock.
  *
- * One small file per task, written atomically, and only after the task succeeded: a run killed
- * at any instant leaves each record either as it was or as the new one. The detail (every input
- * file's hash, for --explain) is written before the record, so a record always has its detail.
+ * Records live in one file, state/records.json, so a no-op run of a large graph reads one file,
+ * not one per task. A task's success is first written to its own journal file
+ * (state/journal/<task>.json, atomically: temp file, fsync, rename); at the end of a run the
+ * journal is folded into records.json (atomically again) and removed. A run killed at any
+ * instant therefore leaves every record either old or new: the next load applies whatever
+ * journal files landed, and a task that had not finished never has one.
+ *
+ *   success ──> journal/<task>.json ──(end of run)──> records.json, journal removed
+ *
+ * The detail (every input file's hash, for --explain) is written before the journal entry.
  */
 import { createHash } from 'node:crypto';
 import {
@@ -16,11 +23,12 @@ import {
   rmSync,
   writeSync,
 } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readJsonFile, writeFileAtomic } from './atomic-file.js';
+import { readJsonFile, writeFileAtomic, writeFileAtomicAsync } from './atomic-file.js';
 import type { FingerprintDetail } from './fingerprint.js';
 
-const VERSION = 1;
+const VERSION = 2;
 
 export interface TaskRecord {
   version: typeof VERSION;
@@ -33,9 +41,17 @@ export interface TaskRecord {
   finishedAt: string;
 }
 
+interface RecordsFile {
+  version: typeof VERSION;
+  records: Record<string, TaskRecord>;
+}
+
 export class State {
   readonly stateDir: string;
   readonly logDir: string;
+  private records: Map<string, TaskRecord> | undefined;
+  /** Journal files applied or written since records.json was last written. */
+  private readonly journal = new Set<string>();
 
   constructor(
     readonly dir: string,
@@ -46,14 +62,7 @@ export class State {
   }
 
   read(key: string): TaskRecord | undefined {
-    const path = this.recordPath(key);
-    const read = readJsonFile<TaskRecord>(path);
-    if (read.status === 'missing') return undefined;
-    if (read.status === 'corrupt' || read.value.version !== VERSION || read.value.key !== key) {
-      this.warn(`ignoring unreadable state ${path}; the task will run again`);
-      return undefined;
-    }
-    return read.value;
+    return this.load().get(key);
   }
 
   readDetail(key: string): FingerprintDetail | undefined {
@@ -61,26 +70,43 @@ export class State {
     return read.status === 'ok' ? read.value : undefined;
   }
 
-  write(record: Omit<TaskRecord, 'version' | 'finishedAt'>, detail: FingerprintDetail): void {
-    writeFileAtomic(this.detailPath(record.key), JSON.stringify(detail));
+  /** Journals a success; the detail first, so a record always has its detail. */
+  async write(
+    record: Omit<TaskRecord, 'version' | 'finishedAt'>,
+    detail: FingerprintDetail,
+  ): Promise<void> {
+    // The detail only serves --explain, which ignores a torn one: it can skip the fsync.
+    await writeFileAtomicAsync(this.detailPath(record.key), JSON.stringify(detail), {
+      fsync: false,
+    });
     const full: TaskRecord = { version: VERSION, ...record, finishedAt: new Date().toISOString() };
-    writeFileAtomic(this.recordPath(record.key), JSON.stringify(full));
+    const path = this.journalPath(record.key);
+    await writeFileAtomicAsync(path, JSON.stringify(full));
+    this.load().set(record.key, full);
+    this.journal.add(path);
+  }
+
+  /** Folds the journal into records.json; call once the run's writes have landed. */
+  async compact(): Promise<void> {
+    if (this.journal.size === 0) return;
+    const file: RecordsFile = { version: VERSION, records: Object.fromEntries(this.load()) };
+    await writeFileAtomicAsync(join(this.stateDir, 'records.json'), JSON.stringify(file));
+    const merged = [...this.journal];
+    this.journal.clear();
+    await Promise.all(merged.map((path) => rm(path, { force: true })));
   }
 
   /** Drops the records of the named tasks (every args variant), or all records. */
   forget(tasks?: readonly string[]): string[] {
-    const files = listDir(this.stateDir).filter(
-      (f) => f.endsWith('.json') && !f.endsWith('.detail.json'),
-    );
-    const dropped: string[] = [];
-    for (const name of files) {
-      const read = readJsonFile<TaskRecord>(join(this.stateDir, name));
-      const record = read.status === 'ok' ? read.value : undefined;
-      if (tasks && (!record || !tasks.includes(record.task))) continue;
-      rmSync(join(this.stateDir, name), { force: true });
-      rmSync(join(this.stateDir, name.replace(/\.json$/, '.detail.json')), { force: true });
-      if (record) dropped.push(record.key);
+    const records = this.load();
+    const dropped = [...records.values()]
+      .filter((record) => !tasks || tasks.includes(record.task))
+      .map((record) => record.key);
+    for (const key of dropped) {
+      records.delete(key);
+      rmSync(this.detailPath(key), { force: true });
     }
+    this.save();
     return dropped.sort();
   }
 
@@ -88,13 +114,59 @@ export class State {
     return join(this.logDir, `${fileName(key)}.log`);
   }
 
-  private recordPath(key: string): string {
-    return join(this.stateDir, `${fileName(key)}.json`);
+  private save(): void {
+    const file: RecordsFile = { version: VERSION, records: Object.fromEntries(this.load()) };
+    writeFileAtomic(join(this.stateDir, 'records.json'), JSON.stringify(file));
+    for (const path of this.journal) rmSync(path, { force: true });
+    this.journal.clear();
+  }
+
+  private load(): Map<string, TaskRecord> {
+    if (this.records) return this.records;
+    const path = join(this.stateDir, 'records.json');
+    const read = readJsonFile<RecordsFile>(path);
+    const records = new Map<string, TaskRecord>();
+    if (read.status === 'ok' && read.value.version === VERSION && read.value.records) {
+      for (const [key, record] of Object.entries(read.value.records)) {
+        if (isRecord(record, key)) records.set(key, record);
+      }
+    } else if (read.status !== 'missing') {
+      this.warn(`ignoring unreadable state ${path}; its tasks will run again`);
+    }
+    const journalDir = join(this.stateDir, 'journal');
+    for (const name of listDir(journalDir)) {
+      if (!name.endsWith('.json') || name.startsWith('.')) continue;
+      const entry = readJsonFile<TaskRecord>(join(journalDir, name));
+      if (entry.status === 'ok' && isRecord(entry.value, entry.value.key)) {
+        records.set(entry.value.key, entry.value);
+        this.journal.add(join(journalDir, name));
+      } else {
+        this.warn(`ignoring unreadable state ${join(journalDir, name)}; the task will run again`);
+      }
+    }
+    this.records = records;
+    return records;
+  }
+
+  private journalPath(key: string): string {
+    return join(this.stateDir, 'journal', `${fileName(key)}.json`);
   }
 
   private detailPath(key: string): string {
-    return join(this.stateDir, `${fileName(key)}.detail.json`);
+    return join(this.stateDir, 'detail', `${fileName(key)}.json`);
   }
+}
+
+function isRecord(value: unknown, key: string): value is TaskRecord {
+  const record = value as Partial<TaskRecord> | null;
+  return (
+    typeof record === 'object' &&
+    record !== null &&
+    record.version === VERSION &&
+    record.key === key &&
+    typeof record.fingerprint === 'string' &&
+    typeof record.outputs === 'object'
+  );
 }
 
 /** Readable and collision-free: `vendor_archive-1a2b3c4d5e6f`. */

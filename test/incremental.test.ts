@@ -174,10 +174,7 @@ describe('incrementality', () => {
   });
 
   it('a corrupt state file warns and reruns', async () => {
-    const { readdirSync } = await import('node:fs');
-    for (const f of readdirSync(project.path('.task/state'))) {
-      writeFileSync(project.path('.task/state', f), '{ torn');
-    }
+    writeFileSync(project.path('.task/state/records.json'), '{ torn');
     const result = await project.task(['build']);
     expect(result.exitCode).toBe(0);
     expect(result.stderr).toContain('ignoring unreadable state');

@@ -11,6 +11,8 @@ import { DockerFailure } from './errors.js';
 export function dockerImageOutput(docker: Pick<Docker, 'imageInspect'>, ref: string): Output {
   return {
     id: `docker-image:${ref}`,
+    // An image id differs between machines for the same inputs (labels, timestamps).
+    machineLocal: true,
     async digest() {
       return (await docker.imageInspect(ref))?.id;
     },

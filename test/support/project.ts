@@ -2,7 +2,7 @@
  * A throwaway project in a temp dir and the real `task` binary run against it, with CI/TASK_*
  * variables scrubbed so the developer's environment cannot change what a test sees.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,9 +29,12 @@ export class Project {
     return join(this.dir, ...parts);
   }
 
+  /** Writes through a temp file and a rename, as editors save: a reader never sees it half done. */
   write(path: string, content: string): void {
     mkdirSync(dirname(this.path(path)), { recursive: true });
-    writeFileSync(this.path(path), content);
+    const temp = `${this.path(path)}.${process.pid}.tmp`;
+    writeFileSync(temp, content);
+    renameSync(temp, this.path(path));
   }
 
   read(path: string): string {

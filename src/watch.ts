@@ -1,0 +1,387 @@
+/**
+ * Watch mode: run the targets, then rerun what each change makes out of date.
+ *
+ *   idle ──change──> debouncing ──quiet for debounceMs──> running ──run settled──> idle
+ *                       ▲   │ change: restart the timer        │
+ *                       │   └──────────────────────────────────┘ changes pile up meanwhile
+ *                       │                                      │ quiet again, mid-run
+ *                       │                                      ▼
+ *                       └──── run settled, changes pending ── cancelling (abort only the running
+ *                                                             tasks they make stale; the others
+ *                                                             carry on)
+ *
+ * A change counts by content, not by event: a path makes a task stale only when its inputs match
+ * it and its hash differs from the one the task last saw. So a save that changed nothing, a
+ * task's own outputs, or a producer's output that its consumer has already hashed never rerun
+ * anything, and no rerun can loop. What reruns is the stale tasks and every dependent in the plan.
+ *
+ * Persistent tasks live in `BackgroundTasks` between runs; the scheduler restarts one only when
+ * its fingerprint differs from the one it was started with. The run lock is taken per run.
+ *
+ * Events come from tree-watcher.ts (one fs.watch per folder in scope, not chokidar: see there).
+ */
+import { lstatSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import type { Ignore } from 'ignore';
+import type { Registry } from './dsl.js';
+import type { FileHasher } from './file-hasher.js';
+import type { PlanNode, Planner } from './graph.js';
+import type { Reporter } from './report/events.js';
+import { closure, Scheduler } from './scheduler.js';
+import type { Background, NodeResult } from './scheduler.js';
+import type { State } from './state.js';
+import { inputMatcher, readGitignore, scopeOf, TreeWatcher, trimSlash } from './tree-watcher.js';
+import type { Scope } from './tree-watcher.js';
+
+/** The requested nodes and the planner that made them (ctx.invoke plans more on demand). */
+export interface WatchGraph {
+  planner: Planner;
+  nodes: readonly PlanNode[];
+}
+
+export type Reloaded =
+  { ok: true; registry: Registry; sources: readonly string[] } | { ok: false; message: string };
+
+export type Planned = { ok: true; graph: WatchGraph } | { ok: false; message: string };
+
+export interface WatchOptions {
+  root: string;
+  state: State;
+  hasher: FileHasher;
+  env: NodeJS.ProcessEnv;
+  concurrency: number;
+  keepGoing: boolean;
+  /** -B: the first run runs everything; reruns are decided by fingerprints. */
+  force: boolean;
+  debounceMs: number;
+  /** Aborted on Ctrl-C: the watcher stops its tasks and resolves once their processes are gone. */
+  signal: AbortSignal;
+  reporter: Reporter;
+  /** The watcher's own lines (what changed, what reruns) and its errors. */
+  out: (line: string) => void;
+  err: (line: string) => void;
+  registry: Registry;
+  graph: WatchGraph;
+  /** Absolute paths of every file the Taskfile bundle was made of. */
+  sources: readonly string[];
+  /** Loads the Taskfile again; a failure comes back as a message naming the file. */
+  load: () => Promise<Reloaded>;
+  /** Plans the targets in a (reloaded) registry. */
+  plan: (registry: Registry) => Planned;
+  /** Takes the run lock; undefined when it could not be had (the reason is already printed). */
+  lock: () => Promise<(() => void) | undefined>;
+}
+
+/** Resolves after Ctrl-C, once every task it started (persistent ones included) has exited. */
+export async function watch(options: WatchOptions): Promise<void> {
+  const watcher = new Watcher(options);
+  await watcher.run();
+}
+
+class Watcher {
+  private graph: WatchGraph;
+  private registry: Registry;
+  private sources: Set<string>;
+  private readonly results = new Map<string, NodeResult>();
+  private readonly background = new BackgroundTasks();
+  private readonly pending = new Set<string>();
+  private readonly gitignore: Ignore;
+  private tree: TreeWatcher;
+  private timer: NodeJS.Timeout | undefined;
+  private current: Scheduler | undefined;
+  private loop: Promise<void> | undefined;
+
+  constructor(private readonly options: WatchOptions) {
+    this.graph = options.graph;
+    this.registry = options.registry;
+    this.sources = this.relativeSources(options.sources);
+    this.gitignore = readGitignore(options.root);
+    this.tree = new TreeWatcher(options.root, this.scope(), (path) => this.onChange(path));
+  }
+
+  async run(): Promise<void> {
+    const { signal } = this.options;
+    this.tree.open();
+    await this.runNodes(this.graph.nodes, this.options.force);
+    this.idle();
+    await new Promise<void>((resolve) => {
+      if (signal.aborted) resolve();
+      else signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    clearTimeout(this.timer);
+    this.tree.close();
+    await this.loop;
+    await this.background.stopAll();
+  }
+
+  private onChange(path: string): void {
+    if (this.options.signal.aborted) return;
+    this.pending.add(path);
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.onQuiet(), this.options.debounceMs);
+  }
+
+  private onQuiet(): void {
+    this.timer = undefined;
+    if (this.current) {
+      const scheduler = this.current;
+      void this.cancelStale(scheduler).catch((error: unknown) => this.bug(error));
+      return;
+    }
+    this.kick();
+  }
+
+  private kick(): void {
+    if (this.loop) return;
+    this.loop = this.drain()
+      .catch((error: unknown) => this.bug(error))
+      .finally(() => {
+        this.loop = undefined;
+        if (this.pending.size > 0 && !this.timer && !this.options.signal.aborted) this.kick();
+      });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.pending.size > 0 && !this.timer && !this.options.signal.aborted) {
+      const batch = [...this.pending].sort();
+      this.pending.clear();
+      await this.handle(batch);
+    }
+  }
+
+  private async handle(batch: string[]): Promise<void> {
+    const edited = batch.filter((path) => this.sources.has(path));
+    if (edited.length > 0) {
+      const reloaded = await this.reload(edited);
+      if (reloaded) {
+        await this.runNodes(this.graph.nodes, false);
+        this.idle();
+        return;
+      }
+    }
+    const changes = batch.filter((path) => !this.sources.has(path));
+    const { changed, stale } = await this.staleNodes(changes);
+    if (changed.length === 0) return;
+    const all = closure(this.graph.nodes);
+    // Tasks a cancelled or stopped run never finished rerun with the change (a failure waits for
+    // its own inputs to change).
+    for (const node of all) {
+      const last = this.results.get(node.key);
+      const unfinished = last?.status === 'cancelled' || last?.status === 'skipped';
+      if (unfinished && !closure([node]).some((n) => this.results.get(n.key)?.status === 'failed'))
+        stale.add(node);
+    }
+    const rerun = withDependents(all, stale);
+    this.options.out(`${listPaths(changed)} changed -> ${rerun.map((n) => n.key).join(', ')}`);
+    await this.runNodes(rerun, false);
+    this.idle();
+  }
+
+  /** Mid-run: aborts the running (and not yet started) tasks the pending changes make stale. */
+  private async cancelStale(scheduler: Scheduler): Promise<void> {
+    const paths = [...this.pending].filter((path) => !this.sources.has(path));
+    const running = scheduler.running();
+    const seen = (key: string) => running.get(key) ?? scheduler.settled.get(key)?.detail?.files;
+    // A task that has not started yet will hash its inputs when it does: only the others count.
+    const started = (node: PlanNode) => running.has(node.key) || scheduler.settled.has(node.key);
+    const { changed, stale } = await this.staleNodes(paths, seen, started);
+    if (this.current !== scheduler || changed.length === 0) return;
+    const victims = withDependents(closure(this.graph.nodes), stale)
+      .map((node) => node.key)
+      .filter((key) => !scheduler.settled.has(key));
+    const stopping = victims.filter((key) => running.has(key));
+    if (stopping.length > 0)
+      this.options.out(`${listPaths(changed)} changed -> cancelling ${stopping.join(', ')}`);
+    scheduler.cancel(victims);
+  }
+
+  /** The changed paths that make some task stale, and those tasks (without their dependents). */
+  private async staleNodes(
+    paths: readonly string[],
+    seen: (key: string) => Readonly<Record<string, string>> | undefined = (key) =>
+      this.results.get(key)?.detail?.files,
+    considered: (node: PlanNode) => boolean = () => true,
+  ): Promise<{ changed: string[]; stale: Set<PlanNode> }> {
+    const now = await this.hashes(paths);
+    const changed = new Set<string>();
+    const stale = new Set<PlanNode>();
+    for (const node of closure(this.graph.nodes)) {
+      if (node.task.inputs.length === 0 || !considered(node)) continue;
+      const files = seen(node.key);
+      const matches = inputMatcher(node.task.inputs);
+      const owned = this.outputPaths(node);
+      for (const path of paths) {
+        if (owned.some((out) => path === out || path.startsWith(`${out}/`))) continue;
+        const hash = now.get(path);
+        const differs = files
+          ? (matches(path) && files[path] !== hash) ||
+            // A folder that went away: every file recorded below it went with it.
+            (hash === undefined && Object.keys(files).some((f) => f.startsWith(`${path}/`)))
+          : matches(path);
+        if (differs) {
+          changed.add(path);
+          stale.add(node);
+        }
+      }
+    }
+    return { changed: [...changed].sort(), stale };
+  }
+
+  /** sha256 of each path that is a file now; undefined for what is gone (or a folder). */
+  private async hashes(paths: readonly string[]): Promise<Map<string, string | undefined>> {
+    const files = paths.filter((path) => {
+      const stats = lstatSync(join(this.options.root, path), { throwIfNoEntry: false });
+      return stats?.isFile() ?? false;
+    });
+    let digests: { path: string; sha256: string }[] = [];
+    try {
+      digests = await this.options.hasher.hashPaths(files);
+    } catch {
+      // Deleted between the stat and the read: the next event for it says what it became.
+    }
+    const byPath = new Map<string, string | undefined>(paths.map((path) => [path, undefined]));
+    for (const digest of digests) byPath.set(digest.path, digest.sha256);
+    return byPath;
+  }
+
+  /** A task's file outputs: what it writes is never a change that reruns it. */
+  private outputPaths(node: PlanNode): string[] {
+    const { outputs } = node.task;
+    const declared = Array.isArray(outputs)
+      ? outputs.filter((o): o is string => typeof o === 'string')
+      : [];
+    const made = Object.keys(this.results.get(node.key)?.outputs ?? {})
+      .filter((id) => id.startsWith('file:'))
+      .map((id) => id.slice('file:'.length));
+    return [...declared, ...made].map((path) => trimSlash(path));
+  }
+
+  /** true when the graph changed and must run; false keeps the current one (and says why). */
+  private async reload(edited: readonly string[]): Promise<boolean> {
+    const loaded = await this.options.load();
+    if (!loaded.ok) {
+      this.options.err(`${loaded.message}\n  still watching: fix it and save to reload`);
+      return false;
+    }
+    const { registry } = loaded;
+    const planned = this.options.plan(registry);
+    if (!planned.ok) {
+      this.options.err(`${planned.message}\n  still watching: fix the Taskfile and save to reload`);
+      return false;
+    }
+    this.options.out(`${listPaths(edited)} changed -> reloading the Taskfile`);
+    this.graph = planned.graph;
+    this.registry = registry;
+    this.sources = this.relativeSources(loaded.sources);
+    const keys = new Set(closure(this.graph.nodes).map((node) => node.key));
+    await Promise.all(
+      this.background
+        .keys()
+        .filter((key) => !keys.has(key))
+        .map((key) => this.background.stop(key)),
+    );
+    this.tree.close();
+    this.tree = new TreeWatcher(this.options.root, this.scope(), (path) => this.onChange(path));
+    this.tree.open();
+    return true;
+  }
+
+  private async runNodes(nodes: readonly PlanNode[], force: boolean): Promise<void> {
+    const release = await this.options.lock();
+    if (!release) return;
+    try {
+      const { options } = this;
+      const scheduler = new Scheduler({
+        planner: this.graph.planner,
+        root: options.root,
+        state: options.state,
+        hasher: options.hasher,
+        env: options.env,
+        concurrency: options.concurrency,
+        keepGoing: options.keepGoing,
+        force,
+        dryRun: false,
+        signal: options.signal,
+        emit: (event) => options.reporter.emit(event),
+        background: this.background,
+      });
+      this.current = scheduler;
+      await scheduler.run(nodes);
+      for (const [key, result] of scheduler.settled) this.results.set(key, result);
+      options.hasher.save();
+    } finally {
+      this.current = undefined;
+      release();
+    }
+  }
+
+  private idle(): void {
+    if (this.options.signal.aborted) return;
+    this.options.out(
+      `watching ${this.tree.size} folder(s) for changes to the inputs; Ctrl-C to stop`,
+    );
+  }
+
+  private scope(): Scope {
+    const inputs = closure(this.graph.nodes).flatMap((node) => node.task.inputs);
+    return scopeOf(inputs, [...this.sources], this.gitignore);
+  }
+
+  private relativeSources(sources: readonly string[]): Set<string> {
+    return new Set(
+      sources
+        .map((source) => relative(this.options.root, source).split(sep).join('/'))
+        .filter((path) => !path.startsWith('..')),
+    );
+  }
+
+  private bug(error: unknown): void {
+    this.options.err(`watch mode failed: ${error instanceof Error ? error.stack : String(error)}`);
+  }
+}
+
+/** Every node in `stale` and everything that depends on it, in plan (dependency) order. */
+function withDependents(all: readonly PlanNode[], stale: ReadonlySet<PlanNode>): PlanNode[] {
+  const out = new Set(stale);
+  for (const node of all) if (node.deps.some((dep) => out.has(dep))) out.add(node);
+  return all.filter((node) => out.has(node));
+}
+
+function listPaths(paths: readonly string[]): string {
+  if (paths.length <= 3) return paths.join(', ');
+  return `${paths.slice(0, 2).join(', ')} and ${paths.length - 2} more files`;
+}
+
+class BackgroundTasks implements Background {
+  private readonly running = new Map<
+    string,
+    { fingerprint: string; controller: AbortController; done: Promise<void> }
+  >();
+
+  fingerprintOf(key: string): string | undefined {
+    return this.running.get(key)?.fingerprint;
+  }
+
+  async stop(key: string): Promise<void> {
+    const entry = this.running.get(key);
+    if (!entry) return;
+    entry.controller.abort();
+    await entry.done;
+  }
+
+  adopt(key: string, fingerprint: string, controller: AbortController, done: Promise<void>): void {
+    const entry = { fingerprint, controller, done };
+    this.running.set(key, entry);
+    void done.finally(() => {
+      if (this.running.get(key) === entry) this.running.delete(key);
+    });
+  }
+
+  keys(): string[] {
+    return [...this.running.keys()];
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all(this.keys().map((key) => this.stop(key)));
+  }
+}
