@@ -316,7 +316,7 @@ export function describeAwsFailure(failure: AwsFailureData): string {
     case 'services-exist':
       return `Services ${failure.services.join(', ')} already exist in cluster ${failure.cluster}; ${task(failure.environment, 'create')} never touches existing services. Use ${task(failure.environment, 'deploy')} to change them.`;
     case 'deploy-in-progress':
-      return `Another deployment is in progress on ${failure.service} (${failure.deploymentId}, ${shortArn(failure.taskDefinition)}): wait for it (${task(failure.environment, 'status')}) or deploy anyway with force.`;
+      return `Another deployment is in progress on ${failure.service} (${failure.deploymentId}, ${shortArn(failure.taskDefinition)}): wait for it (${task(failure.environment, 'status')}) or deploy anyway with ${task(failure.environment, 'deploy -- --force')}.`;
     case 'unknown-service':
       return `No service ${JSON.stringify(failure.given)} in environment ${failure.environment}: use phpFpm, nginx, or a service name from environments/${failure.environment}.ts.`;
     case 'no-previous-revision':

@@ -1,0 +1,110 @@
+/**
+ * The dependency tree, built only when composer's inputs change (the seed article's first step):
+ * composer install inside the development image, then a deterministic archive of the result.
+ */
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { namespace, task } from 'taskgraph';
+import { createDeterministicTar } from 'taskgraph/archive';
+import { dockerFor } from './docker.ts';
+import { settings, tagOf } from './settings.ts';
+
+const app = settings.appDir;
+/** What composer reads: the path repositories' sources count, composer.lock does not hash them. */
+export const COMPOSER_INPUTS = [
+  `${app}/composer.json`,
+  `${app}/composer.lock`,
+  `${app}/packages/**`,
+];
+
+namespace('vendor', () => {
+  task('install', {
+    desc: `composer install --no-dev into ${app}/vendor, inside the php-fpm development image`,
+    deps: ['images:dev-php-fpm'],
+    inputs: COMPOSER_INPUTS,
+    outputs: [`${app}/vendor`],
+    run: async (ctx) => {
+      const staging = join(ctx.root, 'build', 'vendor-staging');
+      rmSync(staging, { recursive: true, force: true });
+      mkdirSync(staging, { recursive: true });
+      // composer works on a copy, so example/vendor is replaced only once it succeeded.
+      for (const entry of ['composer.json', 'composer.lock', 'packages']) {
+        if (existsSync(join(ctx.root, app, entry))) {
+          cpSync(join(ctx.root, app, entry), join(staging, entry), { recursive: true });
+        }
+      }
+      pinAutoloaderSuffix(staging);
+      const image = `${settings.images.devPhpFpm}:${tagOf(ctx.deps['images:dev-php-fpm']?.fingerprint ?? '')}`;
+      await dockerFor(ctx).run({
+        image,
+        pull: 'never',
+        network: settings.network,
+        // The invoking user's ids: no root-owned files left in the app.
+        user: `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`,
+        env: { COMPOSER_HOME: '/tmp/composer', COMPOSER_CACHE_DIR: '/tmp/composer-cache' },
+        volumes: [{ source: staging, target: '/app' }],
+        workdir: '/app',
+        command: [
+          'composer',
+          'install',
+          '--no-dev',
+          '--prefer-dist',
+          '--optimize-autoloader',
+          '--no-interaction',
+          '--no-progress',
+        ],
+      });
+      const vendor = join(ctx.root, app, 'vendor');
+      const previous = `${vendor}.previous`;
+      rmSync(previous, { recursive: true, force: true });
+      if (existsSync(vendor)) renameSync(vendor, previous);
+      renameSync(join(staging, 'vendor'), vendor);
+      rmSync(previous, { recursive: true, force: true });
+      rmSync(staging, { recursive: true, force: true });
+    },
+  });
+
+  task('archive', {
+    desc: 'build/vendor.tar: vendor/ and the composer files, byte-identical for the same lock',
+    deps: ['install'],
+    inputs: [`${app}/vendor/**`, `${app}/composer.json`, `${app}/composer.lock`],
+    outputs: ['build/vendor.tar'],
+    run: async (ctx) => {
+      const sha256 = await createDeterministicTar({
+        cwd: join(ctx.root, app),
+        entries: ['vendor', 'composer.json', 'composer.lock'],
+        file: join(ctx.root, 'build', 'vendor.tar'),
+      });
+      ctx.log(`build/vendor.tar sha256 ${sha256}`);
+    },
+  });
+});
+
+/**
+ * Composer 2.5 names its autoloader class with a random suffix unless composer.json sets
+ * `config.autoloader-suffix`, so two installs of the same lock differ in vendor/autoload.php and
+ * the archive (and the base image built from it) would never be the same on two machines. Pin it
+ * to the lock's content-hash in the staging copy only: the app's composer.json is not touched, and
+ * composer leaves `config` other than `platform` out of that hash, so the lock stays in sync.
+ */
+function pinAutoloaderSuffix(staging: string): void {
+  const lockFile = join(staging, 'composer.lock');
+  if (!existsSync(lockFile)) return;
+  const hash = (JSON.parse(readFileSync(lockFile, 'utf8')) as { 'content-hash'?: unknown })[
+    'content-hash'
+  ];
+  if (typeof hash !== 'string') return;
+  const jsonFile = join(staging, 'composer.json');
+  const json = JSON.parse(readFileSync(jsonFile, 'utf8')) as { config?: Record<string, unknown> };
+  if (json.config?.['autoloader-suffix'] !== undefined) return;
+  json.config = { ...json.config, 'autoloader-suffix': hash };
+  writeFileSync(jsonFile, `${JSON.stringify(json, null, 4)}\n`);
+}
