@@ -19,8 +19,6 @@
  * nothing. With `background` (watch mode), a persistent node starts and its dependents go on at
  * once; it keeps running across runs until its fingerprint changes or the run's signal aborts.
  */
-import { appendFile, mkdir, rm, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import type { ExecOptions, TaskContext } from './dsl.js';
 import type { FileHasher } from './file-hasher.js';
 import { describeFailure, failureFrom, TaskError } from './failure.js';
@@ -32,6 +30,8 @@ import { parseTarget } from './graph.js';
 import { isOutput } from './output.js';
 import type { Output } from './output.js';
 import { runProcess } from './process.js';
+import { openLog } from './task-log.js';
+import type { TaskLog } from './task-log.js';
 import type { RunEvent, RunSummary, TaskStatus } from './report/events.js';
 import type { State } from './state.js';
 
@@ -528,49 +528,6 @@ export function closure(nodes: readonly PlanNode[]): PlanNode[] {
   };
   nodes.forEach(visit);
   return [...seen];
-}
-
-interface TaskLog {
-  write(line: string): void;
-  /** Resolves once every line is on disk. */
-  close(): Promise<void>;
-}
-
-/**
- * The task's log of this run. Lines are batched and appended off the event loop (a synchronous
- * open and write per task was a measurable share of a large run), within a tick of being
- * printed, so a long-running task's log is still live. A run with no output removes the old log.
- */
-function openLog(path: string): TaskLog {
-  let pending = '';
-  let started = false;
-  let flushing: Promise<void> = Promise.resolve();
-  const flush = (): Promise<void> => {
-    if (pending === '') return flushing;
-    const text = pending;
-    pending = '';
-    const first = !started;
-    started = true;
-    flushing = flushing.then(async () => {
-      if (first) {
-        await mkdir(dirname(path), { recursive: true });
-        await writeFile(path, text);
-      } else {
-        await appendFile(path, text);
-      }
-    });
-    return flushing;
-  };
-  return {
-    write: (line) => {
-      if (pending === '') setImmediate(() => void flush().catch(() => {}));
-      pending += `${line}\n`;
-    },
-    close: async () => {
-      await flush();
-      if (!started) await rm(path, { force: true });
-    },
-  };
 }
 
 function resolveIn(root: string, path: string): string {

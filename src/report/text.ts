@@ -1,0 +1,133 @@
+/**
+ * Words for what the CLI prints besides a run: Taskfile and plan errors, the task list, the
+ * prerequisites, the plan as a graph, and --explain. Pure functions over data.
+ */
+import type { Registry } from '../dsl.js';
+import { explainChanges } from '../fingerprint.js';
+import type { Change } from '../fingerprint.js';
+import { suggest } from '../graph.js';
+import type { PlanError, PlanNode } from '../graph.js';
+import type { LoadError } from '../loader.js';
+import type { NodeResult } from '../scheduler.js';
+import type { State } from '../state.js';
+
+export function describeLoadError(error: LoadError): string {
+  switch (error.reason) {
+    case 'not-found':
+      return `no Taskfile.ts in ${error.searchedFrom} or any folder above it; create one, or pass -f FILE`;
+    case 'missing-file':
+      return `${error.file} does not exist`;
+    case 'syntax':
+      return `${error.file}:${error.line}:${error.column}: ${error.message}\n    ${error.lineText}`;
+    case 'evaluation':
+      return `${error.file} failed to load: ${error.message}${error.where ? `\n    ${error.where}` : ''}`;
+  }
+}
+
+export function describePlanError(error: PlanError, registry: Registry): string {
+  switch (error.reason) {
+    case 'unknown-task': {
+      const base = unknownTaskMessage(error.name, registry);
+      return error.requestedBy ? `${base} (a dependency of ${error.requestedBy})` : base;
+    }
+    case 'cycle':
+      return `Circular dependency: ${error.path.join(' => ')}`;
+    case 'bad-args':
+      return `task ${error.task} ${error.message}`;
+    case 'taskfile':
+      return error.problems.join('; ');
+  }
+}
+
+export function unknownTaskMessage(name: string, registry: Registry): string {
+  const suggestions = suggest(name, [...registry.tasks.keys()]);
+  const hint =
+    suggestions.length > 0
+      ? `; did you mean ${suggestions.join(', ')}?`
+      : '; run `task --list --all` to see them';
+  return `no task named "${name}"${hint}`;
+}
+
+export function listTasks(registry: Registry, pattern: string | undefined, all: boolean): string {
+  const tasks = [...registry.tasks.values()]
+    .filter((t) => all || t.desc)
+    .filter((t) => !pattern || t.name.includes(pattern))
+    .sort((a, b) => a.name.localeCompare(b.name));
+  if (tasks.length === 0)
+    return all ? 'no tasks\n' : 'no tasks with a description (use --all to list every task)\n';
+  const width = Math.max(...tasks.map((t) => t.name.length + argHint(t.args).length));
+  return tasks
+    .map(
+      (t) => `task ${(t.name + argHint(t.args)).padEnd(width)}  # ${t.desc ?? ''}`.trimEnd() + '\n',
+    )
+    .join('');
+}
+
+function argHint(args: readonly string[]): string {
+  return args.length > 0 ? `[${args.join(',')}]` : '';
+}
+
+export function listPrereqs(registry: Registry): string {
+  return [...registry.tasks.values()]
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .map(
+      (t) =>
+        [`task ${t.name}`, ...t.deps.map((d) => `    ${typeof d === 'string' ? d : d.task}`)].join(
+          '\n',
+        ) + '\n',
+    )
+    .join('');
+}
+
+export function renderGraph(nodes: readonly PlanNode[], format: string): string {
+  const id = new Map(nodes.map((n, i) => [n, `n${i}`]));
+  if (format === 'dot') {
+    const lines = ['digraph tasks {', '  rankdir=LR;'];
+    for (const node of nodes) lines.push(`  ${id.get(node)} [label=${JSON.stringify(node.key)}];`);
+    for (const node of nodes)
+      for (const dep of node.deps) lines.push(`  ${id.get(node)} -> ${id.get(dep)};`);
+    return `${lines.join('\n')}\n}\n`;
+  }
+  const lines = ['graph LR'];
+  for (const node of nodes) lines.push(`  ${id.get(node)}["${node.key.replace(/"/g, '#quot;')}"]`);
+  for (const node of nodes)
+    for (const dep of node.deps) lines.push(`  ${id.get(node)} --> ${id.get(dep)}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export function explainText(node: PlanNode, result: NodeResult, state: State): string {
+  const lines: string[] = [];
+  if (result.status === 'up-to-date') {
+    lines.push(
+      `${node.key} is up to date: its fingerprint matches the last successful run and its outputs are intact.`,
+    );
+  } else {
+    lines.push(`${node.key} would run: ${result.reason ?? 'unknown'}`);
+  }
+  if (result.detail) {
+    const changes = explainChanges(state.readDetail(node.key), result.detail);
+    for (const change of changes) lines.push(`  ${describeChange(change)}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function describeChange(change: Change): string {
+  const short = (hash: string | null | undefined): string =>
+    hash === undefined ? '(none)' : hash === null ? '(unset)' : hash.slice(0, 12);
+  switch (change.what) {
+    case 'new':
+      return 'never ran successfully (no record in .task/)';
+    case 'definition':
+      return 'the task definition (its run function or version) changed';
+    case 'arg':
+      return `argument ${change.name}: ${change.old ?? '(none)'} -> ${change.now ?? '(none)'}`;
+    case 'var':
+      return `var ${change.name}: ${short(change.old)} -> ${short(change.now)}`;
+    case 'env':
+      return `env ${change.name}: ${short(change.old)} -> ${short(change.now)}`;
+    case 'input':
+      return `input ${change.path}: ${change.old === undefined ? 'added' : change.now === undefined ? 'deleted' : 'modified'} (${short(change.old)} -> ${short(change.now)})`;
+    case 'dep':
+      return `dependency ${change.key} changed (${short(change.old)} -> ${short(change.now)})`;
+  }
+}
