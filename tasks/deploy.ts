@@ -25,6 +25,8 @@ async function withAws<T>(
   command: (
     aws: Aws,
     context: import('../src/aws/clients.ts').AwsContext,
+    /** The task definitions ENV:render wrote (build/ENV/ecs/), read when a command needs them. */
+    rendered: () => ReturnType<Aws['readRenderedTaskDefinitions']>,
   ) => Promise<
     { ok: true; value: T } | { ok: false; failure: import('../src/aws/errors.ts').AwsFailureData }
   >,
@@ -33,13 +35,11 @@ async function withAws<T>(
   const aws = await import('../src/aws/commands.ts');
   const clients = aws.createAwsClients(env);
   try {
-    const result = await command(aws, {
-      env,
-      clients,
-      clock: aws.systemClock,
-      log: (line) => ctx.log(line),
-      signal: ctx.signal,
-    });
+    const result = await command(
+      aws,
+      { env, clients, clock: aws.systemClock, log: (line) => ctx.log(line), signal: ctx.signal },
+      () => aws.readRenderedTaskDefinitions(env, { cwd: ctx.root }),
+    );
     if (!result.ok) {
       throw new TaskError({ reason: 'reported', message: aws.describeAwsFailure(result.failure) });
     }
@@ -82,24 +82,18 @@ export function defineDeployTasks(env: EcsEnvironment): void {
       ),
   });
 
-  const withDefinitions = async (ctx: TaskContext) => {
-    const { readRenderedTaskDefinitions } = await import('../src/aws/commands.ts');
-    return readRenderedTaskDefinitions(env, { cwd: ctx.root });
-  };
-
   task('create', {
     desc: `Create ${name}'s ECS cluster and services (refuses to touch services that exist)`,
     deps: ['render', 'push'],
     env: AWS_ENV,
-    run: async (ctx) => {
-      const taskDefinitions = await withDefinitions(ctx);
-      await withAws(
+    run: (ctx) =>
+      withAws(
         ctx,
         env,
-        (aws, context) => aws.create({ ...context, taskDefinitions }),
+        async (aws, context, rendered) =>
+          aws.create({ ...context, taskDefinitions: await rendered() }),
         (aws, value) => aws.describeCreate(value),
-      );
-    },
+      ),
   });
 
   task('deploy', {
@@ -107,16 +101,18 @@ export function defineDeployTasks(env: EcsEnvironment): void {
     deps: ['push', 'render'],
     args: ['force'],
     env: AWS_ENV,
-    run: async (ctx) => {
-      const taskDefinitions = await withDefinitions(ctx);
-      await withAws(
+    run: (ctx) =>
+      withAws(
         ctx,
         env,
-        (aws, context) =>
-          aws.deploy({ ...context, taskDefinitions, force: ctx.args.force === 'true' }),
+        async (aws, context, rendered) =>
+          aws.deploy({
+            ...context,
+            taskDefinitions: await rendered(),
+            force: ctx.args.force === 'true',
+          }),
         (aws, value) => aws.describeDeploy(value),
-      );
-    },
+      ),
   });
 
   task('rollback', {
@@ -161,15 +157,14 @@ export function defineDeployTasks(env: EcsEnvironment): void {
     desc: `Rendered ${name} task definitions against the live ones (changes nothing)`,
     deps: ['render'],
     env: AWS_ENV,
-    run: async (ctx) => {
-      const taskDefinitions = await withDefinitions(ctx);
-      await withAws(
+    run: (ctx) =>
+      withAws(
         ctx,
         env,
-        (aws, context) => aws.diff({ ...context, taskDefinitions }),
+        async (aws, context, rendered) =>
+          aws.diff({ ...context, taskDefinitions: await rendered() }),
         (aws, value) => aws.describeDiff(value),
-      );
-    },
+      ),
   });
 
   task('deregister', {
