@@ -46,6 +46,9 @@ namespace('vendor', () => {
       await dockerFor(ctx).run({
         image,
         pull: 'never',
+        // Ours, findable (`docker ps --filter label=taskgraph.task`), and removed (--rm) when the
+        // task fails or is aborted.
+        labels: { 'taskgraph.task': ctx.name, 'taskgraph.run': `${process.pid}` },
         network: settings.network,
         // The invoking user's ids: no root-owned files left in the app.
         user: `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`,
