@@ -1,12 +1,13 @@
 /**
  * Globs -> sorted (path, sha256), with a persisted stat cache as git's index keeps one: a file
  * whose size, mtime, ctime and inode match the cache is not read again, so an unchanged tree
- * costs stats, not reads.
+ * costs stats, not reads. Glob results are cached too, per glob set (tree-listing.ts), so an
+ * unchanged tree is not walked either.
  *
  * The racy case: a file rewritten within the filesystem's timestamp granularity of the moment we
  * hashed it can keep every stat field while its content changed. Entries whose ctime is not
  * clearly older than the moment hashing started are therefore never trusted; they are re-read on
- * the next run, and trusted once they have aged past RACY_MARGIN.
+ * the next run, and trusted once they have aged past RACY_MARGIN_MS.
  */
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
@@ -14,20 +15,13 @@ import type { Stats } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { readJson, writeFileAtomic } from './atomic-file.js';
+import { HashCache } from './hash-cache.js';
+import { RACY_MARGIN_MS, unchanged, walk } from './tree-listing.js';
 
 export interface FileDigest {
   /** Relative to the root, `/`-separated. */
   readonly path: string;
   readonly sha256: string;
-}
-
-/** [`size:mtimeMs:ctimeMs:inode`, sha256] */
-type CacheEntry = [string, string];
-
-interface CacheFile {
-  version: 2;
-  entries: Record<string, CacheEntry>;
 }
 
 interface Candidate {
@@ -36,32 +30,23 @@ interface Candidate {
   readonly stats?: Stats;
 }
 
-/**
- * Linux's coarse timestamps lag by up to a jiffy (10 ms at HZ=100); keep a wide margin. It also
- * makes millisecond-float stats safe: any later rewrite moves ctime by far more than their
- * sub-microsecond rounding.
- */
-const RACY_MARGIN_MS = 1000;
 /** Below this much data, worker start-up costs more than hashing on the main thread. */
 const PARALLEL_THRESHOLD_BYTES = 32 * 1024 * 1024;
 const CHUNK_BYTES = 1024 * 1024;
 
 export class FileHasher {
-  private readonly entries: Map<string, CacheEntry>;
-  private dirty = false;
+  /** `root/`, so that the per-file hot loop concatenates instead of calling path.join. */
+  private readonly prefix: string;
 
   private constructor(
     readonly root: string,
-    private readonly cacheFile: string | undefined,
-    entries: Record<string, CacheEntry>,
+    private readonly cache: HashCache,
   ) {
-    this.entries = new Map(Object.entries(entries));
+    this.prefix = root.endsWith('/') ? root : `${root}/`;
   }
 
   static open(root: string, cacheFile?: string): FileHasher {
-    const cached = cacheFile ? readJson<CacheFile>(cacheFile) : undefined;
-    const entries = cached?.version === 2 ? cached.entries : {};
-    return new FileHasher(root, cacheFile, entries);
+    return new FileHasher(root, HashCache.open(cacheFile));
   }
 
   /** Every file the globs match, sorted by path; a literal directory means all files below it. */
@@ -118,33 +103,32 @@ export class FileHasher {
   private async hash(files: readonly Candidate[]): Promise<FileDigest[]> {
     const startedMs = Date.now();
     const result = new Array<FileDigest | undefined>(files.length);
-    const misses: { index: number; path: string; stats: Stats; key: string }[] = [];
+    const misses: { index: number; path: string; stats: Stats }[] = [];
     let missBytes = 0;
-    files.forEach((file, index) => {
-      const stats = file.stats ?? statOrUndefined(join(this.root, file.path));
-      if (!stats?.isFile()) return;
-      const key = statKey(stats);
-      const entry = this.entries.get(file.path);
-      if (entry && entry[0] === key) {
-        result[index] = { path: file.path, sha256: entry[1] };
-        return;
+    for (let index = 0; index < files.length; index++) {
+      const { path, stats: known } = files[index] as Candidate;
+      const stats = known ?? statOrUndefined(this.prefix + path);
+      if (!stats?.isFile()) continue;
+      const sha256 = this.cache.lookup(path, stats);
+      if (sha256 !== undefined) {
+        result[index] = { path, sha256 };
+        continue;
       }
-      misses.push({ index, path: file.path, stats, key });
+      misses.push({ index, path, stats });
       missBytes += stats.size;
-    });
+    }
     if (misses.length > 0) {
       const hashes =
         missBytes >= PARALLEL_THRESHOLD_BYTES && misses.length > 1
-          ? await hashInWorkers(misses.map((m) => join(this.root, m.path)))
-          : misses.map((m) => hashFile(join(this.root, m.path)));
+          ? await hashInWorkers(misses.map((m) => this.prefix + m.path))
+          : misses.map((m) => hashFile(this.prefix + m.path));
       misses.forEach((miss, i) => {
         const sha256 = hashes[i] as string;
         result[miss.index] = { path: miss.path, sha256 };
         if (miss.stats.ctimeMs < startedMs - RACY_MARGIN_MS) {
-          this.entries.set(miss.path, [miss.key, sha256]);
-          this.dirty = true;
-        } else if (this.entries.delete(miss.path)) {
-          this.dirty = true;
+          this.cache.remember(miss.path, miss.stats, sha256);
+        } else {
+          this.cache.forget(miss.path);
         }
       });
     }
@@ -153,16 +137,16 @@ export class FileHasher {
 
   /** Persists the cache if anything changed. */
   save(): void {
-    if (!this.cacheFile || !this.dirty) return;
-    const file: CacheFile = { version: 2, entries: Object.fromEntries(this.entries) };
-    writeFileAtomic(this.cacheFile, JSON.stringify(file));
-    this.dirty = false;
+    this.cache.save();
   }
 
-  private async glob(patterns: string[]): Promise<string[]> {
-    const { glob } = await import('tinyglobby');
-    const found = await glob(patterns, { cwd: this.root, dot: true, onlyFiles: true });
-    return found.sort(compare);
+  /** The globs' files: the stored listing while its directories are unchanged, else a walk. */
+  private async glob(patterns: readonly string[]): Promise<string[]> {
+    const stored = this.cache.listing(patterns);
+    if (stored && unchanged(this.root, stored)) return [...stored.files];
+    const { files, listing } = await walk(this.root, patterns);
+    this.cache.setListing(patterns, listing);
+    return files;
   }
 }
 
@@ -221,10 +205,6 @@ async function hashInWorkers(paths: string[]): Promise<string[]> {
     ),
   );
   return paths.map((_, i) => results[i % count]?.[Math.floor(i / count)] as string);
-}
-
-function statKey(stats: Stats): string {
-  return `${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}:${stats.ino}`;
 }
 
 function statOrUndefined(path: string): Stats | undefined {
