@@ -4,7 +4,7 @@
  * fingerprint = sha256(canonical JSON of FingerprintParts). Each part is there so that a change
  * in it, and only such a change, makes the task run again.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { FileDigest } from './file-hasher.js';
 import type { TaskDefinition } from './dsl.js';
 import type { PlanNode } from './graph.js';
@@ -45,26 +45,27 @@ export function fingerprintParts(
 ): FingerprintParts {
   const { task } = node;
   const fixed = definitionHashes(task);
-  const inputHash = createHash('sha256');
-  for (const file of inputs) inputHash.update(`${file.path}\0${file.sha256}\n`);
+  // Plain loops and one-shot hashes: this runs once per node of every run, no-op runs included.
+  let listing = '';
+  for (const file of inputs) listing += `${file.path}\0${file.sha256}\n`;
+  const envHashes: Record<string, string | null> = {};
+  for (const name of task.env.length > 1 ? [...task.env].sort() : task.env) {
+    const value = env[name];
+    envHashes[name] = value === undefined ? null : sha256(value);
+  }
+  const depHashes: Record<string, string> = {};
+  for (const dep of node.deps) {
+    const result = deps.get(dep.key);
+    depHashes[dep.key] = result ? depDigest(result) : 'unknown';
+  }
   return {
     task: task.name,
     definition: fixed.definition,
     args: { ...node.args },
     vars: fixed.vars,
-    env: Object.fromEntries(
-      [...task.env].sort().map((name) => {
-        const value = env[name];
-        return [name, value === undefined ? null : sha256(value)];
-      }),
-    ),
-    inputs: inputHash.digest('hex'),
-    deps: Object.fromEntries(
-      node.deps.map((dep) => {
-        const result = deps.get(dep.key);
-        return [dep.key, result ? depDigest(result) : 'unknown'];
-      }),
-    ),
+    env: envHashes,
+    inputs: sha256(listing),
+    deps: depHashes,
   };
 }
 
@@ -110,7 +111,8 @@ export function fingerprintOf(parts: FingerprintParts): string {
 }
 
 function sortedEntries<T>(record: Record<string, T>): [string, T][] {
-  return Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const entries = Object.entries(record);
+  return entries.length < 2 ? entries : entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 /** A dependency's contribution: its fingerprint and output digests, hashed once per result. */
@@ -169,8 +171,9 @@ function keysOf(a: object, b: object): string[] {
   return [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
 }
 
+/** One-shot (crypto.hash): no Hash object per call, which a 1,000-node run made by the thousand. */
 export function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
+  return hash('sha256', text);
 }
 
 /** JSON with object keys sorted at every level, so equal values always hash equally. */

@@ -5,6 +5,8 @@
  * Output kinds are pluggable: files and directories live here; Docker images and registry images
  * live in src/docker/ and implement the same interface.
  */
+import type { FileHasher } from './file-hasher.js';
+
 export interface Output {
   /** Stable key naming the output in state and messages, e.g. `file:build/vendor.tar`. */
   readonly id: string;
@@ -25,4 +27,24 @@ export function isOutput(value: unknown): value is Output {
     typeof (value as Output).id === 'string' &&
     typeof (value as Output).digest === 'function'
   );
+}
+
+export function fileOutput(hasher: FileHasher, path: string): Output {
+  return { id: `file:${path}`, digest: () => hasher.digestPath(path) };
+}
+
+/** Each output's digest by id (undefined when it is gone). */
+export async function digestAll(
+  outputs: readonly Output[],
+): Promise<Record<string, string | undefined>> {
+  const digests: Record<string, string | undefined> = {};
+  // One output (a file task) needs no Promise.all: this runs for every node of a no-op run.
+  if (outputs.length === 1) {
+    const [output] = outputs as [Output];
+    digests[output.id] = await output.digest();
+    return digests;
+  }
+  const values = await Promise.all(outputs.map((o) => o.digest()));
+  outputs.forEach((o, i) => (digests[o.id] = values[i]));
+  return digests;
 }

@@ -27,9 +27,10 @@ import type { DepResult, FingerprintDetail } from './fingerprint.js';
 import { fingerprintOf, fingerprintParts } from './fingerprint.js';
 import type { PlanNode, Planner } from './graph.js';
 import { parseTarget } from './graph.js';
-import { isOutput } from './output.js';
+import { digestAll, fileOutput, isOutput } from './output.js';
 import type { Output } from './output.js';
 import { runProcess } from './process.js';
+import { Semaphore } from './semaphore.js';
 import { openLog } from './task-log.js';
 import type { TaskLog } from './task-log.js';
 import type { RunEvent, RunSummary, TaskStatus } from './report/events.js';
@@ -152,7 +153,9 @@ export class Scheduler {
 
   private async execute(node: PlanNode): Promise<NodeResult> {
     const { emit, signal } = this.options;
-    const depResults = await Promise.all(node.deps.map((dep) => this.settle(dep)));
+    // No Promise.all for a node without deps (a first layer, an empty task): it is per node.
+    const depResults =
+      node.deps.length === 0 ? NO_RESULTS : await Promise.all(node.deps.map((d) => this.settle(d)));
     const blocked = node.deps.find((_, i) => isBlocking(depResults[i]?.status));
     if (blocked) {
       const why = `dependency ${blocked.key} did not succeed`;
@@ -169,38 +172,34 @@ export class Scheduler {
     }
 
     const deps = new Map<string, DepResult>();
-    node.deps.forEach((dep, i) => {
-      const r = depResults[i];
+    for (let i = 0; i < node.deps.length; i++) {
       // One object per result, so its digest is computed once for all of its dependents.
-      if (r?.dep) deps.set(dep.key, r.dep);
-    });
+      const dep = depResults[i]?.dep;
+      if (dep) deps.set((node.deps[i] as PlanNode).key, dep);
+    }
     const files = await this.options.hasher.hashInputs(node.task.inputs);
     const parts = fingerprintParts(node, files, deps, this.options.env);
     const fingerprint = fingerprintOf(parts);
-    const detail: FingerprintDetail = {
-      parts,
-      files: Object.fromEntries(files.map((f) => [f.path, f.sha256])),
-    };
+    const fileHashes: Record<string, string> = {};
+    for (const file of files) fileHashes[file.path] = file.sha256;
+    const detail: FingerprintDetail = { parts, files: fileHashes };
     const outputs = this.outputsOf(node, fingerprint);
-    const portable = (result: NodeResult): NodeResult => {
-      const shared = outputs.filter((o) => !o.machineLocal && result.outputs[o.id] !== undefined);
-      const digests = Object.fromEntries(shared.map((o) => [o.id, result.outputs[o.id] as string]));
-      return { ...result, dep: { fingerprint, outputs: digests } };
-    };
     if (node.task.persistent && node.task.run && this.options.background && !this.options.dryRun) {
-      return portable(
-        await this.startInBackground(node, this.options.background, fingerprint, detail),
+      const { background } = this.options;
+      return withDep(
+        await this.startInBackground(node, background, fingerprint, detail),
+        fingerprint,
+        outputs,
       );
     }
 
     const verdict = await this.verdict(node, fingerprint, outputs, depResults);
     if (verdict.upToDate) {
-      return portable(
-        this.finish(node, 'up-to-date', 0, verdict.reason, undefined, {
-          fingerprint,
-          outputs: verdict.outputs,
-          detail,
-        }),
+      const result = { fingerprint, outputs: verdict.outputs, detail };
+      return withDep(
+        this.finish(node, 'up-to-date', 0, verdict.reason, undefined, result),
+        fingerprint,
+        outputs,
       );
     }
     if (this.options.dryRun) {
@@ -245,12 +244,11 @@ export class Scheduler {
           detail,
         );
       }
-      return portable(
-        this.finish(node, 'ran', performance.now() - started, verdict.reason, undefined, {
-          fingerprint,
-          outputs: digests as Record<string, string>,
-          detail,
-        }),
+      const result = { fingerprint, outputs: digests as Record<string, string>, detail };
+      return withDep(
+        this.finish(node, 'ran', performance.now() - started, verdict.reason, undefined, result),
+        fingerprint,
+        outputs,
       );
     } catch (error) {
       const durationMs = performance.now() - started;
@@ -496,6 +494,7 @@ export class Scheduler {
 }
 
 const SUPERSEDED = 'superseded by a change';
+const NO_RESULTS: readonly NodeResult[] = [];
 
 /** Aborts `controller` when `signal` does; returns the unlink (AbortSignal.any leaks on Node 20). */
 function linkAbort(signal: AbortSignal, controller: AbortController): () => void {
@@ -509,13 +508,24 @@ function isBlocking(status: TaskStatus | undefined): boolean {
   return status === 'failed' || status === 'skipped' || status === 'cancelled';
 }
 
-export function fileOutput(hasher: FileHasher, path: string): Output {
-  return { id: `file:${path}`, digest: () => hasher.digestPath(path) };
-}
-
-async function digestAll(outputs: readonly Output[]): Promise<Record<string, string | undefined>> {
-  const digests = await Promise.all(outputs.map((o) => o.digest()));
-  return Object.fromEntries(outputs.map((o, i) => [o.id, digests[i]]));
+/**
+ * The result as dependents hash it: the fingerprint and the digests of the outputs that are the
+ * same on every machine (not a local image id), so derived tags are portable.
+ */
+function withDep(result: NodeResult, fingerprint: string, outputs: readonly Output[]): NodeResult {
+  let shared = result.outputs;
+  const exact =
+    Object.keys(shared).length === outputs.length &&
+    outputs.every((o) => !o.machineLocal && shared[o.id] !== undefined);
+  if (!exact) {
+    shared = {};
+    for (const o of outputs) {
+      const digest = result.outputs[o.id];
+      if (!o.machineLocal && digest !== undefined) shared[o.id] = digest;
+    }
+  }
+  result.dep = { fingerprint, outputs: shared };
+  return result;
 }
 
 /** The nodes and all they depend on, dependencies first. */
@@ -532,23 +542,4 @@ export function closure(nodes: readonly PlanNode[]): PlanNode[] {
 
 function resolveIn(root: string, path: string): string {
   return path.startsWith('/') ? path : `${root}/${path}`;
-}
-
-class Semaphore {
-  private waiting: (() => void)[] = [];
-  constructor(private free: number) {}
-
-  acquire(): Promise<void> {
-    if (this.free > 0) {
-      this.free--;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => this.waiting.push(resolve));
-  }
-
-  release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.free++;
-  }
 }

@@ -20,10 +20,11 @@ import {
   openSync,
   readdirSync,
   readFileSync,
+  rmdirSync,
   rmSync,
   writeSync,
 } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readJsonFile, writeFileAtomic, writeFileAtomicAsync } from './atomic-file.js';
 import type { FingerprintDetail } from './fingerprint.js';
@@ -94,6 +95,9 @@ export class State {
     const merged = [...this.journal];
     this.journal.clear();
     await Promise.all(merged.map((path) => rm(path, { force: true })));
+    // A folder that once held a file per task still lists slowly when empty (ext4 never shrinks
+    // one), and every run lists it: remove it; the next journal write makes it again.
+    await rmdir(join(this.stateDir, 'journal')).catch(() => {});
   }
 
   /** Drops the records of the named tasks (every args variant), or all records. */
@@ -119,6 +123,11 @@ export class State {
     writeFileAtomic(join(this.stateDir, 'records.json'), JSON.stringify(file));
     for (const path of this.journal) rmSync(path, { force: true });
     this.journal.clear();
+    try {
+      rmdirSync(join(this.stateDir, 'journal'));
+    } catch {
+      // Not there, or a file landed in it: either way the next load reads what is there.
+    }
   }
 
   private load(): Map<string, TaskRecord> {
