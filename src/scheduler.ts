@@ -468,12 +468,19 @@ export class Scheduler {
         throw new TaskError({
           reason: 'invoke-failed',
           task: target.key,
-          why: result.reason ?? result.status,
+          why: this.whyNot(target.key, result),
         });
       }
     } finally {
       await this.slots.acquire();
     }
+  }
+
+  /** Why a node did not succeed, in words: its failure if it failed, else its status. */
+  private whyNot(key: string, result: NodeResult): string {
+    const failed = this.failures.find((f) => f.key === key);
+    if (failed) return describeFailure(failed.failure);
+    return `${result.status}${result.reason ? ` (${result.reason})` : ''}`;
   }
 
   private finish(

@@ -32,7 +32,6 @@ export function defineRenderTasks(env: Environment): void {
 
   task('nginx-config', {
     desc: `Render ${paths.nginxConfig} and check it with nginx -t`,
-    deps: [':images:dev-nginx'],
     inputs: [TEMPLATES.nginxConfig, envFile, ...ENVIRONMENT_SOURCES],
     vars: { env },
     env: ['CI'],
@@ -125,7 +124,19 @@ async function nginxTest(
   configFile: string,
   upstreamHost: string,
 ): Promise<void> {
-  const image = `${images.devNginx}:${tagOf(ctx.deps['images:dev-nginx']?.fingerprint ?? '')}`;
+  const info = await ctx
+    .exec('docker', ['info', '--format', '{{.ServerVersion}}'], {
+      quiet: true,
+      allowFailure: true,
+    })
+    .catch(() => undefined);
+  if ((!info || info.exitCode !== 0) && !isCi()) {
+    ctx.log('nginx -t skipped: Docker is not available here (CI always runs it)');
+    return;
+  }
+  // Only the check needs the image: a render without Docker still renders.
+  await ctx.invoke(':images:dev-nginx');
+  const image = `${images.devNginx}:latest`;
   await checkNginxConfig(
     {
       run: async (args) => {
@@ -143,6 +154,11 @@ async function nginxTest(
       name: outputPaths(ctx.name.split(':')[0] ?? '').nginxConfig,
     },
   );
+}
+
+function isCi(): boolean {
+  const ci = process.env.CI;
+  return ci !== undefined && ci !== '' && ci !== 'false';
 }
 
 export function renderAll(names: readonly string[]): void {
