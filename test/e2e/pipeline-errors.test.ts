@@ -38,6 +38,20 @@ describe.skipIf(!dockerReady)('pipeline failures', () => {
     expect(run.durationMs).toBeLessThan(10_000);
   });
 
+  it('renders the nginx config without Docker, saying nginx -t was skipped; CI requires the check', async () => {
+    const noDocker = { DOCKER_HOST: 'unix:///nonexistent.sock' };
+    const laptop = await clone.task(['prod:nginx-config'], { ...noDocker, CI: 'false' });
+    expect(laptop.exitCode, laptop.text).toBe(0);
+    expect(laptop.text).toMatch(
+      /^\[prod:nginx-config\] nginx -t skipped: Docker is not available/m,
+    );
+    expect(await clone.read('build/prod/nginx/default.conf')).toContain('fastcgi_pass');
+
+    const ci = await clone.task(['-B', 'prod:nginx-config'], noDocker);
+    expect(ci.exitCode, ci.text).toBe(1);
+    expect(ci.text).toContain('Docker is not running');
+  });
+
   it('fails vendor:install with composer’s message when the lock is out of sync, keeping vendor/', async () => {
     const composerJson = await clone.read('example/composer.json');
     const before = await listing(clone.path('example/vendor'));
