@@ -77,17 +77,23 @@ export interface EnvironmentStatus {
   readonly services: readonly ServiceStatus[];
 }
 
+/** The environment's services as ECS has them, in deploy order; none when the cluster is missing. */
+async function liveServices(ctx: AwsContext) {
+  const keys = ctx.env.deploy.order.flat();
+  const exists = await clusterExists(ctx);
+  const found = exists
+    ? await describeServices(
+        ctx,
+        keys.map((k) => ctx.env.services[k].name),
+      )
+    : new Map<string, ServiceSnapshot>();
+  return { keys, exists, found };
+}
+
 export async function status(ctx: AwsContext): Promise<Result<EnvironmentStatus>> {
   return runCommand(async () => {
     const { env } = ctx;
-    const keys = env.deploy.order.flat();
-    const exists = await clusterExists(ctx);
-    const found = exists
-      ? await describeServices(
-          ctx,
-          keys.map((k) => env.services[k].name),
-        )
-      : new Map<string, ServiceSnapshot>();
+    const { keys, exists, found } = await liveServices(ctx);
     const images = new Map<string, string[]>();
     const imagesOf = async (arn: string) => {
       if (!images.has(arn)) {
@@ -179,14 +185,7 @@ export async function diff(options: DiffOptions): Promise<Result<ServiceDiff[]>>
   return runCommand(async () => {
     const ctx = options;
     const { env } = ctx;
-    const keys = env.deploy.order.flat();
-    const exists = await clusterExists(ctx);
-    const found = exists
-      ? await describeServices(
-          ctx,
-          keys.map((k) => env.services[k].name),
-        )
-      : new Map<string, ServiceSnapshot>();
+    const { keys, found } = await liveServices(ctx);
     const diffs: ServiceDiff[] = [];
     for (const key of keys) {
       const { family, name } = env.services[key];
