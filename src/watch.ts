@@ -24,12 +24,10 @@ import { lstatSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import type { Ignore } from 'ignore';
 import type { Registry } from './dsl.js';
-import type { FileHasher } from './file-hasher.js';
 import type { PlanNode, Planner } from './graph.js';
 import type { Reporter } from './report/events.js';
 import { closure, Scheduler } from './scheduler.js';
-import type { Background, NodeResult } from './scheduler.js';
-import type { State } from './state.js';
+import type { Background, NodeResult, SchedulerOptions } from './scheduler.js';
 import { inputMatcher, readGitignore, scopeOf, TreeWatcher, trimSlash } from './tree-watcher.js';
 import type { Scope } from './tree-watcher.js';
 
@@ -44,13 +42,11 @@ export type Reloaded =
 
 export type Planned = { ok: true; graph: WatchGraph } | { ok: false; message: string };
 
-export interface WatchOptions {
-  root: string;
-  state: State;
-  hasher: FileHasher;
-  env: NodeJS.ProcessEnv;
-  concurrency: number;
-  keepGoing: boolean;
+/** What each run's scheduler gets, plus what the watcher itself needs. */
+export interface WatchOptions extends Pick<
+  SchedulerOptions,
+  'root' | 'state' | 'hasher' | 'env' | 'concurrency' | 'keepGoing'
+> {
   /** -B: the first run runs everything; reruns are decided by fingerprints. */
   force: boolean;
   debounceMs: number;
