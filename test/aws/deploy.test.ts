@@ -7,8 +7,8 @@ import { UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { beforeEach, describe, expect, test } from 'vitest';
 import { create } from '../../src/aws/create.js';
 import { deploy, describeDeploy } from '../../src/aws/deploy.js';
-import { describeAwsFailure, type AwsFailureData, type Result } from '../../src/aws/errors.js';
-import { callCount, startHarness, type Harness } from './harness.js';
+import { describeAwsFailure } from '../../src/aws/errors.js';
+import { callCount, value, failure, startHarness, type Harness } from './harness.js';
 
 let h: Harness;
 
@@ -16,16 +16,6 @@ beforeEach(async () => {
   h = await startHarness();
   return () => h.stop();
 });
-
-function value<T>(result: Result<T>): T {
-  if (!result.ok) throw new Error(`expected success, got:\n${describeAwsFailure(result.failure)}`);
-  return result.value;
-}
-
-function failure<T>(result: Result<T>): AwsFailureData {
-  if (result.ok) throw new Error(`expected a failure, got ${JSON.stringify(result.value)}`);
-  return result.failure;
-}
 
 function service(key: 'phpFpm' | 'nginx') {
   const sim = h.emu.service(h.env.ecs.cluster, h.env.services[key].name);

@@ -8,6 +8,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { vi } from 'vitest';
 import type { EcsEnvironment } from '../../src/environment.js';
+import { describeAwsFailure, type AwsFailureData, type Result } from '../../src/aws/errors.js';
 import staging from '../../environments/staging.js';
 import {
   createAwsClients,
@@ -101,4 +102,16 @@ export async function startHarness(options: AwsEmulatorOptions = {}): Promise<Ha
 /** How many times the emulator saw `operation`. */
 export function callCount(emu: AwsEmulator, operation: string): number {
   return emu.calls.filter((call) => call === operation).length;
+}
+
+/** A command's report; a failure fails the test with the words a user would see. */
+export function value<T>(result: Result<T>): T {
+  if (!result.ok) throw new Error(`expected success, got:\n${describeAwsFailure(result.failure)}`);
+  return result.value;
+}
+
+/** A command's failure; a success fails the test. */
+export function failure<T>(result: Result<T>): AwsFailureData {
+  if (result.ok) throw new Error(`expected a failure, got ${JSON.stringify(result.value)}`);
+  return result.failure;
 }

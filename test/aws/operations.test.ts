@@ -4,7 +4,7 @@
 import { beforeEach, describe, expect, test } from 'vitest';
 import { create } from '../../src/aws/create.js';
 import { deploy } from '../../src/aws/deploy.js';
-import { describeAwsFailure, type Result } from '../../src/aws/errors.js';
+import { describeAwsFailure } from '../../src/aws/errors.js';
 import { deregister, describeDeregister, planDeregister } from '../../src/aws/revisions.js';
 import {
   describeRollback,
@@ -14,7 +14,7 @@ import {
 } from '../../src/aws/rollback.js';
 import { describeScale, scale } from '../../src/aws/scale.js';
 import { describeDiff, describeStatus, diff, status } from '../../src/aws/status.js';
-import { callCount, startHarness, type Harness } from './harness.js';
+import { callCount, value, startHarness, type Harness } from './harness.js';
 
 let h: Harness;
 
@@ -22,11 +22,6 @@ beforeEach(async () => {
   h = await startHarness();
   return () => h.stop();
 });
-
-function value<T>(result: Result<T>): T {
-  if (!result.ok) throw new Error(`expected success, got:\n${describeAwsFailure(result.failure)}`);
-  return result.value;
-}
 
 const revision = (arn: string | undefined) => arn?.split(':').at(-1);
 

@@ -9,13 +9,13 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { push, type PushDocker, type PushOptions } from '../../src/aws/ecr.js';
-import { describeAwsFailure, type Result } from '../../src/aws/errors.js';
+import { describeAwsFailure } from '../../src/aws/errors.js';
 import {
   pushImage,
   startRegistry,
   type Registry,
 } from '../support/aws-emulator/registry-fixture.js';
-import { callCount, startHarness, type Harness } from './harness.js';
+import { callCount, value, startHarness, type Harness } from './harness.js';
 
 let registry: Registry;
 let h: Harness;
@@ -79,11 +79,6 @@ function options(docker: PushDocker, tags: { phpFpm: string; nginx: string }): P
       nginx: { source: `prod_example_nginx:${tags.nginx}`, tag: tags.nginx },
     },
   };
-}
-
-function value<T>(result: Result<T>): T {
-  if (!result.ok) throw new Error(`expected success, got:\n${describeAwsFailure(result.failure)}`);
-  return result.value;
 }
 
 describe('push', () => {
