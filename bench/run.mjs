@@ -483,9 +483,9 @@ function main() {
     );
     return 2;
   }
-  if (!existsSync(join(REPO, 'dist', 'main.js'))) {
+  if (!existsSync(join(REPO, 'dist', 'cli.bundle.js'))) {
     process.stderr.write(
-      'dist/main.js is missing: run `npm run build` first (or `npm run bench`)\n',
+      'dist/cli.bundle.js is missing: run `npm run build` first (or `npm run bench`)\n',
     );
     return 2;
   }

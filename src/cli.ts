@@ -285,10 +285,8 @@ async function runWatch(
     // A live tree redraws in place, which the watcher's lines and persistent tasks' output would
     // tear: watch mode prints plain lines (or JSON events, with its own lines on stderr).
     const reporter = json
-      ? (await import('./report/json.js')).jsonReporter(io.stdout)
-      : (await import('./report/plain.js')).plainReporter(io.stdout, {
-          githubActions: io.env.GITHUB_ACTIONS === 'true',
-        });
+      ? jsonReporter(io.stdout)
+      : plainReporter(io.stdout, { githubActions: io.env.GITHUB_ACTIONS === 'true' });
     const { watch } = await import('./watch.js');
     await watch({
       root,
