@@ -22,8 +22,14 @@ export interface ProcessResult {
   exitCode: number;
 }
 
-/** Process groups still running, so a second Ctrl-C can kill them all at once. */
-const liveGroups = new Set<number>();
+/**
+ * Process groups still running, so a second Ctrl-C can kill them all at once. One set per
+ * process, on globalThis: the CLI's bundled copy of this module and dist/'s (used by adapters a
+ * Taskfile imports) must see the same groups.
+ */
+const LIVE_GROUPS = Symbol.for('taskgraph.liveProcessGroups');
+const liveGroups = ((globalThis as { [LIVE_GROUPS]?: Set<number> })[LIVE_GROUPS] ??=
+  new Set<number>());
 
 /** Grace between SIGTERM and SIGKILL for an aborted task's process group. */
 const KILL_GRACE_MS = 3000;
@@ -43,15 +49,15 @@ export async function runProcess(
     env: options.env ?? {},
     detached: true,
     reject: false,
-    stripFinalNewline: true,
+    // The output is collected by the listeners below: execa's own buffering runs each chunk
+    // through its generator transforms, which cost more per call than the spawn itself on a
+    // large rerun. Its SIGKILL timer is not needed either: abort() below escalates itself.
+    buffer: false,
+    forceKillAfterDelay: false,
     ...(options.input === undefined ? { stdin: 'ignore' as const } : { input: options.input }),
   });
-  if (onLine) {
-    // Plain 'data' listeners beside execa's own buffering: its per-line generator transforms
-    // cost more per call than the spawn itself on a large rerun.
-    splitLines(child.stdout, (line) => onLine(line, 'stdout'));
-    splitLines(child.stderr, (line) => onLine(line, 'stderr'));
-  }
+  const stdout = collect(child.stdout, onLine && ((line) => onLine(line, 'stdout')));
+  const stderr = collect(child.stderr, onLine && ((line) => onLine(line, 'stderr')));
   const pid = child.pid;
   let timer: NodeJS.Timeout | undefined;
   const abort = (): void => {
@@ -77,27 +83,28 @@ export async function runProcess(
     }
     if (result.signal) throw new TaskError({ reason: 'killed', command, signal: result.signal });
     if (options.allowFailure && result.exitCode !== undefined) {
-      return {
-        stdout: String(result.stdout),
-        stderr: String(result.stderr),
-        exitCode: result.exitCode,
-      };
+      return { stdout: stdout.text(), stderr: stderr.text(), exitCode: result.exitCode };
     }
     throw new TaskError({ reason: 'exit-non-zero', command, exitCode: result.exitCode ?? -1 });
   }
-  return {
-    stdout: String(result.stdout),
-    stderr: String(result.stderr),
-    exitCode: result.exitCode ?? 0,
-  };
+  return { stdout: stdout.text(), stderr: stderr.text(), exitCode: result.exitCode ?? 0 };
 }
 
-/** Hands each complete line to onLine as it arrives, the last one when the stream ends. */
-function splitLines(stream: Readable | null, onLine: (line: string) => void): void {
-  if (!stream) return;
+/**
+ * Keeps a stream's output (`text()`: all of it, less one final newline, as execa's
+ * stripFinalNewline) and, with onLine, hands over each complete line as it arrives and the last
+ * one when the stream ends.
+ */
+function collect(
+  stream: Readable | null,
+  onLine: ((line: string) => void) | undefined,
+): { text: () => string } {
+  if (!stream) return { text: () => '' };
+  const chunks: Buffer[] = [];
   const decoder = new StringDecoder('utf8');
   let pending = '';
   const emit = (text: string): void => {
+    if (!onLine) return;
     pending += text;
     let end = pending.indexOf('\n');
     while (end !== -1) {
@@ -106,12 +113,22 @@ function splitLines(stream: Readable | null, onLine: (line: string) => void): vo
       end = pending.indexOf('\n');
     }
   };
-  stream.on('data', (chunk: Buffer) => emit(decoder.write(chunk)));
+  stream.on('data', (chunk: Buffer) => {
+    chunks.push(chunk);
+    emit(decoder.write(chunk));
+  });
   stream.on('end', () => {
     emit(decoder.end());
-    if (pending !== '') onLine(pending.endsWith('\r') ? pending.slice(0, -1) : pending);
+    if (pending !== '') onLine?.(pending.endsWith('\r') ? pending.slice(0, -1) : pending);
     pending = '';
   });
+  return {
+    text: () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      if (text.endsWith('\r\n')) return text.slice(0, -2);
+      return text.endsWith('\n') ? text.slice(0, -1) : text;
+    },
+  };
 }
 
 export function killAllProcessGroups(signal: NodeJS.Signals): void {
