@@ -14,7 +14,6 @@ import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { HashCache } from './hash-cache.js';
 import { RACY_MARGIN_MS, unchanged, walk } from './tree-listing.js';
 
@@ -49,28 +48,40 @@ export class FileHasher {
     return new FileHasher(root, HashCache.open(cacheFile));
   }
 
-  /** Every file the globs match, sorted by path; a literal directory means all files below it. */
-  async hashInputs(patterns: readonly string[]): Promise<FileDigest[]> {
+  /**
+   * Every file the globs match, sorted by path; a literal directory means all files below it.
+   * Synchronous (no promise) when nothing needs a tree walk or worker threads: the common case
+   * of an unchanged tree, where a no-op run of a large graph must not pay an await per node.
+   */
+  hashInputs(patterns: readonly string[]): MaybePromise<FileDigest[]> {
     if (patterns.length === 0) return [];
     // The common case, a few literal file paths: one stat each serves both the existence check
     // and the cache lookup.
     if (patterns.every((p) => !p.startsWith('!') && !hasMagic(p))) {
       const files: Candidate[] = [];
+      const dirs: string[] = [];
       for (const pattern of patterns) {
         const stats = statOrUndefined(join(this.root, pattern));
         if (stats?.isFile()) files.push({ path: normalize(pattern), stats });
-        else if (stats?.isDirectory()) {
-          for (const path of await this.glob([`${trimSlash(pattern)}/**`])) files.push({ path });
-        }
+        else if (stats?.isDirectory()) dirs.push(`${trimSlash(pattern)}/**`);
       }
-      const unique = new Map(files.map((f) => [f.path, f]));
-      return this.hash([...unique.values()].sort((a, b) => compare(a.path, b.path)));
+      const withDirs = (listed: readonly string[][]): MaybePromise<FileDigest[]> => {
+        for (const paths of listed) for (const path of paths) files.push({ path });
+        const unique =
+          files.length > 1 ? [...new Map(files.map((f) => [f.path, f])).values()] : files;
+        return this.hash(unique.sort((a, b) => compare(a.path, b.path)));
+      };
+      if (dirs.length === 0) return withDirs([]);
+      const listed = dirs.map((dir) => this.glob([dir]));
+      return listed.every((l) => Array.isArray(l))
+        ? withDirs(listed)
+        : Promise.all(listed.map(async (l) => l)).then(withDirs);
     }
-    return this.hash((await this.expand(patterns)).map((path) => ({ path })));
+    return andThen(this.expand(patterns), (paths) => this.hash(paths.map((path) => ({ path }))));
   }
 
   /** Files matched by the globs, sorted, without hashing them (watch mode needs the list). */
-  async expand(patterns: readonly string[]): Promise<string[]> {
+  expand(patterns: readonly string[]): MaybePromise<string[]> {
     if (patterns.length === 0) return [];
     const expanded = patterns.map((p) => {
       if (p.startsWith('!') || hasMagic(p)) return p;
@@ -83,24 +94,24 @@ export class FileHasher {
    * Digest of a path: a file's sha256, a directory's hash over its files' (path, sha256), or
    * undefined when nothing is there.
    */
-  async digestPath(path: string): Promise<string | undefined> {
+  digestPath(path: string): MaybePromise<string | undefined> {
     const stats = statOrUndefined(join(this.root, path));
     if (!stats) return undefined;
     if (stats.isDirectory()) {
-      const files = await this.hashInputs([path]);
-      const hash = createHash('sha256');
-      for (const file of files) hash.update(`${file.path}\0${file.sha256}\n`);
-      return `dir:${hash.digest('hex')}`;
+      return andThen(this.hashInputs([path]), (files) => {
+        const hash = createHash('sha256');
+        for (const file of files) hash.update(`${file.path}\0${file.sha256}\n`);
+        return `dir:${hash.digest('hex')}`;
+      });
     }
-    const [digest] = await this.hash([{ path: normalize(path), stats }]);
-    return digest?.sha256;
+    return andThen(this.hash([{ path: normalize(path), stats }]), ([digest]) => digest?.sha256);
   }
 
-  async hashPaths(paths: readonly string[]): Promise<FileDigest[]> {
+  hashPaths(paths: readonly string[]): MaybePromise<FileDigest[]> {
     return this.hash(paths.map((path) => ({ path })));
   }
 
-  private async hash(files: readonly Candidate[]): Promise<FileDigest[]> {
+  private hash(files: readonly Candidate[]): MaybePromise<FileDigest[]> {
     const startedMs = Date.now();
     const result = new Array<FileDigest | undefined>(files.length);
     const misses: { index: number; path: string; stats: Stats }[] = [];
@@ -117,11 +128,7 @@ export class FileHasher {
       misses.push({ index, path, stats });
       missBytes += stats.size;
     }
-    if (misses.length > 0) {
-      const hashes =
-        missBytes >= PARALLEL_THRESHOLD_BYTES && misses.length > 1
-          ? await hashInWorkers(misses.map((m) => this.prefix + m.path))
-          : misses.map((m) => hashFile(this.prefix + m.path));
+    const finish = (hashes: readonly string[]): FileDigest[] => {
       misses.forEach((miss, i) => {
         const sha256 = hashes[i] as string;
         result[miss.index] = { path: miss.path, sha256 };
@@ -131,8 +138,15 @@ export class FileHasher {
           this.cache.forget(miss.path);
         }
       });
+      // Gaps are paths that are not files (gone, or a directory).
+      return result.includes(undefined)
+        ? result.filter((d): d is FileDigest => d !== undefined)
+        : (result as FileDigest[]);
+    };
+    if (missBytes >= PARALLEL_THRESHOLD_BYTES && misses.length > 1) {
+      return hashInWorkers(misses.map((m) => this.prefix + m.path)).then(finish);
     }
-    return result.filter((d): d is FileDigest => d !== undefined);
+    return finish(misses.map((m) => hashFile(this.prefix + m.path)));
   }
 
   /** Persists the cache if anything changed. */
@@ -141,13 +155,37 @@ export class FileHasher {
   }
 
   /** The globs' files: the stored listing while its directories are unchanged, else a walk. */
-  private async glob(patterns: readonly string[]): Promise<string[]> {
+  private glob(patterns: readonly string[]): MaybePromise<string[]> {
     const stored = this.cache.listing(patterns);
     if (stored && unchanged(this.root, stored)) return [...stored.files];
-    const { files, listing } = await walk(this.root, patterns);
-    this.cache.setListing(patterns, listing);
-    return files;
+    return walk(this.root, patterns).then(({ files, listing }) => {
+      this.cache.setListing(patterns, listing);
+      return files;
+    });
   }
+}
+
+/**
+ * A value, or a promise of it when getting it needed I/O off the event loop. Awaiting an
+ * already-known value still costs a suspension and a microtask per call; on a no-op run of a
+ * large graph that is most of the scheduler's time, so the hot path passes plain values on.
+ */
+export type MaybePromise<T> = T | Promise<T>;
+
+/**
+ * `fn(value)`, at once when the value is known, else once the promise settles. (Not named
+ * `then`: an ES module exporting `then` is a thenable, and `await import()` of it would call it.)
+ */
+export function andThen<T, U>(
+  value: MaybePromise<T>,
+  fn: (value: T) => MaybePromise<U>,
+): MaybePromise<U> {
+  return isPromise(value) ? value.then(fn) : fn(value);
+}
+
+/** A promise or any thenable (an Output from another copy of a library may return either). */
+export function isPromise<T>(value: MaybePromise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
 }
 
 export function hashFile(path: string): string {
@@ -188,6 +226,8 @@ parentPort.postMessage(workerData.map((path) => {
 `;
 
 async function hashInWorkers(paths: string[]): Promise<string[]> {
+  // Loaded here: only a cold hash of a large tree gets this far.
+  const { Worker } = await import('node:worker_threads');
   const count = Math.min(availableParallelism(), 4, paths.length);
   const slices: string[][] = Array.from({ length: count }, () => []);
   paths.forEach((path, i) => slices[i % count]?.push(path));
@@ -216,6 +256,8 @@ function hasMagic(pattern: string): boolean {
 }
 
 function normalize(path: string): string {
+  // Most paths need neither replacement: skip the two regex passes (run per input, per node).
+  if (!path.includes('\\') && !path.startsWith('./')) return path;
   return path.replace(/\\/g, '/').replace(/^\.\//, '');
 }
 

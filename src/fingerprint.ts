@@ -15,7 +15,7 @@ export interface FingerprintParts {
   /** sha256 of run's source and the optional `version`: editing how a task works reruns it. */
   definition: string;
   /** Argument values by name (`greet[alice]` and `greet[bob]` make different things). */
-  args: Record<string, string>;
+  args: Readonly<Record<string, string>>;
   /** sha256 per `vars` key (settings, image names) so --explain can name the one that changed. */
   vars: Record<string, string>;
   /** sha256 per declared env var (null when unset): values never land in .task/, secrets included. */
@@ -61,7 +61,7 @@ export function fingerprintParts(
   return {
     task: task.name,
     definition: fixed.definition,
-    args: { ...node.args },
+    args: node.args,
     vars: fixed.vars,
     env: envHashes,
     inputs: sha256(listing),

@@ -5,13 +5,17 @@
  * Output kinds are pluggable: files and directories live here; Docker images and registry images
  * live in src/docker/ and implement the same interface.
  */
-import type { FileHasher } from './file-hasher.js';
+import type { FileHasher, MaybePromise } from './file-hasher.js';
+import { isPromise } from './file-hasher.js';
 
 export interface Output {
   /** Stable key naming the output in state and messages, e.g. `file:build/vendor.tar`. */
   readonly id: string;
-  /** The output's current digest, or undefined when it does not exist. */
-  digest(): Promise<string | undefined>;
+  /**
+   * The output's current digest, or undefined when it does not exist. A plain value when it is
+   * known without waiting (a file in the stat cache), so a no-op run never suspends for it.
+   */
+  digest(): MaybePromise<string | undefined>;
   /**
    * True when the same content has a different digest on another machine (a local image id:
    * labels, build times). Such digests still decide whether this task is up to date, but stay
@@ -33,18 +37,17 @@ export function fileOutput(hasher: FileHasher, path: string): Output {
   return { id: `file:${path}`, digest: () => hasher.digestPath(path) };
 }
 
-/** Each output's digest by id (undefined when it is gone). */
-export async function digestAll(
+/** Each output's digest by id (undefined when it is gone); a plain value when all were known. */
+export function digestAll(
   outputs: readonly Output[],
-): Promise<Record<string, string | undefined>> {
+): MaybePromise<Record<string, string | undefined>> {
   const digests: Record<string, string | undefined> = {};
-  // One output (a file task) needs no Promise.all: this runs for every node of a no-op run.
-  if (outputs.length === 1) {
-    const [output] = outputs as [Output];
-    digests[output.id] = await output.digest();
-    return digests;
+  const pending: Promise<void>[] = [];
+  for (const output of outputs) {
+    const digest = output.digest();
+    digests[output.id] = undefined;
+    if (isPromise(digest)) pending.push(digest.then((d) => void (digests[output.id] = d)));
+    else digests[output.id] = digest;
   }
-  const values = await Promise.all(outputs.map((o) => o.digest()));
-  outputs.forEach((o, i) => (digests[o.id] = values[i]));
-  return digests;
+  return pending.length === 0 ? digests : Promise.all(pending).then(() => digests);
 }

@@ -20,7 +20,8 @@
  * once; it keeps running across runs until its fingerprint changes or the run's signal aborts.
  */
 import type { ExecOptions, TaskContext } from './dsl.js';
-import type { FileHasher } from './file-hasher.js';
+import type { FileHasher, MaybePromise } from './file-hasher.js';
+import { isPromise } from './file-hasher.js';
 import { describeFailure, failureFrom, TaskError } from './failure.js';
 import type { Failure } from './failure.js';
 import type { DepResult, FingerprintDetail } from './fingerprint.js';
@@ -103,7 +104,7 @@ export class Scheduler {
 
   /** Runs the nodes and everything they depend on; resolves when all have settled. */
   async run(nodes: readonly PlanNode[]): Promise<RunSummary> {
-    const started = performance.now();
+    const started = now();
     this.options.emit({
       type: 'plan',
       tasks: closure(nodes).map((node) => ({
@@ -120,7 +121,7 @@ export class Scheduler {
     for (const result of settled) counts[result.status]++;
     const summary: RunSummary = {
       counts,
-      durationMs: performance.now() - started,
+      durationMs: now() - started,
       failures: this.failures,
       interrupted: this.options.signal.aborted,
     };
@@ -131,9 +132,9 @@ export class Scheduler {
   settle(node: PlanNode): Promise<NodeResult> {
     let result = this.results.get(node.key);
     if (!result) {
+      // execute() enters the node into `settled` itself, as soon as it is decided.
       result = this.execute(node);
       this.results.set(node.key, result);
-      void result.then((settled) => this.settled.set(node.key, settled));
     }
     return result;
   }
@@ -153,9 +154,10 @@ export class Scheduler {
 
   private async execute(node: PlanNode): Promise<NodeResult> {
     const { emit, signal } = this.options;
-    // No Promise.all for a node without deps (a first layer, an empty task): it is per node.
+    // Deps that have settled already are read without awaiting: on a no-op run every node is
+    // decided in one synchronous pass, dependencies first, with no suspension per node.
     const depResults =
-      node.deps.length === 0 ? NO_RESULTS : await Promise.all(node.deps.map((d) => this.settle(d)));
+      this.settledResults(node) ?? (await Promise.all(node.deps.map((d) => this.settle(d))));
     const blocked = node.deps.find((_, i) => isBlocking(depResults[i]?.status));
     if (blocked) {
       const why = `dependency ${blocked.key} did not succeed`;
@@ -177,7 +179,8 @@ export class Scheduler {
       const dep = depResults[i]?.dep;
       if (dep) deps.set((node.deps[i] as PlanNode).key, dep);
     }
-    const files = await this.options.hasher.hashInputs(node.task.inputs);
+    const hashing = this.options.hasher.hashInputs(node.task.inputs);
+    const files = isPromise(hashing) ? await hashing : hashing;
     const parts = fingerprintParts(node, files, deps, this.options.env);
     const fingerprint = fingerprintOf(parts);
     const fileHashes: Record<string, string> = {};
@@ -193,7 +196,8 @@ export class Scheduler {
       );
     }
 
-    const verdict = await this.verdict(node, fingerprint, outputs, depResults);
+    const deciding = this.verdict(node, fingerprint, outputs, depResults);
+    const verdict = isPromise(deciding) ? await deciding : deciding;
     if (verdict.upToDate) {
       const result = { fingerprint, outputs: verdict.outputs, detail };
       return withDep(
@@ -217,7 +221,7 @@ export class Scheduler {
         ? this.finish(node, 'cancelled', 0, SUPERSEDED, undefined)
         : this.finish(node, 'skipped', 0, 'not started: the run is stopping', undefined);
     }
-    const started = performance.now();
+    const started = now();
     const controller = new AbortController();
     const unlink = linkAbort(signal, controller);
     this.live.set(node.key, { controller, files: detail.files });
@@ -228,7 +232,7 @@ export class Scheduler {
       // A task that ignores its signal still finished against inputs that are gone: no record.
       if (controller.signal.aborted) {
         const why = signal.aborted ? 'interrupted' : SUPERSEDED;
-        return this.finish(node, 'cancelled', performance.now() - started, why, undefined);
+        return this.finish(node, 'cancelled', now() - started, why, undefined);
       }
       const digests = await digestAll(outputs);
       const missing = outputs.find((o) => digests[o.id] === undefined);
@@ -246,12 +250,12 @@ export class Scheduler {
       }
       const result = { fingerprint, outputs: digests as Record<string, string>, detail };
       return withDep(
-        this.finish(node, 'ran', performance.now() - started, verdict.reason, undefined, result),
+        this.finish(node, 'ran', now() - started, verdict.reason, undefined, result),
         fingerprint,
         outputs,
       );
     } catch (error) {
-      const durationMs = performance.now() - started;
+      const durationMs = now() - started;
       if (signal.aborted)
         return this.finish(node, 'cancelled', durationMs, 'interrupted', undefined);
       if (controller.signal.aborted)
@@ -291,12 +295,12 @@ export class Scheduler {
     }
     const controller = new AbortController();
     const unlink = linkAbort(signal, controller);
-    const started = performance.now();
+    const started = now();
     emit({ type: 'start', key: node.key });
     const log = openLog(this.options.state.logPath(node.key));
     const context = this.context(node, fingerprint, log, controller.signal);
     const end = (status: TaskStatus, reason: string, failure: Failure | undefined): void => {
-      const durationMs = performance.now() - started;
+      const durationMs = now() - started;
       emit({ type: 'end', key: node.key, status, durationMs, reason, failure });
     };
     const done = (async () => {
@@ -312,7 +316,9 @@ export class Scheduler {
       }
     })();
     background.adopt(node.key, fingerprint, controller, done);
-    return { status: 'ran', reason: 'started in the background', ...result };
+    const running: NodeResult = { status: 'ran', reason: 'started in the background', ...result };
+    this.settled.set(node.key, running);
+    return running;
   }
 
   /**
@@ -330,14 +336,28 @@ export class Scheduler {
     );
   }
 
-  private async verdict(
+  /** Settles each dep; their results when all are already in, else undefined (await them). */
+  private settledResults(node: PlanNode): NodeResult[] | undefined {
+    const results: NodeResult[] = [];
+    let all = true;
+    for (const dep of node.deps) {
+      void this.settle(dep);
+      const result = this.settled.get(dep.key);
+      if (result) results.push(result);
+      else all = false;
+    }
+    return all ? results : undefined;
+  }
+
+  /** A plain value when the outputs' digests were known without waiting (see MaybePromise). */
+  private verdict(
     node: PlanNode,
     fingerprint: string,
     outputs: readonly Output[],
     depResults: readonly NodeResult[],
-  ): Promise<{ upToDate: boolean; reason: string; outputs: Record<string, string> }> {
+  ): MaybePromise<Verdict> {
     const { task } = node;
-    const no = (reason: string) => ({ upToDate: false, reason, outputs: {} });
+    const no = (reason: string): Verdict => ({ upToDate: false, reason, outputs: {} });
     if (!task.run) {
       const ran = depResults.some((r) => r.status === 'ran' || r.status === 'would-run');
       return ran
@@ -352,21 +372,25 @@ export class Scheduler {
     if (record.fingerprint !== fingerprint) {
       return no(`inputs changed (run \`task --explain ${node.key}\` for details)`);
     }
-    let digests: Record<string, string | undefined>;
+    // The task runs and meets the same trouble (Docker down, say) with its own clear message.
+    const unchecked = (error: unknown) =>
+      no(`its outputs could not be checked (${(error as Error).message.split('\n')[0]})`);
+    const compare = (digests: Record<string, string | undefined>): Verdict => {
+      for (const output of outputs) {
+        const recorded = record.outputs[output.id];
+        const now = digests[output.id];
+        if (recorded === undefined) return no(`output ${output.id} is new`);
+        if (now === undefined) return no(`output ${output.id} is missing`);
+        if (now !== recorded) return no(`output ${output.id} changed since the last run`);
+      }
+      return { upToDate: true, reason: 'up to date', outputs: record.outputs };
+    };
     try {
-      digests = await digestAll(outputs);
+      const digests = digestAll(outputs);
+      return isPromise(digests) ? digests.then(compare, unchecked) : compare(digests);
     } catch (error) {
-      // The task runs and meets the same trouble (Docker down, say) with its own clear message.
-      return no(`its outputs could not be checked (${(error as Error).message.split('\n')[0]})`);
+      return unchecked(error);
     }
-    for (const output of outputs) {
-      const recorded = record.outputs[output.id];
-      const now = digests[output.id];
-      if (recorded === undefined) return no(`output ${output.id} is new`);
-      if (now === undefined) return no(`output ${output.id} is missing`);
-      if (now !== recorded) return no(`output ${output.id} changed since the last run`);
-    }
-    return { upToDate: true, reason: 'up to date', outputs: record.outputs };
   }
 
   private outputsOf(node: PlanNode, fingerprint: string): Output[] {
@@ -496,12 +520,28 @@ export class Scheduler {
     },
   ): NodeResult {
     this.options.emit({ type: 'end', key: node.key, status, durationMs, reason, failure });
-    return { status, reason, ...result };
+    const settled: NodeResult = { status, reason, ...result };
+    // At once, not when the promise's callbacks run: dependents read it synchronously.
+    this.settled.set(node.key, settled);
+    return settled;
   }
 }
 
+/**
+ * Milliseconds from an arbitrary origin, for durations. Not performance.now(): the first use of
+ * the `performance` global loads Node's perf_hooks (a dozen internal modules) into every run.
+ */
+function now(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
+}
+
+interface Verdict {
+  upToDate: boolean;
+  reason: string;
+  outputs: Record<string, string>;
+}
+
 const SUPERSEDED = 'superseded by a change';
-const NO_RESULTS: readonly NodeResult[] = [];
 
 /** Aborts `controller` when `signal` does; returns the unlink (AbortSignal.any leaks on Node 20). */
 function linkAbort(signal: AbortSignal, controller: AbortController): () => void {

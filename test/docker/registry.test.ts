@@ -101,7 +101,7 @@ describe.skipIf(!dockerReady)('test registry', () => {
       username: 'AWS',
       password: 'wrong',
     });
-    const failure = await output.digest().then(
+    const failure = await Promise.resolve(output.digest()).then(
       () => undefined,
       (error: unknown) => error,
     );
