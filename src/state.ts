@@ -2,29 +2,22 @@
  * .task/: the last good record of each task, its fingerprint detail, logs, and the run lock.
  *
  * Records live in one file, state/records.json, so a no-op run of a large graph reads one file,
- * not one per task. A task's success is first written to its own journal file
- * (state/journal/<task>.json, atomically: temp file, fsync, rename); at the end of a run the
- * journal is folded into records.json (atomically again) and removed. A run killed at any
- * instant therefore leaves every record either old or new: the next load applies whatever
- * journal files landed, and a task that had not finished never has one.
+ * not one per task. A task's success is first appended to the journal, state/journal.jsonl, one
+ * JSON line per record, and fsync'd before the write counts as done; at the end of a run the
+ * journal is folded into records.json (atomically: temp file, fsync, rename) and removed. A run
+ * killed at any instant therefore leaves every record either old or new: the next load applies
+ * every whole line of the journal, a line cut short by the kill is not a record (it does not
+ * parse), and a task that had not finished never has a line.
  *
- *   success ──> journal/<task>.json ──(end of run)──> records.json, journal removed
+ *   success ──> line in journal.jsonl ──(end of run)──> records.json, journal removed
  *
- * The detail (every input file's hash, for --explain) is written before the journal entry.
+ * Lines that arrive while an append is in flight go out together in the next one (group commit,
+ * as databases do): a rerun of 100 tasks costs a handful of fsyncs, not 100 files and renames.
+ * The detail (every input file's hash, for --explain) is written before the journal line.
  */
 import { createHash } from 'node:crypto';
-import {
-  closeSync,
-  linkSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  rmdirSync,
-  rmSync,
-  writeSync,
-} from 'node:fs';
-import { rm, rmdir } from 'node:fs/promises';
+import { closeSync, linkSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readJsonFile, writeFileAtomic, writeFileAtomicAsync } from './atomic-file.js';
 import type { FingerprintDetail } from './fingerprint.js';
@@ -51,8 +44,11 @@ export class State {
   readonly stateDir: string;
   readonly logDir: string;
   private records: Map<string, TaskRecord> | undefined;
-  /** Journal files applied or written since records.json was last written. */
-  private readonly journal = new Set<string>();
+  /** Whether journal.jsonl holds lines not yet folded into records.json. */
+  private journaled = false;
+  /** Lines waiting for the next append, with the callbacks of their write() calls. */
+  private queued: { line: string; done: (error?: Error) => void }[] = [];
+  private appending = false;
 
   constructor(
     readonly dir: string,
@@ -81,23 +77,52 @@ export class State {
       fsync: false,
     });
     const full: TaskRecord = { version: VERSION, ...record, finishedAt: new Date().toISOString() };
-    const path = this.journalPath(record.key);
-    await writeFileAtomicAsync(path, JSON.stringify(full));
+    await new Promise<void>((resolve, reject) => {
+      this.queued.push({
+        line: JSON.stringify(full),
+        done: (error) => (error === undefined ? resolve() : reject(error)),
+      });
+      if (!this.appending) void this.append();
+    });
     this.load().set(record.key, full);
-    this.journal.add(path);
+    this.journaled = true;
   }
 
   /** Folds the journal into records.json; call once the run's writes have landed. */
   async compact(): Promise<void> {
-    if (this.journal.size === 0) return;
+    if (!this.journaled) return;
     const file: RecordsFile = { version: VERSION, records: Object.fromEntries(this.load()) };
     await writeFileAtomicAsync(join(this.stateDir, 'records.json'), JSON.stringify(file));
-    const merged = [...this.journal];
-    this.journal.clear();
-    await Promise.all(merged.map((path) => rm(path, { force: true })));
-    // A folder that once held a file per task still lists slowly when empty (ext4 never shrinks
-    // one), and every run lists it: remove it; the next journal write makes it again.
-    await rmdir(join(this.stateDir, 'journal')).catch(() => {});
+    await rm(this.journalPath(), { force: true });
+    this.journaled = false;
+    // Journals of earlier versions: a file per record in this folder.
+    await rm(join(this.stateDir, 'journal'), { recursive: true, force: true }).catch(() => {});
+  }
+
+  /**
+   * Appends every queued line in one write and one fsync, then the lines queued meanwhile, until
+   * none is left. Each batch starts on a new line: the last one a killed run left may be cut.
+   */
+  private async append(): Promise<void> {
+    this.appending = true;
+    while (this.queued.length > 0) {
+      const batch = this.queued;
+      this.queued = [];
+      let failure: Error | undefined;
+      try {
+        const handle = await open(this.journalPath(), 'a');
+        try {
+          await handle.appendFile(`\n${batch.map((entry) => entry.line).join('\n')}\n`);
+          await handle.datasync();
+        } finally {
+          await handle.close();
+        }
+      } catch (error) {
+        failure = error instanceof Error ? error : new Error(String(error));
+      }
+      for (const entry of batch) entry.done(failure);
+    }
+    this.appending = false;
   }
 
   /** Drops the records of the named tasks (every args variant), or all records. */
@@ -121,13 +146,9 @@ export class State {
   private save(): void {
     const file: RecordsFile = { version: VERSION, records: Object.fromEntries(this.load()) };
     writeFileAtomic(join(this.stateDir, 'records.json'), JSON.stringify(file));
-    for (const path of this.journal) rmSync(path, { force: true });
-    this.journal.clear();
-    try {
-      rmdirSync(join(this.stateDir, 'journal'));
-    } catch {
-      // Not there, or a file landed in it: either way the next load reads what is there.
-    }
+    rmSync(this.journalPath(), { force: true });
+    rmSync(join(this.stateDir, 'journal'), { recursive: true, force: true });
+    this.journaled = false;
   }
 
   private load(): Map<string, TaskRecord> {
@@ -142,23 +163,45 @@ export class State {
     } else if (read.status !== 'missing') {
       this.warn(`ignoring unreadable state ${path}; its tasks will run again`);
     }
-    const journalDir = join(this.stateDir, 'journal');
-    for (const name of listDir(journalDir)) {
-      if (!name.endsWith('.json') || name.startsWith('.')) continue;
-      const entry = readJsonFile<TaskRecord>(join(journalDir, name));
-      if (entry.status === 'ok' && isRecord(entry.value, entry.value.key)) {
-        records.set(entry.value.key, entry.value);
-        this.journal.add(join(journalDir, name));
-      } else {
-        this.warn(`ignoring unreadable state ${join(journalDir, name)}; the task will run again`);
-      }
+    for (const record of this.readJournal()) {
+      records.set(record.key, record);
+      this.journaled = true;
     }
     this.records = records;
     return records;
   }
 
-  private journalPath(key: string): string {
-    return join(this.stateDir, 'journal', `${fileName(key)}.json`);
+  /**
+   * The journal's records, oldest first. A line that does not parse is one a killed run was
+   * writing: it never counted as recorded, so it is skipped (and said, unless it is the last).
+   */
+  private readJournal(): TaskRecord[] {
+    let text: string;
+    try {
+      text = readFileSync(this.journalPath(), 'utf8');
+    } catch {
+      return [];
+    }
+    const lines = text.split('\n').filter((line) => line !== '');
+    const records: TaskRecord[] = [];
+    lines.forEach((line, index) => {
+      let value: unknown;
+      try {
+        value = JSON.parse(line);
+      } catch {
+        value = undefined;
+      }
+      const record = value as TaskRecord | undefined;
+      if (record && isRecord(record, record.key)) records.push(record);
+      else if (index < lines.length - 1 || text.endsWith('\n')) {
+        this.warn(`ignoring an unreadable line of ${this.journalPath()}; its task will run again`);
+      }
+    });
+    return records;
+  }
+
+  private journalPath(): string {
+    return join(this.stateDir, 'journal.jsonl');
   }
 
   private detailPath(key: string): string {
@@ -183,14 +226,6 @@ function fileName(key: string): string {
   const readable = key.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80);
   const hash = createHash('sha256').update(key).digest('hex').slice(0, 12);
   return `${readable}-${hash}`;
-}
-
-function listDir(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
-  }
 }
 
 export type LockResult = { ok: true; release: () => void } | { ok: false; pid: number };
