@@ -2,7 +2,6 @@
  * Crash-safe file writes: a reader sees the old content or the new, never a torn file, whatever
  * instant the writer is killed at (temp file in the same folder, fsync, rename).
  */
-import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   fsyncSync,
@@ -75,12 +74,12 @@ export async function writeFileAtomicAsync(
   }
 }
 
+/** Temp files made by this process so far: with the pid, a name no other writer uses. */
+let temps = 0;
+
 /** Dot-prefixed and beside the target (same filesystem, so rename is atomic). */
 function tempPath(path: string): string {
-  return join(
-    dirname(path),
-    `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
-  );
+  return join(dirname(path), `.${basename(path)}.${process.pid}.${++temps}.tmp`);
 }
 
 export type JsonRead<T> =

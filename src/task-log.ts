@@ -13,6 +13,9 @@ export interface TaskLog {
  * open and write per task was a measurable share of a large run), within a tick of being
  * printed, so a long-running task's log is still live. A run with no output removes the old log.
  */
+/** Folders already made by this process: a mkdir per task is a syscall per task. */
+const madeDirs = new Set<string>();
+
 export function openLog(path: string): TaskLog {
   let pending = '';
   let started = false;
@@ -25,8 +28,17 @@ export function openLog(path: string): TaskLog {
     started = true;
     flushing = flushing.then(async () => {
       if (first) {
-        await mkdir(dirname(path), { recursive: true });
-        await writeFile(path, text);
+        const dir = dirname(path);
+        if (!madeDirs.has(dir)) {
+          await mkdir(dir, { recursive: true });
+          madeDirs.add(dir);
+        }
+        await writeFile(path, text).catch(async (error: NodeJS.ErrnoException) => {
+          // The folder went away since (rm -rf .task during a watch): make it again.
+          if (error.code !== 'ENOENT') throw error;
+          await mkdir(dir, { recursive: true });
+          await writeFile(path, text);
+        });
       } else {
         await appendFile(path, text);
       }
