@@ -61,7 +61,7 @@ export class FileHasher {
       const files: Candidate[] = [];
       const dirs: string[] = [];
       for (const pattern of patterns) {
-        const stats = statOrUndefined(join(this.root, pattern));
+        const stats = statOrUndefined(this.absolute(pattern));
         if (stats?.isFile()) files.push({ path: normalize(pattern), stats });
         else if (stats?.isDirectory()) dirs.push(`${trimSlash(pattern)}/**`);
       }
@@ -85,7 +85,7 @@ export class FileHasher {
     if (patterns.length === 0) return [];
     const expanded = patterns.map((p) => {
       if (p.startsWith('!') || hasMagic(p)) return p;
-      return statOrUndefined(join(this.root, p))?.isDirectory() ? `${trimSlash(p)}/**` : p;
+      return statOrUndefined(this.absolute(p))?.isDirectory() ? `${trimSlash(p)}/**` : p;
     });
     return this.glob(expanded);
   }
@@ -95,7 +95,7 @@ export class FileHasher {
    * undefined when nothing is there.
    */
   digestPath(path: string): MaybePromise<string | undefined> {
-    const stats = statOrUndefined(join(this.root, path));
+    const stats = statOrUndefined(this.absolute(path));
     if (!stats) return undefined;
     if (stats.isDirectory()) {
       return andThen(this.hashInputs([path]), (files) => {
@@ -112,14 +112,18 @@ export class FileHasher {
   }
 
   private hash(files: readonly Candidate[]): MaybePromise<FileDigest[]> {
-    const startedMs = Date.now();
     const result = new Array<FileDigest | undefined>(files.length);
     const misses: { index: number; path: string; stats: Stats }[] = [];
     let missBytes = 0;
+    // Paths that are not files (gone, or a directory) leave gaps in `result`.
+    let gaps = 0;
     for (let index = 0; index < files.length; index++) {
       const { path, stats: known } = files[index] as Candidate;
       const stats = known ?? statOrUndefined(this.prefix + path);
-      if (!stats?.isFile()) continue;
+      if (!stats?.isFile()) {
+        gaps++;
+        continue;
+      }
       const sha256 = this.cache.lookup(path, stats);
       if (sha256 !== undefined) {
         result[index] = { path, sha256 };
@@ -128,6 +132,11 @@ export class FileHasher {
       misses.push({ index, path, stats });
       missBytes += stats.size;
     }
+    if (misses.length === 0) {
+      return gaps === 0 ? (result as FileDigest[]) : result.filter((d) => d !== undefined);
+    }
+    // Taken after the stats but before any read, which is what the racy rule needs.
+    const startedMs = Date.now();
     const finish = (hashes: readonly string[]): FileDigest[] => {
       misses.forEach((miss, i) => {
         const sha256 = hashes[i] as string;
@@ -138,15 +147,19 @@ export class FileHasher {
           this.cache.forget(miss.path);
         }
       });
-      // Gaps are paths that are not files (gone, or a directory).
-      return result.includes(undefined)
-        ? result.filter((d): d is FileDigest => d !== undefined)
-        : (result as FileDigest[]);
+      return gaps === 0 ? (result as FileDigest[]) : result.filter((d) => d !== undefined);
     };
     if (missBytes >= PARALLEL_THRESHOLD_BYTES && misses.length > 1) {
       return hashInWorkers(misses.map((m) => this.prefix + m.path)).then(finish);
     }
     return finish(misses.map((m) => hashFile(this.prefix + m.path)));
+  }
+
+  /** `root/path`: a concatenation unless the path needs path.join's normalising (a hot path). */
+  private absolute(path: string): string {
+    return path.startsWith('/') || path.includes('./') || path.includes('//')
+      ? join(this.root, path)
+      : this.prefix + path;
   }
 
   /** Persists the cache if anything changed. */

@@ -79,8 +79,12 @@ export async function walk(
 /** true when every directory the listing's walk read still has the stat recorded then. */
 export function unchanged(root: string, listing: Listing): boolean {
   const { dirs, dirStats } = listing;
+  // Stored paths are already normal (relative() made them): concatenate rather than join.
+  const prefix = root.endsWith('/') ? root : `${root}/`;
   for (let i = 0; i < dirs.length; i++) {
-    const stats = statSync(fromStored(root, dirs[i] as string), { throwIfNoEntry: false });
+    const dir = dirs[i] as string;
+    const path = dir === '' ? root : isAbsolute(dir) ? dir : prefix + dir;
+    const stats = statSync(path, { throwIfNoEntry: false });
     const j = i * 4;
     if (stats === undefined) {
       if (dirStats[j] !== -1) return false;
@@ -107,10 +111,6 @@ function stamp(stats: Stats | undefined): number[] {
 function toStored(root: string, path: string): string {
   const rel = relative(root, path).replace(/\\/g, '/');
   return rel.startsWith('..') || isAbsolute(rel) ? path : rel;
-}
-
-function fromStored(root: string, stored: string): string {
-  return isAbsolute(stored) ? stored : join(root, stored);
 }
 
 function compare(a: string, b: string): number {
