@@ -136,6 +136,7 @@ function fromRule(registry: Registry, path: string): TaskDefinition | undefined 
 
 /** `greet[alice,bob]` -> { name: 'greet', positional: ['alice', 'bob'] }. */
 export function parseTarget(text: string): Request {
+  if (!text.endsWith(']')) return { name: text };
   const match = /^([^[]+)\[(.*)\]$/s.exec(text);
   if (!match) return { name: text };
   const [, name = '', list = ''] = match;
@@ -149,6 +150,7 @@ function parseDep(dep: DepSpec): Request {
 
 function bindArgs(task: TaskDefinition, request: Request): Record<string, string> {
   const args: Record<string, string> = {};
+  if (request.positional === undefined && request.named === undefined) return args;
   const positional = request.positional ?? [];
   if (positional.length > task.args.length) {
     throw new PlanFailure({
@@ -178,8 +180,9 @@ function bindArgs(task: TaskDefinition, request: Request): Record<string, string
 }
 
 export function nodeKey(name: string, args: Readonly<Record<string, string>>): string {
-  const keys = Object.keys(args).sort();
+  const keys = Object.keys(args);
   if (keys.length === 0) return name;
+  keys.sort();
   return `${name}[${keys.map((k) => `${k}=${args[k]}`).join(',')}]`;
 }
 
@@ -219,7 +222,8 @@ function editDistance(a: string, b: string): number {
 }
 
 function unique<T>(items: T[]): T[] {
-  return [...new Set(items)];
+  // Deps are a handful per task: a scan beats building a Set for each of thousands of nodes.
+  return items.every((item, i) => items.indexOf(item) === i) ? items : [...new Set(items)];
 }
 
 class PlanFailure extends Error {

@@ -375,19 +375,24 @@ export class Scheduler {
     // The task runs and meets the same trouble (Docker down, say) with its own clear message.
     const unchecked = (error: unknown) =>
       no(`its outputs could not be checked (${(error as Error).message.split('\n')[0]})`);
-    const compare = (digests: Record<string, string | undefined>): Verdict => {
-      for (const output of outputs) {
-        const recorded = record.outputs[output.id];
-        const now = digests[output.id];
-        if (recorded === undefined) return no(`output ${output.id} is new`);
-        if (now === undefined) return no(`output ${output.id} is missing`);
-        if (now !== recorded) return no(`output ${output.id} changed since the last run`);
+    // Digests by position, not in a record keyed by output id: a record per node, each with its
+    // own keys, gives V8 a new object shape per node on the hottest path of a no-op run.
+    const compare = (digests: readonly (string | undefined)[]): Verdict => {
+      for (let i = 0; i < outputs.length; i++) {
+        const { id } = outputs[i] as Output;
+        const recorded = record.outputs[id];
+        const now = digests[i];
+        if (recorded === undefined) return no(`output ${id} is new`);
+        if (now === undefined) return no(`output ${id} is missing`);
+        if (now !== recorded) return no(`output ${id} changed since the last run`);
       }
       return { upToDate: true, reason: 'up to date', outputs: record.outputs };
     };
     try {
-      const digests = digestAll(outputs);
-      return isPromise(digests) ? digests.then(compare, unchecked) : compare(digests);
+      const digests = outputs.map((output) => output.digest());
+      return digests.some(isPromise)
+        ? Promise.all(digests.map(async (d) => d)).then(compare, unchecked)
+        : compare(digests as (string | undefined)[]);
     } catch (error) {
       return unchecked(error);
     }
