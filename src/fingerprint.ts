@@ -37,82 +37,124 @@ export interface DepResult {
   readonly outputs: Readonly<Record<string, string>>;
 }
 
-export function fingerprintParts(
+/**
+ * A node's fingerprint, with its detail (the parts and each input file's hash) built only when
+ * something reads it: a task that runs records it, --explain prints it; the nodes of a no-op
+ * run never need it.
+ */
+export function fingerprintNode(
   node: PlanNode,
   inputs: readonly FileDigest[],
   deps: ReadonlyMap<string, DepResult>,
   env: NodeJS.ProcessEnv,
-): FingerprintParts {
+): { fingerprint: string; detail: FingerprintDetail } {
   const { task } = node;
   const fixed = definitionHashes(task);
-  // Plain loops and one-shot hashes: this runs once per node of every run, no-op runs included.
+  // Plain loops, entry arrays and one-shot hashes: this runs once per node of every run, no-op
+  // runs included. (Records keyed by each node's own dep names would give V8 a new object shape
+  // per node.)
   let listing = '';
   for (const file of inputs) listing += `${file.path}\0${file.sha256}\n`;
-  const envHashes: Record<string, string | null> = {};
-  for (const name of task.env.length > 1 ? [...task.env].sort() : task.env) {
+  const inputsHash = sha256(listing);
+  const envEntries: [string, string | null][] = [];
+  for (const name of task.env.length > 1 ? [...new Set(task.env)].sort() : task.env) {
     const value = env[name];
-    envHashes[name] = value === undefined ? null : sha256(value);
+    envEntries.push([name, value === undefined ? null : sha256(value)]);
   }
-  const depHashes: Record<string, string> = {};
+  const depEntries: [string, string][] = [];
   for (const dep of node.deps) {
     const result = deps.get(dep.key);
-    depHashes[dep.key] = result ? depDigest(result) : 'unknown';
+    depEntries.push([dep.key, result ? depDigest(result) : 'unknown']);
   }
+  if (depEntries.length > 1) depEntries.sort(byKey);
+  const argsEntries = sortedEntries(node.args);
+  // The parts' shape is fixed, so a positional array of sorted entries is canonical, and much
+  // cheaper than a generic canonical JSON on the hot path of a no-op run.
+  const fingerprint = sha256(
+    JSON.stringify([
+      task.name,
+      fixed.definition,
+      argsEntries,
+      fixed.varsEntries,
+      envEntries,
+      inputsHash,
+      depEntries,
+    ]),
+  );
   return {
-    task: task.name,
-    definition: fixed.definition,
-    args: node.args,
-    vars: fixed.vars,
-    env: envHashes,
-    inputs: sha256(listing),
-    deps: depHashes,
+    fingerprint,
+    detail: new LazyDetail(
+      () => ({
+        task: task.name,
+        definition: fixed.definition,
+        args: node.args,
+        vars: Object.fromEntries(fixed.varsEntries),
+        env: Object.fromEntries(envEntries),
+        inputs: inputsHash,
+        deps: Object.fromEntries(depEntries),
+      }),
+      inputs,
+    ),
   };
+}
+
+/** FingerprintDetail whose records are made on first read (JSON.stringify reads them too). */
+class LazyDetail implements FingerprintDetail {
+  #parts: FingerprintParts | undefined;
+  #files: Record<string, string> | undefined;
+
+  constructor(
+    private readonly makeParts: () => FingerprintParts,
+    private readonly inputs: readonly FileDigest[],
+  ) {}
+
+  get parts(): FingerprintParts {
+    return (this.#parts ??= this.makeParts());
+  }
+
+  get files(): Record<string, string> {
+    if (!this.#files) {
+      this.#files = {};
+      for (const file of this.inputs) this.#files[file.path] = file.sha256;
+    }
+    return this.#files;
+  }
+
+  toJSON(): FingerprintDetail {
+    return { parts: this.parts, files: this.files };
+  }
 }
 
 /** What never changes for a definition, hashed once however many nodes or runs use it. */
 const definitionCache = new WeakMap<
   TaskDefinition,
-  { definition: string; vars: Record<string, string> }
+  { definition: string; varsEntries: [string, string][] }
 >();
 
 function definitionHashes(task: TaskDefinition): {
   definition: string;
-  vars: Record<string, string>;
+  varsEntries: [string, string][];
 } {
   let hashes = definitionCache.get(task);
   if (!hashes) {
     hashes = {
       definition: sha256(`${task.kind}\0${task.run?.toString() ?? ''}\0${task.version ?? ''}`),
-      vars: Object.fromEntries(
-        Object.keys(task.vars)
-          .sort()
-          .map((k) => [k, sha256(canonicalJson(task.vars[k]))]),
-      ),
+      varsEntries: Object.keys(task.vars)
+        .sort()
+        .map((k) => [k, sha256(canonicalJson(task.vars[k]))]),
     };
     definitionCache.set(task, hashes);
   }
   return hashes;
 }
 
-export function fingerprintOf(parts: FingerprintParts): string {
-  // The parts' shape is fixed, so a positional array of sorted entries is canonical, and much
-  // cheaper than a generic canonical JSON on the hot path of a no-op run.
-  return sha256(
-    JSON.stringify([
-      parts.task,
-      parts.definition,
-      sortedEntries(parts.args),
-      sortedEntries(parts.vars),
-      sortedEntries(parts.env),
-      parts.inputs,
-      sortedEntries(parts.deps),
-    ]),
-  );
+function sortedEntries<T>(record: Readonly<Record<string, T>>): [string, T][] {
+  const entries = Object.entries(record);
+  return entries.length < 2 ? entries : entries.sort(byKey);
 }
 
-function sortedEntries<T>(record: Record<string, T>): [string, T][] {
-  const entries = Object.entries(record);
-  return entries.length < 2 ? entries : entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+function byKey(a: [string, unknown], b: [string, unknown]): number {
+  return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
 }
 
 /** A dependency's contribution: its fingerprint and output digests, hashed once per result. */

@@ -25,7 +25,7 @@ import { isPromise } from './file-hasher.js';
 import { describeFailure, failureFrom, TaskError } from './failure.js';
 import type { Failure } from './failure.js';
 import type { DepResult, FingerprintDetail } from './fingerprint.js';
-import { fingerprintOf, fingerprintParts } from './fingerprint.js';
+import { fingerprintNode } from './fingerprint.js';
 import type { PlanNode, Planner } from './graph.js';
 import { parseTarget } from './graph.js';
 import { digestAll, fileOutput, isOutput } from './output.js';
@@ -181,11 +181,7 @@ export class Scheduler {
     }
     const hashing = this.options.hasher.hashInputs(node.task.inputs);
     const files = isPromise(hashing) ? await hashing : hashing;
-    const parts = fingerprintParts(node, files, deps, this.options.env);
-    const fingerprint = fingerprintOf(parts);
-    const fileHashes: Record<string, string> = {};
-    for (const file of files) fileHashes[file.path] = file.sha256;
-    const detail: FingerprintDetail = { parts, files: fileHashes };
+    const { fingerprint, detail } = fingerprintNode(node, files, deps, this.options.env);
     const outputs = this.outputsOf(node, fingerprint);
     if (node.task.persistent && node.task.run && this.options.background && !this.options.dryRun) {
       const { background } = this.options;
