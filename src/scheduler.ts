@@ -185,22 +185,14 @@ export class Scheduler {
     const outputs = this.outputsOf(node, fingerprint);
     if (node.task.persistent && node.task.run && this.options.background && !this.options.dryRun) {
       const { background } = this.options;
-      return withDep(
-        await this.startInBackground(node, background, fingerprint, detail),
-        fingerprint,
-        outputs,
-      );
+      return this.startInBackground(node, background, fingerprint, detail, outputs);
     }
 
     const deciding = this.verdict(node, fingerprint, outputs, depResults);
     const verdict = isPromise(deciding) ? await deciding : deciding;
     if (verdict.upToDate) {
       const result = { fingerprint, outputs: verdict.outputs, detail };
-      return withDep(
-        this.finish(node, 'up-to-date', 0, verdict.reason, undefined, result),
-        fingerprint,
-        outputs,
-      );
+      return this.finish(node, 'up-to-date', 0, verdict.reason, undefined, result, outputs);
     }
     if (this.options.dryRun) {
       return this.finish(node, 'would-run', 0, verdict.reason, undefined, {
@@ -245,11 +237,7 @@ export class Scheduler {
         );
       }
       const result = { fingerprint, outputs: digests as Record<string, string>, detail };
-      return withDep(
-        this.finish(node, 'ran', now() - started, verdict.reason, undefined, result),
-        fingerprint,
-        outputs,
-      );
+      return this.finish(node, 'ran', now() - started, verdict.reason, undefined, result, outputs);
     } catch (error) {
       const durationMs = now() - started;
       if (signal.aborted)
@@ -279,10 +267,11 @@ export class Scheduler {
     background: Background,
     fingerprint: string,
     detail: FingerprintDetail,
+    outputs: readonly Output[],
   ): Promise<NodeResult> {
     const result = { fingerprint, outputs: {}, detail };
     if (background.fingerprintOf(node.key) === fingerprint) {
-      return this.finish(node, 'up-to-date', 0, 'still running', undefined, result);
+      return this.finish(node, 'up-to-date', 0, 'still running', undefined, result, outputs);
     }
     await background.stop(node.key);
     const { signal, emit } = this.options;
@@ -313,6 +302,7 @@ export class Scheduler {
     })();
     background.adopt(node.key, fingerprint, controller, done);
     const running: NodeResult = { status: 'ran', reason: 'started in the background', ...result };
+    withDep(running, fingerprint, outputs);
     this.settled.set(node.key, running);
     return running;
   }
@@ -519,10 +509,14 @@ export class Scheduler {
       outputs: {},
       detail: undefined,
     },
+    /** The node's outputs, for a success: what its dependents hash is derived from them. */
+    outputs?: readonly Output[],
   ): NodeResult {
     this.options.emit({ type: 'end', key: node.key, status, durationMs, reason, failure });
     const settled: NodeResult = { status, reason, ...result };
-    // At once, not when the promise's callbacks run: dependents read it synchronously.
+    if (outputs && result.fingerprint !== undefined) withDep(settled, result.fingerprint, outputs);
+    // At once, not when the promise's callbacks run: dependents read it synchronously, so it
+    // must be complete (its `dep` too) before anyone can see it.
     this.settled.set(node.key, settled);
     return settled;
   }

@@ -235,6 +235,7 @@ task('default', { deps: ['slow'] });
       'record.ts': RECORD,
       'dev.txt': 'v1',
       'other.txt': 'v1',
+      'client.txt': 'v1',
       'Taskfile.ts': `import { readFileSync, writeFileSync } from 'node:fs';
 import { task } from 'taskgraph';
 import { record } from './record.ts';
@@ -242,6 +243,16 @@ task('dev', {
   persistent: true,
   inputs: ['dev.txt'],
   run: (ctx) => ctx.exec('sh', ['-c', 'echo $$ >> dev.pids; exec sleep 300']).then(() => {}),
+});
+// Depends on the running server: up to date while it runs with the same fingerprint.
+task('client', {
+  deps: ['dev'],
+  inputs: ['client.txt'],
+  outputs: ['client.out'],
+  run: () => {
+    record('client');
+    writeFileSync('client.out', readFileSync('client.txt'));
+  },
 });
 task('other', {
   inputs: ['other.txt'],
@@ -251,7 +262,7 @@ task('other', {
     writeFileSync('other.out', readFileSync('other.txt'));
   },
 });
-task('default', { deps: ['dev', 'other'] });
+task('default', { deps: ['client', 'other'] });
 `,
     });
     const pids = () =>
@@ -271,9 +282,11 @@ task('default', { deps: ['dev', 'other'] });
     await watching.until(IDLE, 2);
     expect(pids()).toEqual([first]);
     expect(isAlive(first)).toBe(true);
+    // The server kept running, so its dependent saw the same dependency and did not rerun.
+    expect(project.runs().sort()).toEqual(['client', 'other', 'other']);
 
     project.write('dev.txt', 'v2');
-    await watching.until(/^dev\.txt changed -> dev, default$/);
+    await watching.until(/^dev\.txt changed -> dev, client, default$/);
     await watching.until(IDLE, 3);
     await waitFor(() => pids().length === 2, TIMEOUT);
     const second = pids()[1] as number;
