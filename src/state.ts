@@ -16,7 +16,16 @@
  * The detail (every input file's hash, for --explain) is written before the journal line.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, linkSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readJsonFile, writeFileAtomic, writeFileAtomicAsync } from './atomic-file.js';
@@ -163,7 +172,7 @@ export class State {
     } else if (read.status !== 'missing') {
       this.warn(`ignoring unreadable state ${path}; its tasks will run again`);
     }
-    for (const record of this.readJournal()) {
+    for (const record of [...this.readOldJournal(), ...this.readJournal()]) {
       records.set(record.key, record);
       this.journaled = true;
     }
@@ -197,6 +206,28 @@ export class State {
         this.warn(`ignoring an unreadable line of ${this.journalPath()}; its task will run again`);
       }
     });
+    return records;
+  }
+
+  /**
+   * Records journalled by earlier versions, a file per record in state/journal/: a run killed
+   * before the upgrade keeps what it finished. The next compaction removes the folder.
+   */
+  private readOldJournal(): TaskRecord[] {
+    const dir = join(this.stateDir, 'journal');
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      return [];
+    }
+    const records: TaskRecord[] = [];
+    for (const name of names) {
+      if (!name.endsWith('.json') || name.startsWith('.')) continue;
+      const entry = readJsonFile<TaskRecord>(join(dir, name));
+      if (entry.status === 'ok' && isRecord(entry.value, entry.value.key))
+        records.push(entry.value);
+    }
     return records;
   }
 

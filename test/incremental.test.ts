@@ -1,4 +1,4 @@
-import { renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Project, RECORD } from './support/project.js';
 
@@ -171,6 +171,40 @@ describe('incrementality', () => {
     const env = await project.task(['--explain', 'build'], { GREETING: 'x' });
     expect(env.stdout).toContain('env GREETING: (unset) -> ');
     expect(project.runs()).toEqual([]);
+  });
+
+  it('applies the journal a killed run left, whole lines only, in either format', async () => {
+    const path = project.path('.task/state/records.json');
+    const { records } = JSON.parse(project.read('.task/state/records.json')) as {
+      records: Record<string, object>;
+    };
+    rmSync(path);
+    // As a run killed before compaction leaves it: build's line whole, package's cut short.
+    const line = JSON.stringify(records.package);
+    writeFileSync(
+      project.path('.task/state/journal.jsonl'),
+      `\n${JSON.stringify(records.build)}\n${line.slice(0, line.length / 2)}`,
+    );
+    expect((await project.task(['build'])).exitCode).toBe(0);
+    expect(project.runs()).toEqual([]);
+    const rerun = await project.task(['package']);
+    expect(rerun.stderr).toBe('');
+    expect(project.runs()).toEqual(['package']);
+
+    // An earlier version's journal, a file per record, is read too (and folded away).
+    project.clearRuns();
+    const folded = JSON.parse(project.read('.task/state/records.json')) as {
+      records: Record<string, object>;
+    };
+    rmSync(path);
+    mkdirSync(project.path('.task/state/journal'));
+    writeFileSync(
+      project.path('.task/state/journal/package-0.json'),
+      JSON.stringify(folded.records.package),
+    );
+    expect((await project.task(['package'])).exitCode).toBe(0);
+    expect(project.runs()).toEqual(['build']);
+    expect(existsSync(project.path('.task/state/journal'))).toBe(false);
   });
 
   it('a corrupt state file warns and reruns', async () => {
