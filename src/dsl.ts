@@ -21,6 +21,7 @@ export interface ExecOptions {
 }
 
 export interface ExecResult {
+  /** The output, less one final newline; at most its last 32 MiB (a long-running server's). */
   stdout: string;
   stderr: string;
   exitCode: number;

@@ -31,6 +31,13 @@ const LIVE_GROUPS = Symbol.for('taskgraph.liveProcessGroups');
 const liveGroups = ((globalThis as { [LIVE_GROUPS]?: Set<number> })[LIVE_GROUPS] ??=
   new Set<number>());
 
+/**
+ * Output kept per stream for the result: the tail beyond this is dropped, so a persistent task
+ * (a dev server under watch) does not grow without bound. Execa's own buffer would fail the
+ * command instead, at 100 MB.
+ */
+const KEPT_BYTES = 32 * 1024 * 1024;
+
 /** Grace between SIGTERM and SIGKILL for an aborted task's process group. */
 const KILL_GRACE_MS = 3000;
 
@@ -91,7 +98,7 @@ export async function runProcess(
 }
 
 /**
- * Keeps a stream's output (`text()`: all of it, less one final newline, as execa's
+ * Keeps a stream's output (`text()`: its last KEPT_BYTES, less one final newline, as execa's
  * stripFinalNewline) and, with onLine, hands over each complete line as it arrives and the last
  * one when the stream ends.
  */
@@ -101,6 +108,7 @@ function collect(
 ): { text: () => string } {
   if (!stream) return { text: () => '' };
   const chunks: Buffer[] = [];
+  let kept = 0;
   const decoder = new StringDecoder('utf8');
   let pending = '';
   const emit = (text: string): void => {
@@ -115,6 +123,8 @@ function collect(
   };
   stream.on('data', (chunk: Buffer) => {
     chunks.push(chunk);
+    kept += chunk.length;
+    while (kept > KEPT_BYTES && chunks.length > 1) kept -= (chunks.shift() as Buffer).length;
     emit(decoder.write(chunk));
   });
   stream.on('end', () => {
