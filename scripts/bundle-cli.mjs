@@ -12,18 +12,13 @@
 //   node scripts/bundle-cli.mjs
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, URL } from 'node:url';
 import { build } from 'esbuild';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dist = join(root, 'dist');
 
-// Chunks of an earlier build are named by content hash: clear them so stale ones do not pile up.
-for (const name of readdirSync(dist)) {
-  if (name.startsWith('cli.bundle') || name.startsWith('cli-chunk-')) rmSync(join(dist, name));
-}
-
-await build({
+const { metafile } = await build({
   absWorkingDir: root,
   entryPoints: { 'cli.bundle': 'src/main.ts' },
   outdir: 'dist',
@@ -42,5 +37,14 @@ await build({
   // loads node:module into every run.
   banner: { js: 'const require = (id) => process.getBuiltinModule(id);' },
   sourcemap: 'linked',
+  metafile: true,
   logLevel: 'warning',
 });
+
+// Chunks are named by content hash: once the new build is in place, remove the ones it no longer
+// uses, so that stale chunks do not pile up (a failed build leaves the previous one whole).
+const current = new Set(Object.keys(metafile.outputs).map((path) => path.replace(/^dist\//, '')));
+for (const name of readdirSync(dist)) {
+  const ours = name.startsWith('cli.bundle') || name.startsWith('cli-chunk-');
+  if (ours && !current.has(name)) rmSync(join(dist, name));
+}

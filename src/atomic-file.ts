@@ -74,12 +74,17 @@ export async function writeFileAtomicAsync(
   }
 }
 
-/** Temp files made by this process so far: with the pid, a name no other writer uses. */
+/**
+ * Temp names: the pid, a token per copy of this module (the CLI's bundle and dist/ each have
+ * one, in one process) and a counter: no other writer uses the same name, without drawing
+ * random bytes per write.
+ */
+const TOKEN = Math.random().toString(36).slice(2, 8);
 let temps = 0;
 
 /** Dot-prefixed and beside the target (same filesystem, so rename is atomic). */
 function tempPath(path: string): string {
-  return join(dirname(path), `.${basename(path)}.${process.pid}.${++temps}.tmp`);
+  return join(dirname(path), `.${basename(path)}.${process.pid}.${TOKEN}${++temps}.tmp`);
 }
 
 export type JsonRead<T> =

@@ -16,6 +16,7 @@ export type Failure =
 /**
  * Marks a TaskError whichever copy of this module made it: the CLI runs from a bundle, while a
  * Taskfile and the adapters it imports (`taskgraph`, `taskgraph/docker/docker`) use dist/.
+ * `instanceof TaskError` tests the brand (so it also holds for a subclass's instanceof).
  */
 const TASK_ERROR = Symbol.for('taskgraph.TaskError');
 

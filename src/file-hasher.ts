@@ -157,9 +157,7 @@ export class FileHasher {
 
   /** `root/path`: a concatenation unless the path needs path.join's normalising (a hot path). */
   private absolute(path: string): string {
-    return path.startsWith('/') || path.includes('./') || path.includes('//')
-      ? join(this.root, path)
-      : this.prefix + path;
+    return NEEDS_JOIN.test(path) ? join(this.root, path) : this.prefix + path;
   }
 
   /** Persists the cache if anything changed. */
@@ -259,6 +257,9 @@ async function hashInWorkers(paths: string[]): Promise<string[]> {
   );
   return paths.map((_, i) => results[i % count]?.[Math.floor(i / count)] as string);
 }
+
+/** A leading or doubled `/`, a `.` or `..` segment, a backslash: what path.join would rewrite. */
+const NEEDS_JOIN = /^\/|\/\/|(^|\/)\.\.?(\/|$)|\\/;
 
 function statOrUndefined(path: string): Stats | undefined {
   return statSync(path, { throwIfNoEntry: false });

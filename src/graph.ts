@@ -223,6 +223,7 @@ function editDistance(a: string, b: string): number {
 
 function unique<T>(items: T[]): T[] {
   // Deps are a handful per task: a scan beats building a Set for each of thousands of nodes.
+  if (items.length > 8) return [...new Set(items)];
   return items.every((item, i) => items.indexOf(item) === i) ? items : [...new Set(items)];
 }
 
