@@ -37,17 +37,14 @@ export function fileOutput(hasher: FileHasher, path: string): Output {
   return { id: `file:${path}`, digest: () => hasher.digestPath(path) };
 }
 
-/** Each output's digest by id (undefined when it is gone); a plain value when all were known. */
-export function digestAll(
-  outputs: readonly Output[],
-): MaybePromise<Record<string, string | undefined>> {
-  const digests: Record<string, string | undefined> = {};
-  const pending: Promise<void>[] = [];
-  for (const output of outputs) {
-    const digest = output.digest();
-    digests[output.id] = undefined;
-    if (isPromise(digest)) pending.push(digest.then((d) => void (digests[output.id] = d)));
-    else digests[output.id] = digest;
-  }
-  return pending.length === 0 ? digests : Promise.all(pending).then(() => digests);
+/**
+ * Each output's digest, in the outputs' order (undefined when it is gone); a plain array when
+ * all were known without waiting. By position, not in a record keyed by output id: a record per
+ * node, each with its own keys, gives V8 a new object shape per node on a no-op run's hot path.
+ */
+export function digestAll(outputs: readonly Output[]): MaybePromise<(string | undefined)[]> {
+  const digests = outputs.map((output) => output.digest());
+  return digests.some(isPromise)
+    ? Promise.all(digests.map(async (digest) => digest))
+    : (digests as (string | undefined)[]);
 }

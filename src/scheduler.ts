@@ -222,9 +222,10 @@ export class Scheduler {
         const why = signal.aborted ? 'interrupted' : SUPERSEDED;
         return this.finish(node, 'cancelled', now() - started, why, undefined);
       }
-      const digests = await digestAll(outputs);
-      const missing = outputs.find((o) => digests[o.id] === undefined);
+      const values = await digestAll(outputs);
+      const missing = outputs.find((_, i) => values[i] === undefined);
       if (missing) throw new TaskError({ reason: 'output-missing', output: missing.id });
+      const digests = Object.fromEntries(outputs.map((o, i) => [o.id, values[i]]));
       if (node.task.inputs.length > 0 || outputs.length > 0) {
         this.record(
           {
@@ -301,10 +302,11 @@ export class Scheduler {
       }
     })();
     background.adopt(node.key, fingerprint, controller, done);
-    const running: NodeResult = { status: 'ran', reason: 'started in the background', ...result };
-    withDep(running, fingerprint, outputs);
-    this.settled.set(node.key, running);
-    return running;
+    return this.enter(
+      node,
+      { status: 'ran', reason: 'started in the background', ...result },
+      outputs,
+    );
   }
 
   /**
@@ -361,8 +363,6 @@ export class Scheduler {
     // The task runs and meets the same trouble (Docker down, say) with its own clear message.
     const unchecked = (error: unknown) =>
       no(`its outputs could not be checked (${(error as Error).message.split('\n')[0]})`);
-    // Digests by position, not in a record keyed by output id: a record per node, each with its
-    // own keys, gives V8 a new object shape per node on the hottest path of a no-op run.
     const compare = (digests: readonly (string | undefined)[]): Verdict => {
       for (let i = 0; i < outputs.length; i++) {
         const { id } = outputs[i] as Output;
@@ -375,10 +375,8 @@ export class Scheduler {
       return { upToDate: true, reason: 'up to date', outputs: record.outputs };
     };
     try {
-      const digests = outputs.map((output) => output.digest());
-      return digests.some(isPromise)
-        ? Promise.all(digests.map(async (d) => d)).then(compare, unchecked)
-        : compare(digests as (string | undefined)[]);
+      const digests = digestAll(outputs);
+      return isPromise(digests) ? digests.then(compare, unchecked) : compare(digests);
     } catch (error) {
       return unchecked(error);
     }
@@ -513,12 +511,18 @@ export class Scheduler {
     outputs?: readonly Output[],
   ): NodeResult {
     this.options.emit({ type: 'end', key: node.key, status, durationMs, reason, failure });
-    const settled: NodeResult = { status, reason, ...result };
-    if (outputs && result.fingerprint !== undefined) withDep(settled, result.fingerprint, outputs);
-    // At once, not when the promise's callbacks run: dependents read it synchronously, so it
-    // must be complete (its `dep` too) before anyone can see it.
-    this.settled.set(node.key, settled);
-    return settled;
+    return this.enter(node, { status, reason, ...result }, outputs);
+  }
+
+  /**
+   * Enters a node's result into `settled` at once, not when the promise's callbacks run:
+   * dependents read it synchronously, so it is completed first (with a success's outputs, the
+   * `dep` part its dependents hash).
+   */
+  private enter(node: PlanNode, result: NodeResult, outputs?: readonly Output[]): NodeResult {
+    if (outputs && result.fingerprint !== undefined) withDep(result, result.fingerprint, outputs);
+    this.settled.set(node.key, result);
+    return result;
   }
 }
 
@@ -554,7 +558,7 @@ function isBlocking(status: TaskStatus | undefined): boolean {
  * The result as dependents hash it: the fingerprint and the digests of the outputs that are the
  * same on every machine (not a local image id), so derived tags are portable.
  */
-function withDep(result: NodeResult, fingerprint: string, outputs: readonly Output[]): NodeResult {
+function withDep(result: NodeResult, fingerprint: string, outputs: readonly Output[]): void {
   let shared = result.outputs;
   const exact =
     Object.keys(shared).length === outputs.length &&
@@ -567,7 +571,6 @@ function withDep(result: NodeResult, fingerprint: string, outputs: readonly Outp
     }
   }
   result.dep = { fingerprint, outputs: shared };
-  return result;
 }
 
 /** The nodes and all they depend on, dependencies first. */
