@@ -39,8 +39,26 @@ export function writeFileAtomic(
   }
 }
 
-/** Folders already made by this process: a mkdir per record is a syscall per task. */
+/** Folders already made by this process: a mkdir per record or log is a syscall per task. */
 const madeDirs = new Set<string>();
+
+/**
+ * Runs `create`, which makes a file in `dir`, after making the folder: once per process, and
+ * again if it was removed since (rm -rf .task during a watch).
+ */
+export async function inFolder<T>(dir: string, create: () => Promise<T>): Promise<T> {
+  if (!madeDirs.has(dir)) {
+    await mkdir(dir, { recursive: true });
+    madeDirs.add(dir);
+  }
+  try {
+    return await create();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    await mkdir(dir, { recursive: true });
+    return create();
+  }
+}
 
 /** The same, with the I/O on libuv's threads so the event loop keeps running tasks. */
 export async function writeFileAtomicAsync(
@@ -48,19 +66,9 @@ export async function writeFileAtomicAsync(
   data: string | Uint8Array,
   options: { fsync?: boolean } = {},
 ): Promise<void> {
-  const dir = dirname(path);
-  if (!madeDirs.has(dir)) {
-    await mkdir(dir, { recursive: true });
-    madeDirs.add(dir);
-  }
   const temp = tempPath(path);
   try {
-    const handle = await open(temp, 'w', 0o644).catch(async (error: NodeJS.ErrnoException) => {
-      // The folder was removed since we made it (rm -rf .task during a watch): make it again.
-      if (error.code !== 'ENOENT') throw error;
-      await mkdir(dir, { recursive: true });
-      return open(temp, 'w', 0o644);
-    });
+    const handle = await inFolder(dirname(path), () => open(temp, 'w', 0o644));
     try {
       await handle.writeFile(data);
       if (options.fsync ?? true) await handle.sync();

@@ -1,6 +1,7 @@
 /** A task's output of its last run, kept in .task/logs/<task>.log. */
-import { appendFile, mkdir, rm, writeFile } from 'node:fs/promises';
+import { appendFile, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { inFolder } from './atomic-file.js';
 
 export interface TaskLog {
   write(line: string): void;
@@ -13,9 +14,6 @@ export interface TaskLog {
  * open and write per task was a measurable share of a large run), within a tick of being
  * printed, so a long-running task's log is still live. A run with no output removes the old log.
  */
-/** Folders already made by this process: a mkdir per task is a syscall per task. */
-const madeDirs = new Set<string>();
-
 export function openLog(path: string): TaskLog {
   let pending = '';
   let started = false;
@@ -28,17 +26,7 @@ export function openLog(path: string): TaskLog {
     started = true;
     flushing = flushing.then(async () => {
       if (first) {
-        const dir = dirname(path);
-        if (!madeDirs.has(dir)) {
-          await mkdir(dir, { recursive: true });
-          madeDirs.add(dir);
-        }
-        await writeFile(path, text).catch(async (error: NodeJS.ErrnoException) => {
-          // The folder went away since (rm -rf .task during a watch): make it again.
-          if (error.code !== 'ENOENT') throw error;
-          await mkdir(dir, { recursive: true });
-          await writeFile(path, text);
-        });
+        await inFolder(dirname(path), () => writeFile(path, text));
       } else {
         await appendFile(path, text);
       }
