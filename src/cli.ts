@@ -3,13 +3,13 @@
  *
  * Exit codes: 0 success, 1 a task failed, 2 usage or Taskfile error, 130 interrupted.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Registry } from './dsl.js';
 import { FileHasher } from './file-hasher.js';
-import { parseTarget, Planner } from './graph.js';
+import { parseTarget, Planner, suggest } from './graph.js';
 import type { PlanNode, Request } from './graph.js';
 import { loadTaskfile } from './loader.js';
 import { killAllProcessGroups } from './process.js';
@@ -107,7 +107,11 @@ export async function runCli(io: Io): Promise<number> {
     io.stdout.write(`${version()}\n`);
     return EXIT.ok;
   }
-  const cwd = values.directory ? join(io.cwd, values.directory) : io.cwd;
+  const cwd = values.directory ? resolve(io.cwd, values.directory) : io.cwd;
+  if (values.directory && !statSync(cwd, { throwIfNoEntry: false })?.isDirectory()) {
+    io.stderr.write(`task: -C: no directory ${cwd}\n`);
+    return EXIT.usage;
+  }
   const loaded = await loadTaskfile({ cwd, ...(values.file ? { file: values.file } : {}) });
   if (!loaded.ok) {
     io.stderr.write(`task: ${describeLoadError(loaded.error)}\n`);
@@ -159,7 +163,13 @@ export async function runCli(io: Io): Promise<number> {
   const planner = new Planner(registry);
   const expansion = planner.expand(requests);
   if (!expansion.ok) {
-    io.stderr.write(`task: ${describePlanError(expansion.error, registry)}\n`);
+    const format = parsed.graphFollower;
+    const unknown = expansion.error.reason === 'unknown-task' ? expansion.error.name : undefined;
+    io.stderr.write(
+      format !== undefined && unknown === format
+        ? `task: --graph: unknown format "${format}"; the formats are ${GRAPH_FORMATS.join(', ')}\n`
+        : `task: ${describePlanError(expansion.error, registry)}\n`,
+    );
     return EXIT.usage;
   }
   if (values.graph !== undefined) {
@@ -367,7 +377,38 @@ type Values = {
 };
 
 type Parsed =
-  { values: Values; targets: string[]; named: Record<string, string> } | { error: string };
+  | {
+      values: Values;
+      targets: string[];
+      named: Record<string, string>;
+      /** A word after a bare --graph, taken as a target: a typo'd format if no task has its name. */
+      graphFollower?: string;
+    }
+  | { error: string };
+
+const GRAPH_FORMATS = ['mermaid', 'dot'] as const;
+
+const OPTIONS = {
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
+  all: { type: 'boolean' },
+  prereqs: { type: 'boolean', short: 'P' },
+  'dry-run': { type: 'boolean', short: 'n' },
+  explain: { type: 'string' },
+  force: { type: 'boolean', short: 'B' },
+  jobs: { type: 'string', short: 'j' },
+  'keep-going': { type: 'boolean', short: 'k' },
+  directory: { type: 'string', short: 'C' },
+  file: { type: 'string', short: 'f' },
+  json: { type: 'boolean' },
+  forget: { type: 'boolean' },
+  'no-wait': { type: 'boolean' },
+  watch: { type: 'boolean', short: 'w' },
+  debounce: { type: 'string' },
+} as const;
+
+/** Options handled before parseArgs (their value is optional), for suggestions. */
+const OWN_OPTIONS = ['list', 'graph'];
 
 export function parseCommandLine(argv: readonly string[]): Parsed {
   const dashdash = argv.indexOf('--');
@@ -377,6 +418,7 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
   // Options whose value is optional: take the next word only when it is not a target.
   let list: string | true | undefined;
   let graph: string | undefined;
+  let graphFollower: string | undefined;
   const words: string[] = [];
   for (let i = 0; i < own.length; i++) {
     const word = own[i] as string;
@@ -392,41 +434,24 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
       if (next === 'dot' || next === 'mermaid') {
         graph = next;
         i++;
-      } else graph = 'mermaid';
+      } else {
+        graph = 'mermaid';
+        if (next !== undefined && !next.startsWith('-')) graphFollower = next;
+      }
     } else if (word.startsWith('--graph=')) graph = word.slice('--graph='.length);
     else words.push(word);
   }
-  if (graph !== undefined && graph !== 'dot' && graph !== 'mermaid') {
-    return { error: `--graph takes dot or mermaid, not "${graph}"` };
+  if (graph !== undefined && !(GRAPH_FORMATS as readonly string[]).includes(graph)) {
+    return {
+      error: `--graph: unknown format "${graph}"; the formats are ${GRAPH_FORMATS.join(', ')}`,
+    };
   }
 
   let parsed;
   try {
-    parsed = parseArgs({
-      args: words,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean', short: 'v' },
-        all: { type: 'boolean' },
-        prereqs: { type: 'boolean', short: 'P' },
-        'dry-run': { type: 'boolean', short: 'n' },
-        explain: { type: 'string' },
-        force: { type: 'boolean', short: 'B' },
-        jobs: { type: 'string', short: 'j' },
-        'keep-going': { type: 'boolean', short: 'k' },
-        directory: { type: 'string', short: 'C' },
-        file: { type: 'string', short: 'f' },
-        json: { type: 'boolean' },
-        forget: { type: 'boolean' },
-        'no-wait': { type: 'boolean' },
-        watch: { type: 'boolean', short: 'w' },
-        debounce: { type: 'string' },
-      },
-    });
+    parsed = parseArgs({ args: words, allowPositionals: true, strict: true, options: OPTIONS });
   } catch (error) {
-    return { error: (error as Error).message.split('\n')[0] ?? 'bad arguments' };
+    return { error: describeArgsError(error as Error & { code?: string }) };
   }
   const named: Record<string, string> = {};
   for (const word of rest) {
@@ -437,7 +462,28 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
   const values: Values = { ...(parsed.values as Values) };
   if (list !== undefined) values.list = list;
   if (graph !== undefined) values.graph = graph;
-  return { values, targets: parsed.positionals, named };
+  return {
+    values,
+    targets: parsed.positionals,
+    named,
+    ...(graphFollower === undefined ? {} : { graphFollower }),
+  };
+}
+
+/**
+ * parseArgs' message for an unknown option ends with a half-quoted hint about `--`; ours names
+ * the nearest option instead.
+ */
+function describeArgsError(error: Error & { code?: string }): string {
+  const unknown = /^Unknown option '([^']+)'/.exec(error.message)?.[1];
+  if (error.code !== 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || unknown === undefined) {
+    return error.message.split('\n')[0] ?? 'bad arguments';
+  }
+  const long = [...Object.keys(OPTIONS), ...OWN_OPTIONS].map((name) => `--${name}`);
+  const [nearest] = unknown.startsWith('--') ? suggest(unknown, long) : [];
+  return nearest
+    ? `unknown option ${unknown}; did you mean ${nearest}?`
+    : `unknown option ${unknown}; to pass it to a task, put it after --`;
 }
 
 async function pickReporter(io: Io, json: boolean): Promise<Reporter> {
