@@ -4,7 +4,7 @@
  * Taskfile), so every other `npx task` starts without it.
  *
  * Credentials come from the SDK's default chain, endpoints from its standard variables
- * (AWS_ENDPOINT_URL_ECS, AWS_ENDPOINT_URL_ECR): nothing here reads them from an environment file.
+ * (AWS_ENDPOINT_URL_ECS, AWS_ENDPOINT_URL_ECR, AWS_ENDPOINT_URL_STS): nothing here reads them from an environment file.
  */
 import { task } from 'taskgraph';
 import type { TaskContext } from 'taskgraph';
@@ -14,7 +14,13 @@ import { dockerFor } from './docker.ts';
 import { settings, tagOf } from './settings.ts';
 
 /** The SDK's own variables: a change of account or endpoint must not look up to date. */
-const AWS_ENV = ['AWS_PROFILE', 'AWS_REGION', 'AWS_ENDPOINT_URL_ECS', 'AWS_ENDPOINT_URL_ECR'];
+const AWS_ENV = [
+  'AWS_PROFILE',
+  'AWS_REGION',
+  'AWS_ENDPOINT_URL_ECS',
+  'AWS_ENDPOINT_URL_ECR',
+  'AWS_ENDPOINT_URL_STS',
+];
 
 type Aws = typeof import('../src/aws/commands.ts');
 

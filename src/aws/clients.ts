@@ -1,16 +1,19 @@
 /**
  * What every ECR/ECS command is given: the environment, SDK clients, a clock, a line logger and
  * an abort signal. Clients use the SDK's default credential chain (env, profiles, SSO, instance
- * roles) and its standard endpoint resolution, which honours AWS_ENDPOINT_URL_ECS and
- * AWS_ENDPOINT_URL_ECR: no endpoint ever comes from an environment file.
+ * roles) and its standard endpoint resolution, which honours AWS_ENDPOINT_URL_ECS,
+ * AWS_ENDPOINT_URL_ECR and AWS_ENDPOINT_URL_STS: no endpoint ever comes from an environment file.
  */
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { ECSClient } from '@aws-sdk/client-ecs';
+import { STSClient } from '@aws-sdk/client-sts';
 import type { EcsEnvironment } from '../environment.js';
 
 export interface AwsClients {
   readonly ecs: ECSClient;
   readonly ecr: ECRClient;
+  /** Only for GetCallerIdentity: which account the credentials reach (src/aws/account.ts). */
+  readonly sts: STSClient;
 }
 
 /**
@@ -21,12 +24,14 @@ export function createAwsClients(env: Pick<EcsEnvironment, 'aws'>): AwsClients {
   return {
     ecs: new ECSClient({ region: env.aws.region }),
     ecr: new ECRClient({ region: env.aws.region }),
+    sts: new STSClient({ region: env.aws.region }),
   };
 }
 
 export function destroyAwsClients(clients: AwsClients): void {
   clients.ecs.destroy();
   clients.ecr.destroy();
+  clients.sts.destroy();
 }
 
 /** Time, injected so tests drive the emulator's manual clock instead of sleeping. */

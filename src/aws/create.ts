@@ -7,6 +7,7 @@
  *   every service exists ─> refuse, naming them and ENV:deploy
  *   register what differs ─> migrate (when php-fpm is new) ─> CreateService stage by stage, watch
  */
+import { requireAccount } from './account.js';
 import {
   CreateClusterCommand,
   CreateServiceCommand,
@@ -97,6 +98,7 @@ export async function create(options: CreateOptions): Promise<Result<CreateRepor
     const ctx = options;
     const { env } = ctx;
     const cluster = env.ecs.cluster;
+    await requireAccount(ctx);
     let clusterCreated = false;
     if (!(await clusterExists(ctx))) {
       await awsCall('ecs:CreateCluster', cluster, () =>

@@ -8,6 +8,7 @@
  *   update services stage by stage, watch each rollout ─ failure ─> explain, restore, fail
  *   smoke check ─ not 200 ─> restore, fail
  */
+import { requireAccount } from './account.js';
 import type { TaskDefinition } from '@aws-sdk/client-ecs';
 import type { EcsEnvironment, ServiceKey } from '../environment.js';
 import type { AwsContext } from './clients.js';
@@ -129,6 +130,7 @@ export async function deploy(options: DeployOptions): Promise<Result<DeployRepor
     const ctx = options;
     const { env } = ctx;
     const keys = env.deploy.order.flat();
+    await requireAccount(ctx);
     const snapshots = await requireServices(ctx, keys);
     if (options.force !== true) {
       for (const key of keys) {

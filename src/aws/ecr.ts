@@ -23,6 +23,7 @@ import {
   PutLifecyclePolicyCommand,
 } from '@aws-sdk/client-ecr';
 import { SERVICE_KEYS, type EcsEnvironment, type ServiceKey } from '../environment.js';
+import { requireAccount } from './account.js';
 import type { AwsContext } from './clients.js';
 import { AwsFailure, awsCall, awsErrorName, runCommand, type Result } from './errors.js';
 
@@ -152,8 +153,14 @@ async function hasTag(ctx: AwsContext, repository: string, tag: string): Promise
 }
 
 async function authorization(ctx: AwsContext) {
+  // Without registryIds ECR answers for "the default registry" of whoever the credentials are
+  // (https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_GetAuthorizationToken.html).
+  // The SDK marks the member deprecated because it does not narrow the token's permissions; we
+  // pass it for the proxyEndpoint, which must be the environment's registry and no other.
   const out = await awsCall('ecr:GetAuthorizationToken', ctx.env.ecr.registry, () =>
-    ctx.clients.ecr.send(new GetAuthorizationTokenCommand({})),
+    ctx.clients.ecr.send(
+      new GetAuthorizationTokenCommand({ registryIds: [ctx.env.aws.accountId] }),
+    ),
   );
   const data = out.authorizationData?.[0];
   if (data?.authorizationToken === undefined || data.proxyEndpoint === undefined) {
@@ -183,6 +190,7 @@ export async function push(options: PushOptions): Promise<Result<PushedImage[]>>
   return runCommand(async () => {
     const ctx = options;
     const { env } = ctx;
+    await requireAccount(ctx);
     const planned: {
       key: ServiceKey;
       repository: string;

@@ -69,6 +69,8 @@ export type AwsFailureData =
       readonly environment: string;
       readonly expected: string;
       readonly found: string;
+      /** The caller's ARN from GetCallerIdentity, when known. */
+      readonly caller?: string;
     }
   | { readonly reason: 'cluster-missing'; readonly environment: string; readonly cluster: string }
   | {
@@ -308,7 +310,7 @@ export function describeAwsFailure(failure: AwsFailureData): string {
     case 'aws-error':
       return `${failure.action} on ${failure.resource} failed: ${failure.code}: ${failure.detail}`;
     case 'wrong-account':
-      return `The AWS credentials reach account ${failure.found}, but environments/${failure.environment}.ts deploys to account ${failure.expected}: switch AWS_PROFILE (or credentials) to that account and run the task again.`;
+      return `The AWS credentials reach account ${failure.found}${failure.caller ? ` (as ${failure.caller})` : ''}, but environments/${failure.environment}.ts deploys to account ${failure.expected}; nothing was changed. Switch AWS_PROFILE (or credentials) to account ${failure.expected} and run the task again.`;
     case 'cluster-missing':
       return `Cluster ${failure.cluster} does not exist: create it and the services with ${task(failure.environment, 'create')}.`;
     case 'services-missing':

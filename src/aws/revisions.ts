@@ -2,6 +2,7 @@
  * `ENV:deregister`: keep the newest N ACTIVE revisions of each family and deregister the rest,
  * never a revision any deployment of the service still runs (a rollback may need it).
  */
+import { requireAccount } from './account.js';
 import { DeregisterTaskDefinitionCommand } from '@aws-sdk/client-ecs';
 import type { ServiceKey } from '../environment.js';
 import type { AwsContext } from './clients.js';
@@ -38,6 +39,7 @@ export async function deregister(options: DeregisterOptions): Promise<Result<Der
     const ctx: AwsContext = options;
     const { env } = ctx;
     const keep = options.keep ?? 10;
+    await requireAccount(ctx);
     const keys = env.deploy.order.flat();
     const found = (await clusterExists(ctx))
       ? await describeServices(

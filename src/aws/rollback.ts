@@ -7,6 +7,7 @@
  * revision that never completed (a failed deploy since rolled back) can be it, so `ENV:status`
  * lists revisions and `revision` picks one explicitly.
  */
+import { requireAccount } from './account.js';
 import { SERVICE_KEYS, type EcsEnvironment, type ServiceKey } from '../environment.js';
 import type { AwsContext } from './clients.js';
 import { stagesOf } from './deploy.js';
@@ -68,6 +69,7 @@ export async function rollback(options: RollbackOptions): Promise<Result<RolledB
       options.service === undefined
         ? env.deploy.order.flat()
         : [requireServiceKey(env, options.service)];
+    await requireAccount(ctx);
     const snapshots = await requireServices(ctx, keys);
     const changes: ServiceChange[] = [];
     for (const key of keys) {

@@ -2,6 +2,7 @@
  * `ENV:scale[service,count]`: set a service's desired count and wait until the service holds it
  * (one COMPLETED deployment, running = desired).
  */
+import { requireAccount } from './account.js';
 import type { AwsContext } from './clients.js';
 import { AwsFailure, runCommand, type Result } from './errors.js';
 import { requireServiceKey } from './rollback.js';
@@ -33,6 +34,7 @@ export async function scale(options: ScaleOptions): Promise<Result<Scaled>> {
         given: `${options.service} with count ${options.count} (expected a whole number >= 0)`,
       });
     }
+    await requireAccount(ctx);
     const before = (await requireServices(ctx, [key]))[key];
     ctx.log(`${name}: desired count ${before.desiredCount} -> ${options.count}`);
     const { ours, snapshot } = await updateService(ctx, name, { desiredCount: options.count });

@@ -78,9 +78,9 @@ describe('the account', () => {
       ...h.ctx(),
       taskDefinitions: await h.render({ phpFpm: 'v1', nginx: 'v1' }),
     });
-    expect(result.ok ? '' : describeAwsFailure(result.failure)).toContain(
-      'reach account 999999999999, but environments/staging.ts deploys to account 123456789012',
-    );
+    const text = result.ok ? '' : describeAwsFailure(result.failure);
+    expect(text).toContain('reach account 999999999999 (as arn:aws:iam::999999999999:user/');
+    expect(text).toContain('but environments/staging.ts deploys to account 123456789012');
     expect(h.emu.calls).not.toContain('RegisterTaskDefinition');
   });
 });

@@ -111,6 +111,10 @@ describe('push', () => {
     expect(second.map((i) => i.outcome)).toEqual(['present', 'present']);
     expect(again.calls).toEqual([]);
     expect(callCount(h.emu, 'GetAuthorizationToken')).toBe(1);
+    // The token is asked for the environment's registry, not the credentials' default one.
+    expect(h.emu.requests.find((r) => r.operation === 'GetAuthorizationToken')?.input).toEqual({
+      registryIds: [h.env.aws.accountId],
+    });
 
     const source: DockerLog = { calls: [], configDirs: [] };
     value(await push(options(fakeDocker(source), { phpFpm: 'a2', nginx: 'b1' })));

@@ -87,6 +87,7 @@ export async function startDeployWorld(): Promise<DeployWorld> {
     TMPDIR: path.join(home, 'tmp'),
     AWS_ENDPOINT_URL_ECS: emu.endpoint,
     AWS_ENDPOINT_URL_ECR: emu.endpoint,
+    AWS_ENDPOINT_URL_STS: emu.endpoint,
     AWS_ACCESS_KEY_ID: 'AKIDE2ETEST',
     AWS_SECRET_ACCESS_KEY: 'e2e-secret-key',
     AWS_REGION: ACCOUNT.region,

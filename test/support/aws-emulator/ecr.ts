@@ -62,6 +62,16 @@ const describeImagesInput = z
     filter: z.object({ tagStatus: z.enum(['TAGGED', 'UNTAGGED', 'ANY']).optional() }).optional(),
   })
   .passthrough();
+/** https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_GetAuthorizationToken.html */
+const getAuthorizationTokenInput = z
+  .object({
+    registryIds: z
+      .array(z.string().regex(/^[0-9]{12}$/))
+      .min(1)
+      .max(10)
+      .optional(),
+  })
+  .passthrough();
 const batchGetImageInput = z
   .object({ repositoryName: z.string(), imageIds: z.array(imageId).min(1).max(100) })
   .passthrough();
@@ -118,18 +128,22 @@ export function ecrHandlers(
   }
 
   return {
-    GetAuthorizationToken() {
+    GetAuthorizationToken(raw) {
+      const input = parseInput(getAuthorizationTokenInput, raw);
       if (!registry) return fail('ServerException', 'the emulator was started without a registry');
+      // One entry per registry asked for; another account's registry is a real ECR host that no
+      // test reaches, so pushing there fails loudly instead of landing in our registry.
       return {
-        authorizationData: [
-          {
-            authorizationToken: Buffer.from(`${registryUser}:${registry.password}`).toString(
-              'base64',
-            ),
-            expiresAt: epochSeconds(now() + 12 * 3600 * 1000),
-            proxyEndpoint: registryBase(registry),
-          },
-        ],
+        authorizationData: (input.registryIds ?? [accountId]).map((id) => ({
+          authorizationToken: Buffer.from(`${registryUser}:${registry.password}`).toString(
+            'base64',
+          ),
+          expiresAt: epochSeconds(now() + 12 * 3600 * 1000),
+          proxyEndpoint:
+            id === accountId
+              ? registryBase(registry)
+              : `https://${id}.dkr.ecr.${state.account.region}.amazonaws.com`,
+        })),
       };
     },
 

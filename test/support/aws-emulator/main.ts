@@ -4,7 +4,7 @@
  *   npm run emulator -- --start-registry
  *   npm run emulator -- --registry 127.0.0.1:5000   (password in AWS_EMULATOR_REGISTRY_PASSWORD)
  *
- * It prints the environment to export (AWS_ENDPOINT_URL_ECS, AWS_ENDPOINT_URL_ECR, test
+ * It prints the environment to export (AWS_ENDPOINT_URL_ECS, AWS_ENDPOINT_URL_ECR, AWS_ENDPOINT_URL_STS, test
  * credentials) and runs on the real clock until interrupted. Node 20 cannot run TypeScript,
  * so the npm script bundles this file with esbuild first.
  */
@@ -64,9 +64,10 @@ const emulator = await startAwsEmulator({
   },
 });
 
-console.log(`AWS emulator (ECS, ECR) listening on ${emulator.endpoint}
+console.log(`AWS emulator (ECS, ECR, STS) listening on ${emulator.endpoint}
 export AWS_ENDPOINT_URL_ECS=${emulator.endpoint}
 export AWS_ENDPOINT_URL_ECR=${emulator.endpoint}
+export AWS_ENDPOINT_URL_STS=${emulator.endpoint}
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=${values.region}`);
 if (registry) {
   console.log(

@@ -9,6 +9,7 @@ import type { AwsEmulator } from './server.js';
 export function pointSdkAt(emulator: Pick<AwsEmulator, 'endpoint' | 'account'>): void {
   vi.stubEnv('AWS_ENDPOINT_URL_ECS', emulator.endpoint);
   vi.stubEnv('AWS_ENDPOINT_URL_ECR', emulator.endpoint);
+  vi.stubEnv('AWS_ENDPOINT_URL_STS', emulator.endpoint);
   vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDEMULATOR');
   vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'emulator-secret');
   vi.stubEnv('AWS_REGION', emulator.account.region);

@@ -1,12 +1,14 @@
 /**
- * The emulator's HTTP front: AWS JSON 1.1 over node:http, as the real SDK clients speak it.
+ * The emulator's HTTP front: AWS JSON 1.1 over node:http, as the real SDK clients speak it, and
+ * STS's query protocol (form-encoded POST, XML answer).
  *
  *   POST /   X-Amz-Target: AmazonEC2ContainerServiceV20141113.<Op>     (ECS)
  *            X-Amz-Target: AmazonEC2ContainerRegistry_V20150921.<Op>   (ECR)
+ *            Content-Type: application/x-www-form-urlencoded, Action=<Op> (STS)
  *
  * Each request first moves the simulation to the clock's present, then meets any injected
  * fault, then reaches its handler. Point clients at it the way a user points them at any
- * endpoint: AWS_ENDPOINT_URL_ECS / AWS_ENDPOINT_URL_ECR = emulator.endpoint.
+ * endpoint: AWS_ENDPOINT_URL_ECS / AWS_ENDPOINT_URL_ECR / AWS_ENDPOINT_URL_STS = emulator.endpoint.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -21,6 +23,7 @@ import { Faults, type RequestFaultKind } from './faults.js';
 import { AwsError, type Handlers } from './protocol.js';
 import type { RegistryAccess } from './registry-client.js';
 import type { SimService } from './rollout.js';
+import { accessKeyOf, isQueryRequest, stsAnswer, stsError, type Identity } from './sts.js';
 import { defaultTiming, type Timing } from './task-lifecycle.js';
 
 export interface AwsEmulatorOptions {
@@ -46,6 +49,13 @@ export interface AwsEmulator {
   readonly ecr: EcrState;
   /** Every operation called, in order, including those answered with an injected fault. */
   readonly calls: readonly string[];
+  /** Every JSON request's operation and parsed input, in order (for asserting what was asked). */
+  readonly requests: readonly { operation: string; input: unknown }[];
+  /**
+   * Who an access key id belongs to, for STS GetCallerIdentity. A key not listed is a user of the
+   * emulator's own account: map one to another account to play "credentials for the wrong account".
+   */
+  readonly identities: Map<string, Identity>;
   /** A service's simulation, for assertions (cluster and service by name). */
   service(cluster: string, name: string): SimService | undefined;
   stop(): Promise<void>;
@@ -67,6 +77,8 @@ export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promis
   const ecs = emptyEcsState(account, clock.now());
   const ecr = emptyEcrState(account);
   const calls: string[] = [];
+  const requests: { operation: string; input: unknown }[] = [];
+  const identities = new Map<string, Identity>();
   const handlers: Record<'ecs' | 'ecr', Handlers> = {
     ecs: { ...serviceHandlers(ecs), ...taskDefinitionHandlers(ecs), ...taskHandlers(ecs, faults) },
     ecr: ecrHandlers(ecr, options.registry, () => ecs.time),
@@ -99,11 +111,52 @@ export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promis
     } catch {
       throw new AwsError('SerializationException', 'request body is not JSON');
     }
+    requests.push({ operation, input });
     return { status: 200, body: await handler(input) };
+  }
+
+  /** STS's query protocol: the whole exchange, since its errors are XML too. */
+  async function answerQuery(
+    request: IncomingMessage,
+    response: ServerResponse,
+    requestId: string,
+  ) {
+    const text = await readBody(request);
+    const operation = new URLSearchParams(text).get('Action') ?? '';
+    calls.push(operation);
+    let status = 200;
+    let body: string;
+    try {
+      const fault = faults.take(operation);
+      if (fault) throw injected(fault, 'sts', operation, account);
+      const accessKey = accessKeyOf(request.headers.authorization);
+      body = stsAnswer({
+        body: text,
+        account,
+        identity: accessKey === undefined ? undefined : identities.get(accessKey),
+        accessKey,
+        requestId,
+      });
+    } catch (e) {
+      if (!(e instanceof AwsError)) throw e;
+      status = e.status;
+      // The query protocol names throttling `Throttling`, not `ThrottlingException`.
+      const code = e.type === 'ThrottlingException' ? 'Throttling' : e.type;
+      body = stsError(new AwsError(code, e.message, e.status), requestId);
+    }
+    response
+      .writeHead(status, { 'content-type': 'text/xml', 'x-amzn-requestid': requestId })
+      .end(body);
   }
 
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
     const requestId = uuidId(`request#${requestCount++}`);
+    if (
+      isQueryRequest(request.headers['content-type'], request.headers['x-amz-target']?.toString())
+    ) {
+      answerQuery(request, response, requestId).catch(() => response.destroy());
+      return;
+    }
     answer(request)
       .catch((e: unknown) => {
         if (e instanceof AwsError)
@@ -139,6 +192,8 @@ export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promis
     ecs,
     ecr,
     calls,
+    requests,
+    identities,
     service(cluster, name) {
       const record = ecs.clusters.get(cluster);
       return record ? findService(ecs, record, name)?.sim : undefined;
