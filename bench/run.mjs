@@ -34,7 +34,8 @@ import { available, measure, run, timeCommand } from './lib/measure.mjs';
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const TASK_BIN = join(REPO, 'bin', 'task.js');
 const LIB = join(REPO, 'bench', 'lib');
-const RESULTS_FILE = join(REPO, 'build', 'bench-results.json');
+// bench/runtimes.mjs runs this once per Node.js runtime, each writing its own results file.
+const RESULTS_FILE = process.env.BENCH_RESULTS ?? join(REPO, 'build', 'bench-results.json');
 const NODE = process.execPath;
 // CI=true: the plain reporter, never the interactive one, whatever the terminal.
 const TASK_ENV = { ...process.env, CI: 'true' };
