@@ -1,6 +1,6 @@
 /**
- * ECS tasks: RunTask (one-off tasks such as migrations) and DescribeTasks, which shows both
- * one-off tasks and the tasks that services' deployments launched.
+ * ECS tasks: RunTask (one-off tasks such as migrations), StopTask, and DescribeTasks, which
+ * shows both one-off tasks and the tasks that services' deployments launched.
  */
 import { z } from 'zod';
 import { ecsArn, hexId } from './arn.js';
@@ -12,8 +12,8 @@ import {
   type EcsState,
 } from './ecs-state.js';
 import type { Faults } from './faults.js';
-import { defined, epochSeconds, parseInput, type Handlers } from './protocol.js';
-import { launchTask, type SimTask } from './task-lifecycle.js';
+import { defined, epochSeconds, fail, parseInput, type Handlers } from './protocol.js';
+import { launchTask, requestStop, type SimTask } from './task-lifecycle.js';
 
 const runTaskInput = z
   .object({
@@ -23,6 +23,14 @@ const runTaskInput = z
     tags: z.array(z.unknown()).optional(),
   })
   .passthrough();
+
+const stopTaskInput = z
+  .object({
+    cluster: z.string().optional(),
+    task: z.string().min(1),
+    reason: z.string().max(255).optional(),
+  })
+  .strict();
 
 const describeTasksInput = z.object({
   cluster: z.string().optional(),
@@ -56,6 +64,28 @@ export function taskHandlers(state: EcsState, faults: Faults): Handlers {
         found.push({ sim, cluster, group, startedBy, sent });
       }
       return { tasks: found.map((t) => renderTask(state, t, true)), failures: [] };
+    },
+
+    /**
+     * https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_StopTask.html: the task gets
+     * SIGTERM, then SIGKILL after its stop timeout; stopCode UserInitiated, the reason as given.
+     * A process that exits on SIGTERM exits 143. Stopping a stopped task is not an error.
+     */
+    StopTask(raw) {
+      const input = parseInput(stopTaskInput, raw);
+      const cluster = requireCluster(state, input.cluster);
+      const id = input.task.split('/').at(-1) ?? input.task;
+      const oneOff = state.tasks.get(id);
+      if (!oneOff || oneOff.clusterArn !== cluster.arn) {
+        return fail('InvalidParameterException', 'The referenced task was not found.');
+      }
+      const reason = input.reason ?? 'Task stopped by user';
+      const sim = requestStop(oneOff.sim, state.time, reason);
+      const ran = oneOff.sim.phase === 'RUNNING';
+      const stop = { reason, code: 'UserInitiated' as const, exitCode: ran ? 143 : undefined };
+      state.tasks.set(id, { ...oneOff, sim: sim === oneOff.sim ? sim : { ...sim, stop } });
+      const found = findTask(state, cluster, id);
+      return { task: found ? renderTask(state, found, false) : undefined };
     },
 
     DescribeTasks(raw) {

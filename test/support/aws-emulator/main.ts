@@ -64,10 +64,18 @@ const emulator = await startAwsEmulator({
   },
 });
 
-console.log(`AWS emulator (ECS, ECR, STS) listening on ${emulator.endpoint}
-export AWS_ENDPOINT_URL_ECS=${emulator.endpoint}
-export AWS_ENDPOINT_URL_ECR=${emulator.endpoint}
-export AWS_ENDPOINT_URL_STS=${emulator.endpoint}
+const services = [
+  'ECS',
+  'ECR',
+  'STS',
+  'CLOUDWATCH_LOGS',
+  'SSM',
+  'SECRETS_MANAGER',
+  'IAM',
+  'ELASTIC_LOAD_BALANCING_V2',
+];
+console.log(`AWS emulator (ECS, ECR, STS, CloudWatch Logs, SSM, Secrets Manager, IAM, ELBv2) listening on ${emulator.endpoint}
+${services.map((s) => `export AWS_ENDPOINT_URL_${s}=${emulator.endpoint}`).join('\n')}
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=${values.region}`);
 if (registry) {
   console.log(

@@ -10,6 +10,15 @@ export function pointSdkAt(emulator: Pick<AwsEmulator, 'endpoint' | 'account'>):
   vi.stubEnv('AWS_ENDPOINT_URL_ECS', emulator.endpoint);
   vi.stubEnv('AWS_ENDPOINT_URL_ECR', emulator.endpoint);
   vi.stubEnv('AWS_ENDPOINT_URL_STS', emulator.endpoint);
+  for (const service of [
+    'CLOUDWATCH_LOGS',
+    'SSM',
+    'SECRETS_MANAGER',
+    'IAM',
+    'ELASTIC_LOAD_BALANCING_V2',
+  ]) {
+    vi.stubEnv(`AWS_ENDPOINT_URL_${service}`, emulator.endpoint);
+  }
   vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDEMULATOR');
   vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'emulator-secret');
   vi.stubEnv('AWS_REGION', emulator.account.region);

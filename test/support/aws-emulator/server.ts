@@ -1,14 +1,17 @@
 /**
- * The emulator's HTTP front: AWS JSON 1.1 over node:http, as the real SDK clients speak it, and
- * STS's query protocol (form-encoded POST, XML answer).
+ * The emulator's HTTP front, speaking each service's real wire protocol over node:http:
  *
- *   POST /   X-Amz-Target: AmazonEC2ContainerServiceV20141113.<Op>     (ECS)
- *            X-Amz-Target: AmazonEC2ContainerRegistry_V20150921.<Op>   (ECR)
- *            Content-Type: application/x-www-form-urlencoded, Action=<Op> (STS)
+ *   AWS JSON 1.1: POST /   X-Amz-Target: AmazonEC2ContainerServiceV20141113.<Op>     (ECS)
+ *                          X-Amz-Target: AmazonEC2ContainerRegistry_V20150921.<Op>   (ECR)
+ *                          X-Amz-Target: Logs_20140328.<Op>                          (CloudWatch Logs)
+ *                          X-Amz-Target: AmazonSSM.<Op>                              (SSM)
+ *                          X-Amz-Target: secretsmanager.<Op>                         (Secrets Manager)
+ *   query:        POST /   Content-Type: application/x-www-form-urlencoded, Action=<Op>&Version=V
+ *                          2011-06-15 (STS), 2010-05-08 (IAM), 2015-12-01 (ELBv2); XML back
  *
  * Each request first moves the simulation to the clock's present, then meets any injected
  * fault, then reaches its handler. Point clients at it the way a user points them at any
- * endpoint: AWS_ENDPOINT_URL_ECS / AWS_ENDPOINT_URL_ECR / AWS_ENDPOINT_URL_STS = emulator.endpoint.
+ * endpoint: AWS_ENDPOINT_URL_ECS, AWS_ENDPOINT_URL_STS, ... = emulator.endpoint (sdk-env.ts).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -19,8 +22,15 @@ import { serviceHandlers } from './ecs-services.js';
 import { emptyEcsState, findService, tickEcs, type EcsState } from './ecs-state.js';
 import { taskDefinitionHandlers } from './ecs-task-definitions.js';
 import { taskHandlers } from './ecs-tasks.js';
+import { elbv2Service, emptyElbv2State, type Elbv2State } from './elbv2.js';
 import { Faults, type RequestFaultKind } from './faults.js';
+import { emptyIamState, iamService, type IamState } from './iam.js';
+import { emptyLogsState, logsHandlers, type LogsState } from './logs.js';
 import { AwsError, type Handlers } from './protocol.js';
+import { parseQueryBody, queryError, queryResponse, type QueryService } from './query.js';
+import { emptySecretsState, secretsHandlers, type SecretsState } from './secrets-manager.js';
+import { emptySsmState, ssmHandlers, type SsmState } from './ssm.js';
+import { shipTaskOutput, TaskOutputs } from './task-output.js';
 import type { RegistryAccess } from './registry-client.js';
 import type { SimService } from './rollout.js';
 import { accessKeyOf, isQueryRequest, stsAnswer, stsError, type Identity } from './sts.js';
@@ -47,8 +57,17 @@ export interface AwsEmulator {
   /** Live state, for assertions. Read it after a request: it is ticked on requests only. */
   readonly ecs: EcsState;
   readonly ecr: EcrState;
+  readonly logs: LogsState;
+  readonly ssm: SsmState;
+  readonly secrets: SecretsState;
+  readonly iam: IamState;
+  readonly elbv2: Elbv2State;
+  /** What emulated containers print (shipped to CloudWatch Logs by their awslogs config). */
+  readonly taskOutput: TaskOutputs;
   /** Every operation called, in order, including those answered with an injected fault. */
   readonly calls: readonly string[];
+  /** The calls that may change something (every call not named Describe*, List*, Get*...). */
+  readonly writeCalls: readonly string[];
   /** Every JSON request's operation and parsed input, in order (for asserting what was asked). */
   readonly requests: readonly { operation: string; input: unknown }[];
   /**
@@ -61,10 +80,18 @@ export interface AwsEmulator {
   stop(): Promise<void>;
 }
 
-const targets: Record<string, 'ecs' | 'ecr'> = {
+type JsonService = 'ecs' | 'ecr' | 'logs' | 'ssm' | 'secretsmanager';
+
+const targets: Record<string, JsonService> = {
   AmazonEC2ContainerServiceV20141113: 'ecs',
   AmazonEC2ContainerRegistry_V20150921: 'ecr',
+  Logs_20140328: 'logs',
+  AmazonSSM: 'ssm',
+  secretsmanager: 'secretsmanager',
 };
+
+/** Operations that change nothing: `writeCalls` is every call not named like one of these. */
+const READ_ONLY = /^(Describe|List|Get|Filter|BatchGet|BatchCheck)/;
 
 export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promise<AwsEmulator> {
   const clock = options.clock ?? realClock;
@@ -79,11 +106,28 @@ export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promis
   const calls: string[] = [];
   const requests: { operation: string; input: unknown }[] = [];
   const identities = new Map<string, Identity>();
-  const handlers: Record<'ecs' | 'ecr', Handlers> = {
+  const logs = emptyLogsState(account);
+  const ssm = emptySsmState(account);
+  const secrets = emptySecretsState(account);
+  const iam = emptyIamState(account);
+  const elbv2 = emptyElbv2State(account);
+  const taskOutput = new TaskOutputs();
+  const handlers: Record<JsonService, Handlers> = {
     ecs: { ...serviceHandlers(ecs), ...taskDefinitionHandlers(ecs), ...taskHandlers(ecs, faults) },
     ecr: ecrHandlers(ecr, options.registry, () => ecs.time),
+    logs: logsHandlers(logs, () => ecs.time),
+    ssm: ssmHandlers(ssm),
+    secretsmanager: secretsHandlers(secrets),
   };
+  const queryServices: readonly QueryService[] = [iamService(iam), elbv2Service(elbv2)];
   let requestCount = 0;
+
+  /** Moves the world to now (tasks, and what they printed), then records the call. */
+  function arrive(operation: string): void {
+    tickEcs(ecs, clock.now(), faults, timing);
+    shipTaskOutput(ecs, logs, taskOutput, timing, ecs.time);
+    calls.push(operation);
+  }
 
   async function answer(request: IncomingMessage): Promise<{ status: number; body: unknown }> {
     const [prefix = '', operation = ''] = (request.headers['x-amz-target'] ?? '')
@@ -94,8 +138,7 @@ export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promis
       throw new AwsError('UnknownOperationException', `unknown target ${prefix || '(none)'}`);
     }
     const text = await readBody(request);
-    tickEcs(ecs, clock.now(), faults, timing);
-    calls.push(operation);
+    arrive(operation);
     const fault = faults.take(operation);
     if (fault) throw injected(fault, service, operation, account);
     const handler = handlers[service][operation];
@@ -122,7 +165,10 @@ export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promis
     requestId: string,
   ) {
     const text = await readBody(request);
-    const operation = new URLSearchParams(text).get('Action') ?? '';
+    const parsed = parseQueryBody(text);
+    const service = queryServices.find((s) => s.version === parsed.version);
+    if (service) return answerQueryService(service, parsed, response, requestId);
+    const operation = parsed.action;
     calls.push(operation);
     let status = 200;
     let body: string;
@@ -143,6 +189,41 @@ export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promis
       // The query protocol names throttling `Throttling`, not `ThrottlingException`.
       const code = e.type === 'ThrottlingException' ? 'Throttling' : e.type;
       body = stsError(new AwsError(code, e.message, e.status), requestId);
+    }
+    response
+      .writeHead(status, { 'content-type': 'text/xml', 'x-amzn-requestid': requestId })
+      .end(body);
+  }
+
+  /** IAM and ELBv2: the same query protocol as STS, answered from their handlers. */
+  async function answerQueryService(
+    service: QueryService,
+    { action, input }: ReturnType<typeof parseQueryBody>,
+    response: ServerResponse,
+    requestId: string,
+  ) {
+    let status = 200;
+    let body: string;
+    try {
+      arrive(action);
+      const fault = faults.take(action);
+      if (fault)
+        throw injected(
+          fault,
+          service.version === '2010-05-08' ? 'iam' : 'elasticloadbalancing',
+          action,
+          account,
+        );
+      const handler = service.handlers[action];
+      if (!handler)
+        throw new AwsError('InvalidAction', `the emulator does not implement ${action}`);
+      body = queryResponse(service, action, await handler(input), requestId);
+    } catch (e) {
+      if (!(e instanceof AwsError)) throw e;
+      status = e.status;
+      // The query protocol names throttling `Throttling`, not `ThrottlingException`.
+      const code = e.type === 'ThrottlingException' ? 'Throttling' : e.type;
+      body = queryError(new AwsError(code, e.message, e.status), service.xmlns, requestId);
     }
     response
       .writeHead(status, { 'content-type': 'text/xml', 'x-amzn-requestid': requestId })
@@ -191,7 +272,16 @@ export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promis
     faults,
     ecs,
     ecr,
+    logs,
+    ssm,
+    secrets,
+    iam,
+    elbv2,
+    taskOutput,
     calls,
+    get writeCalls() {
+      return calls.filter((call) => !READ_ONLY.test(call));
+    },
     requests,
     identities,
     service(cluster, name) {

@@ -27,7 +27,7 @@ export type TaskFate =
 export type TaskPhase = 'PENDING' | 'RUNNING' | 'STOPPING' | 'STOPPED';
 
 export type StopCode =
-  'EssentialContainerExited' | 'TaskFailedToStart' | 'ServiceSchedulerInitiated';
+  'EssentialContainerExited' | 'TaskFailedToStart' | 'ServiceSchedulerInitiated' | 'UserInitiated';
 
 export interface TaskStop {
   readonly reason: string;
