@@ -12,6 +12,7 @@ import { FileHasher } from './file-hasher.js';
 import { parseTarget, Planner, suggest } from './graph.js';
 import type { PlanNode, Request } from './graph.js';
 import { loadTaskfile } from './loader.js';
+import { TaskError } from './failure.js';
 import { killAllProcessGroups } from './process.js';
 import type { Reporter } from './report/events.js';
 import { jsonReporter } from './report/json.js';
@@ -25,8 +26,10 @@ import {
   renderGraph,
   unknownTaskMessage,
 } from './report/text.js';
+import { Tally } from './report/tally.js';
 import { closure, Scheduler } from './scheduler.js';
 import { acquireLock, State } from './state.js';
+import { accessProblemOf, checkTaskDir, describeAccessProblem } from './task-dir.js';
 import type { WatchGraph } from './watch.js';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
@@ -72,7 +75,12 @@ interface Io {
   stderr: NodeJS.WriteStream;
 }
 
+/** The real process.exit: a Taskfile only ever sees the guarded one (see guardProcessExit). */
+const exitProcess = process.exit.bind(process);
+
 export async function main(): Promise<void> {
+  // However this process ends (a bug, an uncaught error), no task's process group outlives it.
+  process.on('exit', () => killAllProcessGroups('SIGKILL'));
   const code = await runCli({
     argv: process.argv.slice(2),
     cwd: process.cwd(),
@@ -89,10 +97,43 @@ export async function main(): Promise<void> {
       (stream) => new Promise<void>((resolve) => stream.write('', () => resolve())),
     ),
   );
-  process.exit(code);
+  exitProcess(code);
 }
 
 export async function runCli(io: Io): Promise<number> {
+  const restoreExit = guardProcessExit();
+  try {
+    return await runCommand(io);
+  } catch (error) {
+    // A .task/ this user cannot write (made by `sudo npx task`): one line, not an EACCES stack.
+    const problem = accessProblemOf(error);
+    if (!problem) throw error;
+    io.stderr.write(`task: ${describeAccessProblem(problem)}\n`);
+    return EXIT.usage;
+  } finally {
+    restoreExit();
+  }
+}
+
+/**
+ * While the Taskfile loads and its tasks run, process.exit() throws instead of ending the process
+ * with exit 0, no summary and children left running: the task that called it fails, named.
+ */
+function guardProcessExit(): () => void {
+  const original = Object.getOwnPropertyDescriptor(process, 'exit');
+  const guarded = (code?: string | number | null): never => {
+    throw new TaskError({
+      reason: 'reported',
+      message: `called process.exit(${code ?? ''}), which would end every task at once; throw an Error to fail a task`,
+    });
+  };
+  process.exit = guarded;
+  return () => {
+    if (original) Object.defineProperty(process, 'exit', original);
+  };
+}
+
+async function runCommand(io: Io): Promise<number> {
   const parsed = parseCommandLine(io.argv);
   if ('error' in parsed) {
     io.stderr.write(`task: ${parsed.error}\nRun \`task --help\` for usage.\n`);
@@ -214,8 +255,31 @@ export async function runCli(io: Io): Promise<number> {
     io.stderr.write('task: --debounce only applies with --watch\n');
     return EXIT.usage;
   }
+  if (!readOnly) {
+    const problem = checkTaskDir(join(root, '.task'));
+    if (problem) {
+      io.stderr.write(`task: ${describeAccessProblem(problem)}\n`);
+      return EXIT.usage;
+    }
+  }
   const controller = new AbortController();
-  const stopSignals = installSignalHandlers(controller);
+  const tally = new Tally();
+  let reporter: Reporter | undefined;
+  const stopSignals = installSignalHandlers(controller, {
+    stopping: () => {
+      const running = tally.runningTasks();
+      if (running.length > 0) {
+        io.stderr.write(
+          `task: stopping: waiting for ${running.join(', ')} (Ctrl-C again to force)\n`,
+        );
+      }
+    },
+    forced: async () => {
+      if (!reporter) return;
+      for (const event of tally.interrupted()) reporter.emit(event);
+      await reporter.close();
+    },
+  });
   try {
     let release = (): void => {};
     if (!readOnly) {
@@ -238,7 +302,8 @@ export async function runCli(io: Io): Promise<number> {
     }
     try {
       const hasher = FileHasher.open(root, join(root, '.task', 'stat-cache.json'));
-      const reporter = explain ? silentReporter() : await pickReporter(io, values.json ?? false);
+      const shown = explain ? silentReporter() : await pickReporter(io, values.json ?? false);
+      reporter = shown;
       const scheduler = new Scheduler({
         planner,
         root,
@@ -250,10 +315,13 @@ export async function runCli(io: Io): Promise<number> {
         force: values.force ?? false,
         dryRun: readOnly,
         signal: controller.signal,
-        emit: (event) => reporter.emit(event),
+        emit: (event) => {
+          tally.emit(event);
+          shown.emit(event);
+        },
       });
       const summary = await scheduler.run(expansion.nodes);
-      await reporter.close();
+      await shown.close();
       if (!readOnly) hasher.save();
       if (explain) {
         const [node] = expansion.nodes as [PlanNode];
@@ -500,20 +568,34 @@ function silentReporter(): Reporter {
   return { emit: () => {}, close: async () => {} };
 }
 
-function installSignalHandlers(controller: AbortController): () => void {
+/**
+ * Ctrl-C, SIGTERM and SIGHUP (a closed terminal, a dropped SSH session) stop the run: running
+ * tasks are aborted and their process groups killed, which sit apart from ours and would
+ * otherwise outlive us. A second one stops waiting for tasks that ignore their signal.
+ */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+function installSignalHandlers(
+  controller: AbortController,
+  on: { stopping?: () => void; forced?: () => Promise<void> } = {},
+): () => void {
+  let forcing = false;
   const onSignal = (): void => {
     if (controller.signal.aborted) {
-      // Second Ctrl-C: stop waiting for anything.
+      if (forcing) return;
+      forcing = true;
       killAllProcessGroups('SIGKILL');
-      process.exit(EXIT.interrupted);
+      // The summary of what got done, then out: bounded, in case a reporter hangs.
+      const timeout = new Promise((resolve) => setTimeout(resolve, 2000).unref());
+      void Promise.race([on.forced?.(), timeout]).finally(() => exitProcess(EXIT.interrupted));
+      return;
     }
     controller.abort();
+    on.stopping?.();
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
   return () => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
   };
 }
 
