@@ -2,10 +2,17 @@
  * What every ECR/ECS command is given: the environment, SDK clients, a clock, a line logger and
  * an abort signal. Clients use the SDK's default credential chain (env, profiles, SSO, instance
  * roles) and its standard endpoint resolution, which honours AWS_ENDPOINT_URL_ECS,
- * AWS_ENDPOINT_URL_ECR and AWS_ENDPOINT_URL_STS: no endpoint ever comes from an environment file.
+ * AWS_ENDPOINT_URL_ECR, AWS_ENDPOINT_URL_STS and the rest (AWS_ENDPOINT_URL_CLOUDWATCH_LOGS,
+ * _SSM, _SECRETS_MANAGER, _IAM, _ELASTIC_LOAD_BALANCING_V2): no endpoint ever comes from an
+ * environment file.
  */
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { ECSClient } from '@aws-sdk/client-ecs';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { STSClient } from '@aws-sdk/client-sts';
 import type { EcsEnvironment } from '../environment.js';
 
@@ -14,6 +21,13 @@ export interface AwsClients {
   readonly ecr: ECRClient;
   /** Only for GetCallerIdentity: which account the credentials reach (src/aws/account.ts). */
   readonly sts: STSClient;
+  /** Log groups for verify, container output for run and logs (src/aws/verify.ts, logs.ts). */
+  readonly logs: CloudWatchLogsClient;
+  /** Metadata only, for verify: never a parameter's or secret's value. */
+  readonly ssm: SSMClient;
+  readonly secrets: SecretsManagerClient;
+  readonly iam: IAMClient;
+  readonly elbv2: ElasticLoadBalancingV2Client;
 }
 
 /**
@@ -25,6 +39,11 @@ export function createAwsClients(env: Pick<EcsEnvironment, 'aws'>): AwsClients {
     ecs: new ECSClient({ region: env.aws.region }),
     ecr: new ECRClient({ region: env.aws.region }),
     sts: new STSClient({ region: env.aws.region }),
+    logs: new CloudWatchLogsClient({ region: env.aws.region }),
+    ssm: new SSMClient({ region: env.aws.region }),
+    secrets: new SecretsManagerClient({ region: env.aws.region }),
+    iam: new IAMClient({ region: env.aws.region }),
+    elbv2: new ElasticLoadBalancingV2Client({ region: env.aws.region }),
   };
 }
 
@@ -32,6 +51,11 @@ export function destroyAwsClients(clients: AwsClients): void {
   clients.ecs.destroy();
   clients.ecr.destroy();
   clients.sts.destroy();
+  clients.logs.destroy();
+  clients.ssm.destroy();
+  clients.secrets.destroy();
+  clients.iam.destroy();
+  clients.elbv2.destroy();
 }
 
 /** Time, injected so tests drive the emulator's manual clock instead of sleeping. */

@@ -11,3 +11,4 @@ export { describeRollback, rollback } from './rollback.js';
 export { describeScale, scale } from './scale.js';
 export { describeDiff, describeStatus, diff, status } from './status.js';
 export { readRenderedTaskDefinitions } from './task-definitions.js';
+export { describeVerify, verify } from './verify.js';

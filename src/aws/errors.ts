@@ -7,6 +7,7 @@
  * every exported command catches it at its boundary (`runCommand`) and returns `{ ok: false }`.
  */
 import type { RolloutCause } from './rollout.js';
+import { describeFindings, type VerifyFinding } from './verify-problems.js';
 
 /** What stopped tasks of a failed rollout said, for the report. */
 export interface StoppedTask {
@@ -141,7 +142,14 @@ export type AwsFailureData =
       readonly ref: string;
       readonly detail: string;
     }
-  | { readonly reason: 'no-registry-token'; readonly environment: string };
+  | { readonly reason: 'no-registry-token'; readonly environment: string }
+  // --- verify (src/aws/verify.ts) ---
+  | {
+      readonly reason: 'verify-failed';
+      readonly environment: string;
+      readonly findings: readonly VerifyFinding[];
+      readonly fixed: readonly string[];
+    };
 
 /** Carries an expected failure from deep in an adapter to the command's boundary. */
 export class AwsFailure extends Error {
@@ -355,6 +363,8 @@ export function describeAwsFailure(failure: AwsFailureData): string {
       return `Pushing images for ${failure.environment} needs Docker, and none was given to the task.`;
     case 'docker-failed':
       return `docker ${failure.step} ${failure.ref} failed: ${failure.detail}`;
+    case 'verify-failed':
+      return `Verify found what a deploy to ${failure.environment} would fail on:\n${describeFindings(failure.environment, failure.findings, failure.fixed)}`;
     case 'no-registry-token':
       return `ECR returned no authorization token for ${failure.environment}: check ecr:GetAuthorizationToken in the IAM policy.`;
   }

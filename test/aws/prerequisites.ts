@@ -1,0 +1,47 @@
+/**
+ * Everything an environment's deploy relies on besides ECS itself, put into the emulator the way
+ * an operator would have set it up: the roles, the secrets the environment references, the log
+ * group with its retention, and each service's target group. A verify test then removes or
+ * changes one thing.
+ */
+import type { EcsEnvironment } from '../../src/environment.js';
+import { parseSecretRef } from '../../src/aws/verify.js';
+import { putTargetGroup } from '../support/aws-emulator/elbv2.js';
+import { putRole } from '../support/aws-emulator/iam.js';
+import { putLogGroup } from '../support/aws-emulator/logs.js';
+import { putSecret } from '../support/aws-emulator/secrets-manager.js';
+import type { AwsEmulator } from '../support/aws-emulator/server.js';
+import { putParameter } from '../support/aws-emulator/ssm.js';
+
+export function roleName(arn: string): string {
+  return arn.split('/').at(-1) ?? arn;
+}
+
+export function seedPrerequisites(emu: AwsEmulator, env: EcsEnvironment): void {
+  for (const arn of [env.ecs.executionRoleArn, env.ecs.taskRoleArn]) {
+    putRole(emu.iam, roleName(arn), ['ecs-tasks.amazonaws.com']);
+  }
+  for (const arn of Object.values(env.secrets)) {
+    const ref = parseSecretRef(arn);
+    if (ref?.kind === 'ssm') putParameter(emu.ssm, ref.names.at(-1) as string);
+    if (ref?.kind === 'secretsmanager') {
+      const match = /:secret:(.+)-([A-Za-z0-9]{6})$/.exec(ref.secretId);
+      if (match) putSecret(emu.secrets, match[1] as string, { suffix: match[2] as string });
+    }
+  }
+  putLogGroup(emu.logs, env.logs.group, env.logs.retentionDays);
+  for (const service of Object.values(env.services) as {
+    name: string;
+    containerPort: number;
+    targetGroupArn?: string;
+  }[]) {
+    if (service.targetGroupArn === undefined) continue;
+    putTargetGroup(emu.elbv2, service.targetGroupArn, {
+      name: service.targetGroupArn.split('/').at(-2) ?? service.name,
+      protocol: 'TCP',
+      port: service.containerPort,
+      targetType: 'ip',
+      vpcId: 'vpc-0123456789abcdef0',
+    });
+  }
+}
