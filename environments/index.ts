@@ -15,9 +15,10 @@ import { RenderError } from '../src/render/failure.js';
 import { checkTaskDefinition } from '../src/render/task-definition.js';
 import {
   ENVIRONMENT_NAME,
-  SERVICE_KEYS,
+  IMAGE_KEYS,
   environmentFile,
   type EcsEnvironment,
+  type ImageKey,
   outputPaths,
   type Environment,
 } from '../src/environment.js';
@@ -68,12 +69,18 @@ export async function loadEnvironment(name: string): Promise<Environment> {
   return env as Environment;
 }
 
-/** Template paths, relative to the project root: the render tasks' inputs. */
+/**
+ * Template paths, relative to the project root: the render tasks' inputs. Task-definition
+ * templates are named by each service in the environment file (`services.<key>.template`).
+ */
 export const TEMPLATES = {
   nginxConfig: 'config-templates/nginx/default.conf.ejs',
-  phpFpmTaskDefinition: 'config-templates/ecs/php-fpm.json.ejs',
-  nginxTaskDefinition: 'config-templates/ecs/nginx.json.ejs',
 } as const;
+
+/** The task-definition templates an environment's services use, once each, sorted. */
+export function taskDefinitionTemplates(env: EcsEnvironment): string[] {
+  return [...new Set(Object.values(env.services).map((service) => service.template))].sort();
+}
 
 /** A rendered file, not yet written: render everything first, so a failure writes nothing. */
 export interface RenderedFile {
@@ -103,12 +110,37 @@ export function fastcgiAddress(env: Environment, fastcgi?: FastcgiAddress): Fast
   return fastcgi ?? { host: env.host, port: env.phpFpm.ports.primary };
 }
 
+/**
+ * The port the nginx image's site config listens on: the container port of the services that run
+ * the nginx image (80 when none declares one). They share one image, so they must agree.
+ */
+function nginxPort(env: EcsEnvironment): number {
+  const ports = new Set(
+    Object.values(env.services)
+      .filter((service) => service.image === 'nginx')
+      .map((service) => service.containerPort ?? 80),
+  );
+  if (ports.size > 1) {
+    throw new RenderError({
+      reason: 'invalid-environment',
+      file: environmentFile(env.name),
+      issues: [
+        {
+          path: 'services.<key>.containerPort',
+          expected: 'one port for every service running the nginx image (one site config)',
+          found: [...ports].join(', '),
+        },
+      ],
+    });
+  }
+  return [...ports][0] ?? 80;
+}
+
 export async function renderNginxConfig(
   env: Environment,
   options: NginxConfigOptions,
 ): Promise<RenderedFile> {
-  const listen =
-    env.kind === 'ecs' ? String(env.services.nginx.containerPort) : `${env.host}:${env.nginx.port}`;
+  const listen = env.kind === 'ecs' ? String(nginxPort(env)) : `${env.host}:${env.nginx.port}`;
   const content = await renderTemplateFile({
     cwd: options.cwd,
     template: TEMPLATES.nginxConfig,
@@ -119,10 +151,7 @@ export async function renderNginxConfig(
 }
 
 /** Full references the image tasks produced, e.g. `<registry>/prod_example_php_fpm:0123456789ab`. */
-export interface ImageRefs {
-  readonly phpFpm: string;
-  readonly nginx: string;
-}
+export type ImageRefs = Readonly<Record<ImageKey, string>>;
 
 export interface TaskDefinitionOptions {
   readonly cwd: string;
@@ -157,7 +186,7 @@ async function renderTaskDefinition(
 
 /** An image must come from this environment's registry and repository, with a tag. */
 function checkImageRefs(env: EcsEnvironment, images: ImageRefs): void {
-  for (const key of SERVICE_KEYS) {
+  for (const key of IMAGE_KEYS) {
     const repository = `${env.ecr.registry}/${env.ecr.repositories[key]}`;
     const found = images[key];
     const tag = found.startsWith(`${repository}:`) ? found.slice(repository.length + 1) : '';
@@ -173,27 +202,32 @@ function checkImageRefs(env: EcsEnvironment, images: ImageRefs): void {
   }
 }
 
-/** Both ECS task definitions, rendered, parsed and checked as RegisterTaskDefinition would. */
+/**
+ * Every service's ECS task definition, in deploy order: its own template with `service` (its
+ * entry in env.services) and `image` (the built reference of the image it names), parsed and
+ * checked as RegisterTaskDefinition would.
+ */
 export async function renderTaskDefinitions(
   env: EcsEnvironment,
   options: TaskDefinitionOptions,
 ): Promise<RenderedFile[]> {
   checkImageRefs(env, options.images);
   const outputs = outputPaths(env.name);
-  return [
-    await renderTaskDefinition(
-      TEMPLATES.phpFpmTaskDefinition,
-      outputs.phpFpmTaskDefinition,
-      { env, phpFpmImage: options.images.phpFpm, shell },
-      { ...options, allowed: options.images.phpFpm },
-    ),
-    await renderTaskDefinition(
-      TEMPLATES.nginxTaskDefinition,
-      outputs.nginxTaskDefinition,
-      { env, nginxImage: options.images.nginx, shell },
-      { ...options, allowed: options.images.nginx },
-    ),
-  ];
+  const files: RenderedFile[] = [];
+  for (const key of env.deploy.order.flat()) {
+    const service = env.services[key];
+    if (service === undefined) continue;
+    const image = options.images[service.image];
+    files.push(
+      await renderTaskDefinition(
+        service.template,
+        outputs.taskDefinition(key),
+        { env, key, service, image, shell },
+        { ...options, allowed: image },
+      ),
+    );
+  }
+  return files;
 }
 
 /** Writes each file atomically under `cwd`; call only once every render has succeeded. */

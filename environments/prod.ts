@@ -26,6 +26,8 @@ export default defineEnvironment('prod', {
     phpFpm: {
       name: 'example-prod-php-fpm',
       family: 'example-prod-php-fpm',
+      image: 'phpFpm',
+      template: 'config-templates/ecs/php-fpm.json.ejs',
       desiredCount: 3,
       cpu: 1024,
       memory: 2048,
@@ -33,12 +35,16 @@ export default defineEnvironment('prod', {
       runtimePlatform: { cpuArchitecture: 'X86_64', operatingSystemFamily: 'LINUX' },
       healthCheckGracePeriodSeconds: 60,
       containerPort: 9000,
-      targetGroupArn:
-        'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/example-prod-fpm/b7c6d5e4f3a2b1c0',
+      loadBalancer: {
+        targetGroupArn:
+          'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/example-prod-fpm/b7c6d5e4f3a2b1c0',
+      },
     },
     nginx: {
       name: 'example-prod-nginx',
       family: 'example-prod-nginx',
+      image: 'nginx',
+      template: 'config-templates/ecs/nginx.json.ejs',
       desiredCount: 2,
       cpu: 512,
       memory: 1024,
@@ -46,8 +52,10 @@ export default defineEnvironment('prod', {
       runtimePlatform: { cpuArchitecture: 'X86_64', operatingSystemFamily: 'LINUX' },
       healthCheckGracePeriodSeconds: 30,
       containerPort: 80,
-      targetGroupArn:
-        'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/example-prod-web/1c2d3e4f5a6b7c8d',
+      loadBalancer: {
+        targetGroupArn:
+          'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/example-prod-web/1c2d3e4f5a6b7c8d',
+      },
     },
   },
   deploy: {
@@ -55,7 +63,7 @@ export default defineEnvironment('prod', {
     maximumPercent: 200,
     circuitBreaker: { enable: true, rollback: true },
     rolloutTimeoutSeconds: 1200,
-    migrate: { command: ['php', 'artisan', 'migrate', '--force'] },
+    migrate: { service: 'phpFpm', command: ['php', 'artisan', 'migrate', '--force'] },
     smokeCheckUrl: 'https://example.com/health',
     // php-fpm first: the new code must be serving before nginx's new static files point at it.
     order: [['phpFpm'], ['nginx']],

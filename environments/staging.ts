@@ -26,6 +26,8 @@ export default defineEnvironment('staging', {
     phpFpm: {
       name: 'example-staging-php-fpm',
       family: 'example-staging-php-fpm',
+      image: 'phpFpm',
+      template: 'config-templates/ecs/php-fpm.json.ejs',
       desiredCount: 1,
       cpu: 256,
       memory: 512,
@@ -33,12 +35,16 @@ export default defineEnvironment('staging', {
       runtimePlatform: { cpuArchitecture: 'X86_64', operatingSystemFamily: 'LINUX' },
       healthCheckGracePeriodSeconds: 30,
       containerPort: 9000,
-      targetGroupArn:
-        'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/example-staging-fpm/4f8e2a1b9c3d7e60',
+      loadBalancer: {
+        targetGroupArn:
+          'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/example-staging-fpm/4f8e2a1b9c3d7e60',
+      },
     },
     nginx: {
       name: 'example-staging-nginx',
       family: 'example-staging-nginx',
+      image: 'nginx',
+      template: 'config-templates/ecs/nginx.json.ejs',
       desiredCount: 1,
       cpu: 256,
       memory: 512,
@@ -46,8 +52,10 @@ export default defineEnvironment('staging', {
       runtimePlatform: { cpuArchitecture: 'X86_64', operatingSystemFamily: 'LINUX' },
       healthCheckGracePeriodSeconds: 30,
       containerPort: 80,
-      targetGroupArn:
-        'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/example-staging-web/9a0b1c2d3e4f5a6b',
+      loadBalancer: {
+        targetGroupArn:
+          'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/example-staging-web/9a0b1c2d3e4f5a6b',
+      },
     },
   },
   deploy: {
@@ -55,7 +63,7 @@ export default defineEnvironment('staging', {
     maximumPercent: 200,
     circuitBreaker: { enable: true, rollback: true },
     rolloutTimeoutSeconds: 900,
-    migrate: { command: ['php', 'artisan', 'migrate', '--force'] },
+    migrate: { service: 'phpFpm', command: ['php', 'artisan', 'migrate', '--force'] },
     smokeCheckUrl: 'https://staging.example.com/health',
     // php-fpm first: the new code must be serving before nginx's new static files point at it.
     order: [['phpFpm'], ['nginx']],

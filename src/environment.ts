@@ -104,12 +104,36 @@ const poolSchema = z
     }
   });
 
+/**
+ * The images the pipeline builds, by the key tasks/ hands over a built reference under. A service
+ * names one of them; ECR keeps one repository per image, not per service, so a queue worker that
+ * runs the php-fpm image with another command pushes nothing new.
+ */
+export const IMAGE_KEYS = ['phpFpm', 'nginx'] as const;
+export type ImageKey = (typeof IMAGE_KEYS)[number];
+
+/**
+ * A service's key in `services` and `deploy.order`: the name the environment file picks (`phpFpm`,
+ * `worker`, `scheduler`). It also names the rendered file, `build/<env>/ecs/<key in kebab-case>.json`.
+ */
+export type ServiceKey = string;
+const serviceKey = matching(/^[a-z][A-Za-z0-9-]{0,62}$/, 'a service key such as worker or phpFpm');
+
 const serviceSchema = z
   .object({
     /** ECS service name. */
     name: resourceName,
     /** Task definition family the service runs. */
     family: resourceName,
+    /** Which image the service runs (the build, not the repository). */
+    image: z.enum(IMAGE_KEYS),
+    /** Replaces the image's CMD: the php-fpm image as a queue worker or scheduler. */
+    command: z.array(z.string().min(1)).min(1).optional(),
+    /** The EJS task-definition template, relative to the project root. */
+    template: matching(
+      /^config-templates\/ecs\/[\w.-]+\.json\.ejs$/,
+      'config-templates/ecs/<name>.json.ejs',
+    ),
     desiredCount: int(0, 1000),
     cpu: oneOf(FARGATE_CPU),
     memory: int(512, 122880),
@@ -120,16 +144,17 @@ const serviceSchema = z
         operatingSystemFamily: z.literal('LINUX'),
       })
       .strict(),
-    healthCheckGracePeriodSeconds: int(0, 7200),
-    /** The port the container listens on (php-fpm's FastCGI port, nginx's HTTP port). */
-    containerPort: port,
-    /** php-fpm: the NLB's TCP target group; nginx: the ALB's HTTP target group. */
-    targetGroupArn,
+    /** Seconds ECS ignores failing load balancer health checks after a task starts. */
+    healthCheckGracePeriodSeconds: int(0, 7200).optional(),
+    /** The port the container listens on (php-fpm's FastCGI port, nginx's HTTP port), if any. */
+    containerPort: port.optional(),
+    /**
+     * The target group the service registers its tasks in (php-fpm: the NLB's TCP group; nginx:
+     * the ALB's HTTP group). A queue worker or scheduler has none.
+     */
+    loadBalancer: z.object({ targetGroupArn }).strict().optional(),
   })
   .strict();
-
-export const SERVICE_KEYS = ['phpFpm', 'nginx'] as const;
-export type ServiceKey = (typeof SERVICE_KEYS)[number];
 
 const ecsSchema = z
   .object({
@@ -141,6 +166,7 @@ const ecsSchema = z
           /^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com$/,
           'an ECR registry host (<account>.dkr.ecr.<region>.amazonaws.com)',
         ),
+        /** One repository per image (IMAGE_KEYS), shared by every service that runs it. */
         repositories: z.object({ phpFpm: resourceName, nginx: resourceName }).strict(),
         scanOnPush: z.boolean(),
         /** IMMUTABLE tags: a content-hash tag can never be pushed over with other content. */
@@ -163,18 +189,24 @@ const ecsSchema = z
         assignPublicIp: z.boolean(),
       })
       .strict(),
-    services: z.object({ phpFpm: serviceSchema, nginx: serviceSchema }).strict(),
+    /** Any number of services, keyed by a name the file picks; deploy.order says when each rolls. */
+    services: z.record(serviceKey, serviceSchema),
     deploy: z
       .object({
         minimumHealthyPercent: int(0, 100),
         maximumPercent: int(100, 200),
         circuitBreaker: z.object({ enable: z.boolean(), rollback: z.boolean() }).strict(),
         rolloutTimeoutSeconds: int(60, 7200),
-        /** Run once as a one-off php-fpm task before services update. */
-        migrate: z.object({ command: z.array(z.string().min(1)).min(1) }).strict(),
+        /**
+         * Run once as a one-off task of `service`'s new task definition, before any service updates,
+         * whenever that service gets a new revision.
+         */
+        migrate: z
+          .object({ service: serviceKey, command: z.array(z.string().min(1)).min(1) })
+          .strict(),
         smokeCheckUrl: z.string().url('an absolute URL'),
         /** Stages run in order; the services within a stage update in parallel. */
-        order: z.array(z.array(z.enum(SERVICE_KEYS)).min(1)).min(1),
+        order: z.array(z.array(serviceKey).min(1)).min(1),
       })
       .strict(),
     /** nginx reaches php-fpm through this Network Load Balancer (FastCGI is TCP, not HTTP). */
@@ -202,8 +234,15 @@ function checkEcs(env: z.output<typeof ecsSchema>, ctx: z.RefinementCtx): void {
       params: { expected: `${expectedRegistry} (from aws.accountId and aws.region)` },
     });
   }
-  for (const key of SERVICE_KEYS) {
-    const service = env.services[key];
+  const keys = Object.keys(env.services);
+  if (keys.length === 0) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['services'],
+      params: { expected: 'at least one service' },
+    });
+  }
+  for (const [key, service] of Object.entries(env.services)) {
     if (
       service.launchType === 'FARGATE' &&
       FARGATE_SIZES.has(service.cpu) &&
@@ -217,6 +256,14 @@ function checkEcs(env: z.output<typeof ecsSchema>, ctx: z.RefinementCtx): void {
         },
       });
     }
+    // The load balancer sends traffic to a container port; without one CreateService is refused.
+    if (service.loadBalancer !== undefined && service.containerPort === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['services', key, 'containerPort'],
+        params: { expected: 'the port the load balancer sends traffic to (loadBalancer is set)' },
+      });
+    }
     const appears = env.deploy.order.flat().filter((name) => name === key).length;
     if (appears !== 1) {
       ctx.addIssue({
@@ -225,6 +272,22 @@ function checkEcs(env: z.output<typeof ecsSchema>, ctx: z.RefinementCtx): void {
         params: { expected: `each service in one stage, once (${key} appears ${appears} times)` },
       });
     }
+  }
+  for (const key of new Set(env.deploy.order.flat())) {
+    if (!(key in env.services)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['deploy', 'order'],
+        params: { expected: `only keys of services (${keys.join('|')}); ${key} is not one` },
+      });
+    }
+  }
+  if (!(env.deploy.migrate.service in env.services)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['deploy', 'migrate', 'service'],
+      params: { expected: `one of the services (${keys.join('|')})` },
+    });
   }
   if (env.deploy.maximumPercent <= env.deploy.minimumHealthyPercent) {
     ctx.addIssue({
@@ -346,7 +409,30 @@ export function defineEnvironment(name: string, raw: EnvironmentInput): Environm
 export function outputPaths(name: string) {
   return {
     nginxConfig: `build/${name}/nginx/default.conf`,
-    phpFpmTaskDefinition: `build/${name}/ecs/php-fpm.json`,
-    nginxTaskDefinition: `build/${name}/ecs/nginx.json`,
+    /** A service's task definition: `build/<env>/ecs/php-fpm.json` for the key `phpFpm`. */
+    taskDefinition: (key: ServiceKey) => `build/${name}/ecs/${kebabCase(key)}.json`,
   } as const;
+}
+
+/** `phpFpm` -> `php-fpm`: the file names and the way a user types a service on the command line. */
+export function kebabCase(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+/** One entry of an ECS environment's `services`. */
+export type ServiceSettings = z.output<typeof serviceSchema>;
+
+/**
+ * The settings of service `key`. The schema already checked that every key in deploy.order and
+ * deploy.migrate is declared, so a missing one is a bug in the caller, not a user error.
+ */
+export function serviceSettings(env: EcsEnvironment, key: ServiceKey): ServiceSettings {
+  const found = env.services[key];
+  if (found === undefined) throw new Error(`${env.name}: no service ${key} in services`);
+  return found;
+}
+
+/** Every service key, in deploy order (stage by stage). */
+export function serviceKeys(env: EcsEnvironment): ServiceKey[] {
+  return env.deploy.order.flat();
 }

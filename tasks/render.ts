@@ -13,10 +13,12 @@ import {
   outputPaths,
   renderNginxConfig,
   renderTaskDefinitions,
+  taskDefinitionTemplates,
   TEMPLATES,
   writeRenderedFiles,
 } from '../environments/index.ts';
 import type { Environment } from '../environments/index.ts';
+import { serviceKeys } from '../src/environment.ts';
 import { checkNginxConfig } from '../src/render/nginx-check.ts';
 import { dockerFor, gitLabels, localImage } from './docker.ts';
 import { settings, tagOf } from './settings.ts';
@@ -92,14 +94,11 @@ export function defineRenderTasks(env: Environment): void {
   task('render', {
     desc: `Render ${env.name}'s ECS task definitions (build/${env.name}/ecs/), building the images they name`,
     deps: [':images:build', 'nginx'],
-    inputs: [
-      TEMPLATES.phpFpmTaskDefinition,
-      TEMPLATES.nginxTaskDefinition,
-      envFile,
-      ...ENVIRONMENT_SOURCES,
-    ],
+    // Every template a service names, and one file per service: a worker added to the
+    // environment file is rendered (and its template watched) with no edit here.
+    inputs: [...taskDefinitionTemplates(env), envFile, ...ENVIRONMENT_SOURCES],
     vars: { env },
-    outputs: [paths.phpFpmTaskDefinition, paths.nginxTaskDefinition],
+    outputs: serviceKeys(env).map((key) => paths.taskDefinition(key)),
     run: async (ctx) => {
       const tag = (name: string): string => tagOf(ctx.deps[name]?.fingerprint ?? '');
       const files = await renderTaskDefinitions(env, {

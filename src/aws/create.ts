@@ -5,7 +5,8 @@
  *
  *   cluster missing ─> CreateCluster
  *   every service exists ─> refuse, naming them and ENV:deploy
- *   register what differs ─> migrate (when php-fpm is new) ─> CreateService stage by stage, watch
+ *   register what differs ─> migrate (when the migrating service is new) ─> CreateService stage by
+ *   stage, watch
  */
 import { requireAccount } from './account.js';
 import {
@@ -13,11 +14,11 @@ import {
   CreateServiceCommand,
   type RegisterTaskDefinitionCommandInput,
 } from '@aws-sdk/client-ecs';
-import type { ServiceKey } from '../environment.js';
+import { serviceSettings, type ServiceKey } from '../environment.js';
 import type { AwsContext } from './clients.js';
-import { stagesOf, type DeployOptions } from './deploy.js';
+import { migrate, stagesOf, type DeployOptions } from './deploy.js';
 import { AwsFailure, awsCall, runCommand, type Result } from './errors.js';
-import { networkConfiguration, runMigration } from './migration.js';
+import { networkConfiguration } from './migration.js';
 import { describeServices, toSnapshot, watchRollouts, type ServiceSnapshot } from './rollout.js';
 import {
   clusterExists,
@@ -25,7 +26,7 @@ import {
   failureDetail,
   rolloutTimeoutMs,
 } from './services.js';
-import { describeTaskDefinition, resolveRevisions } from './task-definitions.js';
+import { renderedFor, resolveRevisions } from './task-definitions.js';
 
 export type CreateOptions = Omit<DeployOptions, 'force'>;
 
@@ -56,8 +57,26 @@ async function createService(
   options: CreateOptions,
 ) {
   const { env } = ctx;
-  const service = env.services[key];
+  const service = serviceSettings(env, key);
   const cluster = env.ecs.cluster;
+  const definition = renderedFor(options.taskDefinitions, key);
+  // A queue worker or scheduler has no load balancer. The grace period is sent only with one:
+  // ECS has refused it on a service without a load balancer (InvalidParameterException).
+  const loadBalanced =
+    service.loadBalancer === undefined || service.containerPort === undefined
+      ? {}
+      : {
+          loadBalancers: [
+            {
+              targetGroupArn: service.loadBalancer.targetGroupArn,
+              containerName: loadBalancedContainer(definition, service.containerPort),
+              containerPort: service.containerPort,
+            },
+          ],
+          ...(service.healthCheckGracePeriodSeconds === undefined
+            ? {}
+            : { healthCheckGracePeriodSeconds: service.healthCheckGracePeriodSeconds }),
+        };
   const out = await awsCall('ecs:CreateService', `${cluster}/${service.name}`, () =>
     ctx.clients.ecs.send(
       new CreateServiceCommand({
@@ -67,17 +86,7 @@ async function createService(
         desiredCount: service.desiredCount,
         launchType: service.launchType,
         networkConfiguration: networkConfiguration(ctx),
-        loadBalancers: [
-          {
-            targetGroupArn: service.targetGroupArn,
-            containerName: loadBalancedContainer(
-              options.taskDefinitions[key],
-              service.containerPort,
-            ),
-            containerPort: service.containerPort,
-          },
-        ],
-        healthCheckGracePeriodSeconds: service.healthCheckGracePeriodSeconds,
+        ...loadBalanced,
         deploymentConfiguration: deploymentConfiguration(ctx),
         deploymentController: { type: 'ECS' },
         schedulingStrategy: 'REPLICA',
@@ -118,12 +127,11 @@ export async function create(options: CreateOptions): Promise<Result<CreateRepor
       ? new Map<string, ServiceSnapshot>()
       : await describeServices(
           ctx,
-          keys.map((k) => env.services[k].name),
+          keys.map((k) => serviceSettings(env, k).name),
         );
-    const existing = keys
-      .filter((key) => found.has(env.services[key].name))
-      .map((key) => env.services[key].name);
-    const missing = keys.filter((key) => !found.has(env.services[key].name));
+    const nameOf = (key: ServiceKey) => serviceSettings(env, key).name;
+    const existing = keys.filter((key) => found.has(nameOf(key))).map(nameOf);
+    const missing = keys.filter((key) => !found.has(nameOf(key)));
     if (missing.length === 0) {
       throw new AwsFailure({
         reason: 'services-exist',
@@ -134,22 +142,12 @@ export async function create(options: CreateOptions): Promise<Result<CreateRepor
     }
     for (const name of existing)
       ctx.log(`${name}: exists, left untouched (use ${env.name}:deploy to change it)`);
-    const revisions = await resolveRevisions(ctx, options.taskDefinitions, {}, missing);
+    const revisions = await resolveRevisions(ctx, options.taskDefinitions, new Map(), missing);
     const arnOf = (key: ServiceKey) => revisions.find((r) => r.key === key)?.arn ?? '';
-    let migrationTaskId: string | undefined;
-    if (missing.includes('phpFpm')) {
-      const definition = await describeTaskDefinition(ctx, arnOf('phpFpm'));
-      const outcome = await runMigration(ctx, definition ?? { taskDefinitionArn: arnOf('phpFpm') });
-      if ('interrupted' in outcome) {
-        throw new AwsFailure({
-          reason: 'interrupted',
-          environment: env.name,
-          waitingFor: `migration task ${outcome.interrupted} (no service was created)`,
-          deployments: [],
-        });
-      }
-      migrationTaskId = outcome.taskId;
-    }
+    const migrating = env.deploy.migrate.service;
+    const migrationTaskId = missing.includes(migrating)
+      ? await migrate(ctx, arnOf(migrating))
+      : undefined;
     const created: CreateReport['created'][number][] = [];
     const seen = new Set<string>();
     for (const stage of stagesOf(
@@ -160,7 +158,7 @@ export async function create(options: CreateOptions): Promise<Result<CreateRepor
         stage.map(async ({ key }) => {
           const { ours, snapshot } = await createService(ctx, key, arnOf(key), options);
           for (const event of snapshot.events) seen.add(event.id);
-          return { key, service: env.services[key].name, ours };
+          return { key, service: nameOf(key), ours };
         }),
       );
       const watched = await watchRollouts(ctx, started, { timeoutMs: rolloutTimeoutMs(ctx), seen });

@@ -4,13 +4,13 @@
  *   services exist? another deploy running? ─ no ─> refuse (names the service, the next step)
  *   task definitions: reuse the matching revision, register only what differs
  *   plan: which services change ─ none ─> "nothing to deploy" (no migration, no UpdateService)
- *   migrate (one-off task with the new php-fpm revision) ─ exit ≠ 0 ─> stop, services untouched
+ *   migrate (one-off task with deploy.migrate.service's new revision) ─ exit ≠ 0 ─> stop, untouched
  *   update services stage by stage, watch each rollout ─ failure ─> explain, restore, fail
  *   smoke check ─ not 200 ─> restore, fail
  */
 import { requireAccount } from './account.js';
 import type { TaskDefinition } from '@aws-sdk/client-ecs';
-import type { EcsEnvironment, ServiceKey } from '../environment.js';
+import { serviceSettings, type EcsEnvironment, type ServiceKey } from '../environment.js';
 import type { AwsContext } from './clients.js';
 import { AwsFailure, runCommand, type Result } from './errors.js';
 import { runMigration } from './migration.js';
@@ -53,6 +53,8 @@ export interface DeployReport {
   readonly services: readonly DeployedService[];
   /** The migration task's id, when one ran. */
   readonly migrationTaskId: string | undefined;
+  /** The ECS service whose new revision the migration runs with (deploy.migrate.service). */
+  readonly migrationService: string;
   /** Services whose deployment configuration was brought in line without a new deployment. */
   readonly reconfigured: readonly string[];
 }
@@ -60,7 +62,7 @@ export interface DeployReport {
 export interface DeployPlan {
   /** Services that get a new task definition, grouped in the environment's stages. */
   readonly stages: readonly (readonly ServiceChange[])[];
-  /** Whether the migration runs (php-fpm gets a new task definition). */
+  /** Whether the migration runs (deploy.migrate.service gets a new task definition). */
   readonly migrate: boolean;
   /** Services whose deployment configuration differs from the environment's, nothing else. */
   readonly reconfigure: readonly string[];
@@ -90,30 +92,36 @@ function sameConfiguration(env: EcsEnvironment, snapshot: ServiceSnapshot): bool
 /** Pure: what a deploy must do, given the services as they are and the revisions to run. */
 export function planDeploy(
   env: EcsEnvironment,
-  snapshots: Readonly<Record<ServiceKey, ServiceSnapshot>>,
+  snapshots: ReadonlyMap<ServiceKey, ServiceSnapshot>,
   revisions: readonly ResolvedRevision[],
 ): DeployPlan {
+  const running = (key: ServiceKey) => snapshots.get(key)?.taskDefinition;
   const changes: ServiceChange[] = revisions
-    .filter((r) => snapshots[r.key].taskDefinition !== r.arn)
+    .filter((r) => running(r.key) !== r.arn)
     .map((r) => ({
       key: r.key,
-      service: env.services[r.key].name,
+      service: serviceSettings(env, r.key).name,
       taskDefinition: r.arn,
-      previous: snapshots[r.key].taskDefinition,
+      previous: running(r.key),
     }));
   const changing = new Set(changes.map((c) => c.key));
   return {
     stages: stagesOf(env, changes),
-    migrate: changing.has('phpFpm'),
+    migrate: changing.has(env.deploy.migrate.service),
     reconfigure: revisions
-      .filter((r) => !changing.has(r.key) && !sameConfiguration(env, snapshots[r.key]))
-      .map((r) => env.services[r.key].name),
+      .filter((r) => {
+        const snapshot = snapshots.get(r.key);
+        return !changing.has(r.key) && snapshot !== undefined && !sameConfiguration(env, snapshot);
+      })
+      .map((r) => serviceSettings(env, r.key).name),
   };
 }
 
-async function migrate(ctx: AwsContext, arn: string): Promise<string> {
+/** Runs deploy.migrate.command in a one-off task of `arn` (the migrating service's new revision). */
+export async function migrate(ctx: AwsContext, arn: string): Promise<string> {
   const definition: TaskDefinition | undefined = await describeTaskDefinition(ctx, arn);
-  const outcome = await runMigration(ctx, definition ?? { taskDefinitionArn: arn });
+  const launchType = serviceSettings(ctx.env, ctx.env.deploy.migrate.service).launchType;
+  const outcome = await runMigration(ctx, definition ?? { taskDefinitionArn: arn }, { launchType });
   if ('interrupted' in outcome) {
     throw new AwsFailure({
       reason: 'interrupted',
@@ -131,22 +139,23 @@ export async function deploy(options: DeployOptions): Promise<Result<DeployRepor
     const { env } = ctx;
     const keys = env.deploy.order.flat();
     await requireAccount(ctx);
+    const migrationService = serviceSettings(env, env.deploy.migrate.service).name;
     const snapshots = await requireServices(ctx, keys);
     if (options.force !== true) {
-      for (const key of keys) {
-        const running = foreignDeployment(snapshots[key]);
+      for (const [key, snapshot] of snapshots) {
+        const running = foreignDeployment(snapshot);
         if (running !== undefined) {
           throw new AwsFailure({
             reason: 'deploy-in-progress',
             environment: env.name,
-            service: env.services[key].name,
+            service: serviceSettings(env, key).name,
             deploymentId: running.id,
             taskDefinition: running.taskDefinition,
           });
         }
       }
     }
-    const running = Object.fromEntries(keys.map((key) => [key, snapshots[key].taskDefinition]));
+    const running = new Map([...snapshots].map(([key, s]) => [key, s.taskDefinition]));
     const revisions = await resolveRevisions(ctx, options.taskDefinitions, running, keys);
     const plan = planDeploy(env, snapshots, revisions);
     const registered = new Set(revisions.filter((r) => r.registered).map((r) => r.key));
@@ -164,13 +173,14 @@ export async function deploy(options: DeployOptions): Promise<Result<DeployRepor
         outcome: 'unchanged',
         services: [],
         migrationTaskId: undefined,
+        migrationService,
         reconfigured: plan.reconfigure,
       } satisfies DeployReport;
     }
-    const phpFpm = plan.stages.flat().find((c) => c.key === 'phpFpm');
+    const migrating = plan.stages.flat().find((c) => c.key === env.deploy.migrate.service);
     const migrationTaskId =
-      plan.migrate && phpFpm ? await migrate(ctx, phpFpm.taskDefinition) : undefined;
-    const seen = new Set(keys.flatMap((key) => snapshots[key].events.map((e) => e.id)));
+      plan.migrate && migrating ? await migrate(ctx, migrating.taskDefinition) : undefined;
+    const seen = new Set([...snapshots.values()].flatMap((s) => s.events.map((e) => e.id)));
     const rolled = await rollOutStages(ctx, plan.stages, seen);
     if (!rolled.ok) throw new AwsFailure(rolled.failure);
     const url = env.deploy.smokeCheckUrl;
@@ -200,6 +210,7 @@ export async function deploy(options: DeployOptions): Promise<Result<DeployRepor
         deploymentId: s.ours.deploymentId,
       })),
       migrationTaskId,
+      migrationService,
       reconfigured: plan.reconfigure,
     } satisfies DeployReport;
   });
@@ -217,7 +228,7 @@ export function describeDeploy(report: DeployReport): string {
         `  ${s.service}: ${s.from.split('/').at(-1) ?? ''} -> ${s.to.split('/').at(-1) ?? ''}${s.registered ? ' (new revision)' : ''}, deployment ${s.deploymentId ?? '-'}`,
     ),
     report.migrationTaskId === undefined
-      ? '  no migration needed (php-fpm unchanged)'
+      ? `  no migration needed (${report.migrationService} unchanged)`
       : `  migration task ${report.migrationTaskId} exited 0`,
   ].join('\n');
 }

@@ -22,7 +22,7 @@ import {
   GetAuthorizationTokenCommand,
   PutLifecyclePolicyCommand,
 } from '@aws-sdk/client-ecr';
-import { SERVICE_KEYS, type EcsEnvironment, type ServiceKey } from '../environment.js';
+import { IMAGE_KEYS, type EcsEnvironment, type ImageKey } from '../environment.js';
 import { requireAccount } from './account.js';
 import type { AwsContext } from './clients.js';
 import { AwsFailure, awsCall, awsErrorName, runCommand, type Result } from './errors.js';
@@ -47,13 +47,13 @@ export interface LocalImage {
 
 export interface PushOptions extends AwsContext {
   readonly docker?: PushDocker;
-  readonly images: Readonly<Record<ServiceKey, LocalImage>>;
+  readonly images: Readonly<Record<ImageKey, LocalImage>>;
   /** Parent of the throwaway DOCKER_CONFIG folder; default the OS temp dir. */
   readonly tmpDir?: string;
 }
 
 export interface PushedImage {
-  readonly key: ServiceKey;
+  readonly key: ImageKey;
   readonly repository: string;
   readonly tag: string;
   readonly outcome: 'pushed' | 'present';
@@ -192,13 +192,13 @@ export async function push(options: PushOptions): Promise<Result<PushedImage[]>>
     const { env } = ctx;
     await requireAccount(ctx);
     const planned: {
-      key: ServiceKey;
+      key: ImageKey;
       repository: string;
       image: LocalImage;
       created: boolean;
       present: boolean;
     }[] = [];
-    for (const key of SERVICE_KEYS) {
+    for (const key of IMAGE_KEYS) {
       const repository = env.ecr.repositories[key];
       const image = options.images[key];
       const created = await ensureRepository(ctx, repository);

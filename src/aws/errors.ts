@@ -93,7 +93,13 @@ export type AwsFailureData =
       readonly deploymentId: string;
       readonly taskDefinition: string;
     }
-  | { readonly reason: 'unknown-service'; readonly environment: string; readonly given: string }
+  | {
+      readonly reason: 'unknown-service';
+      readonly environment: string;
+      readonly given: string;
+      /** The keys of the environment's services, as a user may type them. */
+      readonly known: readonly string[];
+    }
   | {
       readonly reason: 'no-previous-revision';
       readonly service: string;
@@ -328,7 +334,7 @@ export function describeAwsFailure(failure: AwsFailureData): string {
     case 'deploy-in-progress':
       return `Another deployment is in progress on ${failure.service} (${failure.deploymentId}, ${shortArn(failure.taskDefinition)}): wait for it (${task(failure.environment, 'status')}) or deploy anyway with ${task(failure.environment, 'deploy -- --force')}.`;
     case 'unknown-service':
-      return `No service ${JSON.stringify(failure.given)} in environment ${failure.environment}: use phpFpm, nginx, or a service name from environments/${failure.environment}.ts.`;
+      return `No service ${JSON.stringify(failure.given)} in environment ${failure.environment}: use one of ${failure.known.join(', ')}, or a service name from environments/${failure.environment}.ts.`;
     case 'no-previous-revision':
       return `${failure.service} runs ${shortArn(failure.current)} and no earlier ACTIVE revision of ${failure.family} exists to roll back to: name one with rollback[revision].`;
     case 'revision-not-found':

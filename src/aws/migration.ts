@@ -1,6 +1,6 @@
 /**
- * The environment's one-off migration (`php artisan migrate --force`): RunTask with the php-fpm
- * task definition that is about to roll out and a command override, then wait until it stops and
+ * The environment's one-off migration (`php artisan migrate --force`): RunTask with the migrating
+ * service's task definition that is about to roll out and a command override, then wait until it stops and
  * require every container to have exited 0. It runs before any service changes, so a failed
  * migration leaves the services exactly as they were.
  */
@@ -37,11 +37,12 @@ export type MigrationOutcome = { readonly taskId: string } | { readonly interrup
 export async function runMigration(
   ctx: AwsContext,
   taskDefinition: TaskDefinition,
+  options: { readonly launchType: 'FARGATE' | 'EC2' },
 ): Promise<MigrationOutcome> {
   const { env } = ctx;
   const cluster = env.ecs.cluster;
   const arn = taskDefinition.taskDefinitionArn ?? '';
-  const container = taskDefinition.containerDefinitions?.[0]?.name ?? 'php-fpm';
+  const container = taskDefinition.containerDefinitions?.[0]?.name ?? '';
   const command = env.deploy.migrate.command;
   ctx.log(
     `migration: running \`${command.join(' ')}\` in ${container} of ${arn.split('/').at(-1) ?? arn}`,
@@ -52,7 +53,7 @@ export async function runMigration(
         cluster,
         taskDefinition: arn,
         count: 1,
-        launchType: env.services.phpFpm.launchType,
+        launchType: options.launchType,
         networkConfiguration: networkConfiguration(ctx),
         startedBy: 'taskgraph-migrate',
         overrides: { containerOverrides: [{ name: container, command: [...command] }] },

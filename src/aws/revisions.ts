@@ -4,7 +4,7 @@
  */
 import { requireAccount } from './account.js';
 import { DeregisterTaskDefinitionCommand } from '@aws-sdk/client-ecs';
-import type { ServiceKey } from '../environment.js';
+import { serviceSettings, type ServiceKey } from '../environment.js';
 import type { AwsContext } from './clients.js';
 import { awsCall, runCommand, type Result } from './errors.js';
 import { describeServices, type ServiceSnapshot } from './rollout.js';
@@ -44,12 +44,12 @@ export async function deregister(options: DeregisterOptions): Promise<Result<Der
     const found = (await clusterExists(ctx))
       ? await describeServices(
           ctx,
-          keys.map((k) => env.services[k].name),
+          keys.map((k) => serviceSettings(env, k).name),
         )
       : new Map<string, ServiceSnapshot>();
     const results: Deregistered[] = [];
     for (const key of keys) {
-      const { family, name } = env.services[key];
+      const { family, name } = serviceSettings(env, key);
       const inUse = new Set<string>(
         (found.get(name)?.deployments ?? []).map((d) => d.taskDefinition),
       );

@@ -8,7 +8,13 @@
  * lists revisions and `revision` picks one explicitly.
  */
 import { requireAccount } from './account.js';
-import { SERVICE_KEYS, type EcsEnvironment, type ServiceKey } from '../environment.js';
+import {
+  kebabCase,
+  serviceKeys,
+  serviceSettings,
+  type EcsEnvironment,
+  type ServiceKey,
+} from '../environment.js';
 import type { AwsContext } from './clients.js';
 import { stagesOf } from './deploy.js';
 import { AwsFailure, runCommand, type Result } from './errors.js';
@@ -16,19 +22,31 @@ import { requireServices, rollOutStages, type ServiceChange } from './services.j
 import { activeRevisions } from './status.js';
 import { describeTaskDefinition, revisionOf } from './task-definitions.js';
 
-/** Pure: the service key for what a user typed: `phpFpm`, `php-fpm`, or the ECS service name. */
+/**
+ * Pure: the service key for what a user typed: the key (`queueWorker`), its kebab-case form
+ * (`queue-worker`), the ECS service name or family, or the end of the name (`queue-worker` for
+ * `example-staging-queue-worker`).
+ */
 export function resolveServiceKey(env: EcsEnvironment, given: string): ServiceKey | undefined {
-  return SERVICE_KEYS.find((key) => {
-    const { name, family } = env.services[key];
-    const dashed = key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-    return [key, dashed, name, family].includes(given) || name.endsWith(`-${given}`);
+  return serviceKeys(env).find((key) => {
+    const { name, family } = serviceSettings(env, key);
+    return [key, kebabCase(key), name, family].includes(given) || name.endsWith(`-${given}`);
+  });
+}
+
+/** The failure for a service name that matches none of the environment's services. */
+export function unknownService(env: EcsEnvironment, given: string): AwsFailure {
+  return new AwsFailure({
+    reason: 'unknown-service',
+    environment: env.name,
+    given,
+    known: serviceKeys(env).map(kebabCase),
   });
 }
 
 export function requireServiceKey(env: EcsEnvironment, given: string): ServiceKey {
   const key = resolveServiceKey(env, given);
-  if (key === undefined)
-    throw new AwsFailure({ reason: 'unknown-service', environment: env.name, given });
+  if (key === undefined) throw unknownService(env, given);
   return key;
 }
 
@@ -41,7 +59,7 @@ export function previousRevision(active: readonly string[], current: string): st
 }
 
 export interface RollbackOptions extends AwsContext {
-  /** One service (`phpFpm`, `php-fpm` or its ECS name); default every service. */
+  /** One service (its key, the key in kebab-case, or its ECS name); default every service. */
   readonly service?: string;
   /** A revision number of that service's family; needs `service`, since families differ. */
   readonly revision?: number;
@@ -59,11 +77,7 @@ export async function rollback(options: RollbackOptions): Promise<Result<RolledB
     const ctx: AwsContext = options;
     const { env } = ctx;
     if (options.revision !== undefined && options.service === undefined) {
-      throw new AwsFailure({
-        reason: 'unknown-service',
-        environment: env.name,
-        given: `(none, with revision ${options.revision})`,
-      });
+      throw unknownService(env, `(none, with revision ${options.revision})`);
     }
     const keys =
       options.service === undefined
@@ -72,9 +86,9 @@ export async function rollback(options: RollbackOptions): Promise<Result<RolledB
     await requireAccount(ctx);
     const snapshots = await requireServices(ctx, keys);
     const changes: ServiceChange[] = [];
-    for (const key of keys) {
-      const { name, family } = env.services[key];
-      const current = snapshots[key].taskDefinition;
+    for (const [key, snapshot] of snapshots) {
+      const { name, family } = serviceSettings(env, key);
+      const current = snapshot.taskDefinition;
       let target: string | undefined;
       if (options.revision !== undefined) {
         const found = await describeTaskDefinition(ctx, `${family}:${options.revision}`);
@@ -102,18 +116,18 @@ export async function rollback(options: RollbackOptions): Promise<Result<RolledB
       }
       changes.push({ key, service: name, taskDefinition: target, previous: current });
     }
-    if (changes.length === 0 && options.service === undefined) {
-      const first = keys[0] ?? 'phpFpm';
-      const { name, family } = env.services[first];
+    const [first] = snapshots;
+    if (changes.length === 0 && options.service === undefined && first !== undefined) {
+      const { name, family } = serviceSettings(env, first[0]);
       throw new AwsFailure({
         reason: 'no-previous-revision',
         service: name,
         family,
-        current: snapshots[first].taskDefinition,
+        current: first[1].taskDefinition,
       });
     }
-    const seen = new Set(keys.flatMap((key) => snapshots[key].events.map((e) => e.id)));
-    // Rolling back: the reverse of the deploy order (nginx first, then php-fpm).
+    const seen = new Set([...snapshots.values()].flatMap((s) => s.events.map((e) => e.id)));
+    // Rolling back: the reverse of the deploy order (the last stage first).
     const stages = stagesOf(env, changes).reverse();
     const rolled = await rollOutStages(ctx, stages, seen);
     if (!rolled.ok) throw new AwsFailure(rolled.failure);

@@ -5,12 +5,13 @@
 import { requireAccount } from './account.js';
 import type { AwsContext } from './clients.js';
 import { AwsFailure, runCommand, type Result } from './errors.js';
-import { requireServiceKey } from './rollback.js';
+import { requireServiceKey, unknownService } from './rollback.js';
+import { serviceSettings } from '../environment.js';
 import { watchRollouts } from './rollout.js';
 import { requireServices, rolloutTimeoutMs, updateService } from './services.js';
 
 export interface ScaleOptions extends AwsContext {
-  /** `phpFpm`, `php-fpm`, or the ECS service name. */
+  /** A service key (`queueWorker` or `queue-worker`), or the ECS service name. */
   readonly service: string;
   readonly count: number;
 }
@@ -26,16 +27,16 @@ export async function scale(options: ScaleOptions): Promise<Result<Scaled>> {
     const ctx: AwsContext = options;
     const { env } = ctx;
     const key = requireServiceKey(env, options.service);
-    const name = env.services[key].name;
+    const name = serviceSettings(env, key).name;
     if (!Number.isInteger(options.count) || options.count < 0) {
-      throw new AwsFailure({
-        reason: 'unknown-service',
-        environment: env.name,
-        given: `${options.service} with count ${options.count} (expected a whole number >= 0)`,
-      });
+      throw unknownService(
+        env,
+        `${options.service} with count ${options.count} (expected a whole number >= 0)`,
+      );
     }
     await requireAccount(ctx);
-    const before = (await requireServices(ctx, [key]))[key];
+    const before = (await requireServices(ctx, [key])).get(key);
+    if (before === undefined) throw new Error(`requireServices returned no ${name}`);
     ctx.log(`${name}: desired count ${before.desiredCount} -> ${options.count}`);
     const { ours, snapshot } = await updateService(ctx, name, { desiredCount: options.count });
     const seen = new Set(snapshot.events.map((e) => e.id));

@@ -2,9 +2,9 @@
  * ECS services, applied: find them, update them stage by stage, and when a rollout fails, explain
  * why and put every service this run touched back on the revision it ran before.
  *
- *   stage 1 (php-fpm) ─ UpdateService ─ watch ─┬─ all succeeded ─> next stage
- *                                              └─ any failed ─> diagnose ─> restore every service
- *   stage 2 (nginx)   ─ ...                                      updated so far ─> failure
+ *   stage 1 (deploy.order[0]) ─ UpdateService ─ watch ─┬─ all succeeded ─> next stage
+ *                                                      └─ any failed ─> diagnose ─> restore every
+ *   stage 2 (deploy.order[1]) ─ ...                           service updated so far ─> failure
  */
 import {
   DescribeClustersCommand,
@@ -12,7 +12,7 @@ import {
   UpdateServiceCommand,
   type DeploymentConfiguration,
 } from '@aws-sdk/client-ecs';
-import type { ServiceKey } from '../environment.js';
+import { serviceSettings, type ServiceKey } from '../environment.js';
 import type { AwsContext } from './clients.js';
 import {
   AwsFailure,
@@ -72,11 +72,14 @@ export async function clusterExists(ctx: AwsContext): Promise<boolean> {
   return found !== undefined;
 }
 
-/** The environment's services as they are now; fails naming the cluster or services missing. */
+/**
+ * The environment's services as they are now, by key in the order of `keys`; fails naming the
+ * cluster or the services missing.
+ */
 export async function requireServices(
   ctx: AwsContext,
   keys: readonly ServiceKey[],
-): Promise<Record<ServiceKey, ServiceSnapshot>> {
+): Promise<Map<ServiceKey, ServiceSnapshot>> {
   const { env } = ctx;
   if (!(await clusterExists(ctx))) {
     throw new AwsFailure({
@@ -85,7 +88,7 @@ export async function requireServices(
       cluster: env.ecs.cluster,
     });
   }
-  const names = keys.map((key) => env.services[key].name);
+  const names = keys.map((key) => serviceSettings(env, key).name);
   const found = await describeServices(ctx, names);
   const missing = names.filter((name) => !found.has(name));
   if (missing.length > 0) {
@@ -96,10 +99,12 @@ export async function requireServices(
       services: missing,
     });
   }
-  return Object.fromEntries(keys.map((key) => [key, found.get(env.services[key].name)])) as Record<
-    ServiceKey,
-    ServiceSnapshot
-  >;
+  const snapshots = new Map<ServiceKey, ServiceSnapshot>();
+  for (const key of keys) {
+    const snapshot = found.get(serviceSettings(env, key).name);
+    if (snapshot !== undefined) snapshots.set(key, snapshot);
+  }
+  return snapshots;
 }
 
 /** Pure: a deployment in progress that this run did not start, if any. */

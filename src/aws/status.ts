@@ -3,7 +3,7 @@
  * and `ENV:diff` (the rendered task definitions against the live ones). Neither changes anything.
  */
 import { ListTaskDefinitionsCommand } from '@aws-sdk/client-ecs';
-import type { ServiceKey } from '../environment.js';
+import { serviceSettings, type ServiceKey } from '../environment.js';
 import type { AwsContext } from './clients.js';
 import { awsCall, runCommand, type Result } from './errors.js';
 import { describeServices, type ServiceSnapshot } from './rollout.js';
@@ -12,6 +12,7 @@ import {
   describeChanges,
   describeTaskDefinition,
   diffTaskDefinitions,
+  renderedFor,
   shortRevision,
   type Change,
   type RenderedTaskDefinitions,
@@ -84,7 +85,7 @@ async function liveServices(ctx: AwsContext) {
   const found = exists
     ? await describeServices(
         ctx,
-        keys.map((k) => ctx.env.services[k].name),
+        keys.map((k) => serviceSettings(ctx.env, k).name),
       )
     : new Map<string, ServiceSnapshot>();
   return { keys, exists, found };
@@ -107,7 +108,7 @@ export async function status(ctx: AwsContext): Promise<Result<EnvironmentStatus>
     };
     const services: ServiceStatus[] = [];
     for (const key of keys) {
-      const { name, family } = env.services[key];
+      const { name, family } = serviceSettings(env, key);
       const snapshot = found.get(name);
       const deployments: DeploymentStatus[] = [];
       for (const d of snapshot?.deployments ?? []) {
@@ -188,10 +189,10 @@ export async function diff(options: DiffOptions): Promise<Result<ServiceDiff[]>>
     const { keys, found } = await liveServices(ctx);
     const diffs: ServiceDiff[] = [];
     for (const key of keys) {
-      const { family, name } = env.services[key];
+      const { family, name } = serviceSettings(env, key);
       const running = found.get(name)?.taskDefinition;
       const live = await describeTaskDefinition(ctx, running ?? family);
-      const rendered = { ...options.taskDefinitions[key], family };
+      const rendered = { ...renderedFor(options.taskDefinitions, key), family };
       diffs.push({
         key,
         family,

@@ -13,29 +13,43 @@ import {
   type RegisterTaskDefinitionCommandInput,
   type TaskDefinition,
 } from '@aws-sdk/client-ecs';
-import { outputPaths } from '../environment.js';
-import { SERVICE_KEYS, type EcsEnvironment, type ServiceKey } from '../environment.js';
+import {
+  outputPaths,
+  serviceKeys,
+  serviceSettings,
+  type EcsEnvironment,
+  type ServiceKey,
+} from '../environment.js';
 import type { AwsContext } from './clients.js';
 import { AwsFailure, awsCall, awsErrorName } from './errors.js';
 
+/** Each service's rendered task definition, by service key. */
 export type RenderedTaskDefinitions = Readonly<
   Record<ServiceKey, RegisterTaskDefinitionCommandInput>
 >;
 
-/** Reads build/<env>/ecs/*.json, as `ENV:render` wrote them. */
+/** Reads build/<env>/ecs/<service>.json for every declared service, as `ENV:render` wrote them. */
 export async function readRenderedTaskDefinitions(
   env: EcsEnvironment,
   options: { readonly cwd: string },
 ): Promise<RenderedTaskDefinitions> {
   const paths = outputPaths(env.name);
-  const read = async (file: string) =>
-    JSON.parse(
-      await readFile(path.resolve(options.cwd, file), 'utf8'),
-    ) as RegisterTaskDefinitionCommandInput;
-  return {
-    phpFpm: await read(paths.phpFpmTaskDefinition),
-    nginx: await read(paths.nginxTaskDefinition),
-  };
+  const rendered: Record<ServiceKey, RegisterTaskDefinitionCommandInput> = {};
+  for (const key of serviceKeys(env)) {
+    const file = path.resolve(options.cwd, paths.taskDefinition(key));
+    rendered[key] = JSON.parse(await readFile(file, 'utf8')) as RegisterTaskDefinitionCommandInput;
+  }
+  return rendered;
+}
+
+/** The rendered task definition of `key`; every declared service has one (see readRendered...). */
+export function renderedFor(
+  rendered: RenderedTaskDefinitions,
+  key: ServiceKey,
+): RegisterTaskDefinitionCommandInput {
+  const found = rendered[key];
+  if (found === undefined) throw new Error(`no rendered task definition for service ${key}`);
+  return found;
 }
 
 /** Set by ECS on registration (or by the describe call): never part of what we asked for. */
@@ -148,7 +162,7 @@ export function normaliseTaskDefinition(
 }
 
 export interface Change {
-  /** e.g. `containerDefinitions[php-fpm].environment[APP_ENV].value`. */
+  /** e.g. `containerDefinitions[app].environment[APP_ENV].value`. */
   readonly path: string;
   readonly kind: 'added' | 'removed' | 'changed';
   readonly before?: string;
@@ -306,14 +320,14 @@ export interface ResolvedRevision {
 export async function resolveRevisions(
   ctx: AwsContext,
   rendered: RenderedTaskDefinitions,
-  running: Partial<Record<ServiceKey, string>>,
-  keys: readonly ServiceKey[] = SERVICE_KEYS,
+  running: ReadonlyMap<ServiceKey, string>,
+  keys: readonly ServiceKey[] = serviceKeys(ctx.env),
 ): Promise<ResolvedRevision[]> {
   const resolved: ResolvedRevision[] = [];
   for (const key of keys) {
-    const definition = rendered[key];
-    const family = ctx.env.services[key].family;
-    const runningArn = running[key];
+    const definition = renderedFor(rendered, key);
+    const family = serviceSettings(ctx.env, key).family;
+    const runningArn = running.get(key);
     const current =
       runningArn === undefined ? undefined : await describeTaskDefinition(ctx, runningArn);
     const latest = await describeTaskDefinition(ctx, family);

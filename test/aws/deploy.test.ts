@@ -5,6 +5,7 @@
  */
 import { UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { beforeEach, describe, expect, test } from 'vitest';
+import { serviceSettings } from '../../src/environment.js';
 import { create } from '../../src/aws/create.js';
 import { deploy, describeDeploy } from '../../src/aws/deploy.js';
 import { describeAwsFailure } from '../../src/aws/errors.js';
@@ -17,8 +18,8 @@ beforeEach(async () => {
   return () => h.stop();
 });
 
-function service(key: 'phpFpm' | 'nginx') {
-  const sim = h.emu.service(h.env.ecs.cluster, h.env.services[key].name);
+function service(key: string) {
+  const sim = h.emu.service(h.env.ecs.cluster, serviceSettings(h.env, key).name);
   if (sim === undefined) throw new Error(`no service ${key}`);
   return sim;
 }
@@ -57,12 +58,14 @@ describe('create, then deploy', () => {
     const created = value(await create({ ...h.ctx(), taskDefinitions }));
     expect(created.clusterCreated).toBe(true);
     expect(created.migrationTaskId).toMatch(/^[0-9a-f]{32}$/);
-    const php = h.emu.ecs.services.get(`${h.env.ecs.cluster}/${h.env.services.phpFpm.name}`);
+    const php = h.emu.ecs.services.get(
+      `${h.env.ecs.cluster}/${serviceSettings(h.env, 'phpFpm').name}`,
+    );
     expect(php?.sent).toMatchObject({
       launchType: 'FARGATE',
       loadBalancers: [
         {
-          targetGroupArn: h.env.services.phpFpm.targetGroupArn,
+          targetGroupArn: serviceSettings(h.env, 'phpFpm').loadBalancer?.targetGroupArn,
           containerName: 'php-fpm',
           containerPort: 9000,
         },
@@ -280,7 +283,7 @@ describe('AWS trouble', () => {
     await h.clients.ecs.send(
       new UpdateServiceCommand({
         cluster: h.env.ecs.cluster,
-        service: h.env.services.nginx.name,
+        service: serviceSettings(h.env, 'nginx').name,
         forceNewDeployment: true,
       }),
     );

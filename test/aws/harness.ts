@@ -42,13 +42,19 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
-export async function startHarness(options: AwsEmulatorOptions = {}): Promise<Harness> {
+export interface HarnessOptions extends AwsEmulatorOptions {
+  /** Changes staging before the test uses it (e.g. adds a service: see withWorker). */
+  readonly environment?: (env: EcsEnvironment) => EcsEnvironment;
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const { environment = (env: EcsEnvironment) => env, ...emulatorOptions } = options;
   const emuClock = manualClock();
   const emu = await startAwsEmulator({
     clock: emuClock,
     region: staging.aws.region,
     accountId: staging.aws.accountId,
-    ...options,
+    ...emulatorOptions,
   });
   pointSdkAt(emu);
   const state = { smokeStatus: 200 };
@@ -57,9 +63,10 @@ export async function startHarness(options: AwsEmulatorOptions = {}): Promise<Ha
   });
   await new Promise<void>((resolve) => smoke.listen(0, '127.0.0.1', resolve));
   const { port } = smoke.address() as AddressInfo;
+  const base = environment(staging);
   const env: EcsEnvironment = {
-    ...staging,
-    deploy: { ...staging.deploy, smokeCheckUrl: `http://127.0.0.1:${port}/health` },
+    ...base,
+    deploy: { ...base.deploy, smokeCheckUrl: `http://127.0.0.1:${port}/health` },
   };
   const clients = createAwsClients(env);
   const clock: Clock = {

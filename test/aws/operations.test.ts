@@ -2,6 +2,7 @@
  * The day-two commands against the emulator: rollback, status, diff, deregister and scale.
  */
 import { beforeEach, describe, expect, test } from 'vitest';
+import { serviceSettings } from '../../src/environment.js';
 import { create } from '../../src/aws/create.js';
 import { deploy } from '../../src/aws/deploy.js';
 import { describeAwsFailure } from '../../src/aws/errors.js';
@@ -25,8 +26,8 @@ beforeEach(async () => {
 
 const revision = (arn: string | undefined) => arn?.split(':').at(-1);
 
-function running(key: 'phpFpm' | 'nginx') {
-  const sim = h.emu.service(h.env.ecs.cluster, h.env.services[key].name);
+function running(key: string) {
+  const sim = h.emu.service(h.env.ecs.cluster, serviceSettings(h.env, key).name);
   return sim?.deployments.map((d) => `${revision(d.taskDefinition) ?? ''} ${d.rolloutState}`);
 }
 

@@ -2,12 +2,13 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { renderTaskDefinitions } from '../../environments/index.js';
-import type { EcsEnvironment } from '../../src/environment.js';
+import { serviceKeys, type EcsEnvironment, type ImageKey } from '../../src/environment.js';
 import type { RenderedTaskDefinitions } from '../../src/aws/task-definitions.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-export type ImageTags = { readonly phpFpm: string; readonly nginx: string };
+/** The tag of each built image (a service names the image it runs, not a tag). */
+export type ImageTags = Readonly<Record<ImageKey, string>>;
 
 /** The image reference a task definition names, e.g. for emulator fault selectors. */
 export function imageRef(env: EcsEnvironment, key: keyof ImageTags, tag: string): string {
@@ -25,7 +26,12 @@ export async function renderFor(
       nginx: imageRef(env, 'nginx', tags.nginx),
     },
   });
-  const [phpFpm, nginx] = files.map((file) => JSON.parse(file.content) as never);
-  if (phpFpm === undefined || nginx === undefined) throw new Error('expected two renders');
-  return { phpFpm, nginx };
+  // One file per service, in deploy order.
+  const keys = serviceKeys(env);
+  if (files.length !== keys.length) throw new Error(`expected ${keys.length} renders`);
+  const rendered: Record<string, RenderedTaskDefinitions[string]> = {};
+  files.forEach((file, i) => {
+    rendered[keys[i] ?? ''] = JSON.parse(file.content) as RenderedTaskDefinitions[string];
+  });
+  return rendered;
 }

@@ -15,7 +15,9 @@ import { renderFor } from './render.js';
 let rendered: RegisterTaskDefinitionCommandInput;
 
 beforeAll(async () => {
-  rendered = (await renderFor(staging, { phpFpm: 'v1', nginx: 'v1' })).phpFpm;
+  const { phpFpm } = await renderFor(staging, { phpFpm: 'v1', nginx: 'v1' });
+  if (phpFpm === undefined) throw new Error('staging renders no phpFpm');
+  rendered = phpFpm;
 });
 
 /** The rendered definition as ECS hands it back: server fields, defaults, reordered lists. */

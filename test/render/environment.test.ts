@@ -8,6 +8,7 @@ import { defineEnvironment, validateEnvironment } from '../../src/environment.js
 import staging from '../../environments/staging.js';
 import { RenderError, type RenderFailure } from '../../src/render/failure.js';
 import { withChanges } from './with-changes.js';
+import { withWorker } from '../support/worker-environment.js';
 
 /** A checked-in environment as its file spells it (no `name`), with some paths changed. */
 function rawOf(env: typeof staging | typeof local, changes: Record<string, unknown> = {}): unknown {
@@ -74,7 +75,7 @@ describe('validateEnvironment', () => {
     );
     expect(lines[1]).toBe(
       'environments/staging.ts: services.phpFpm.cpuu: expected one of the known keys ' +
-        'name|family|desiredCount|cpu|memory|launchType|runtimePlatform|healthCheckGracePeriodSeconds|containerPort|targetGroupArn, ' +
+        'name|family|image|command|template|desiredCount|cpu|memory|launchType|runtimePlatform|healthCheckGracePeriodSeconds|containerPort|loadBalancer, ' +
         'found unknown key "cpuu" (did you mean "cpu"?)',
     );
   });
@@ -153,6 +154,33 @@ describe('validateEnvironment', () => {
       'environments/staging.ts: phpFpm.pool.maxSpareServers: expected at most maxChildren (8), found 20',
       'environments/staging.ts: deploy.order: expected each service in one stage, once (nginx appears 0 times), found an array of 1',
     ]);
+  });
+
+  it('accepts any number of services; one without a load balancer is as valid', () => {
+    const env = withWorker(staging);
+    expect(Object.keys(env.services)).toEqual(['phpFpm', 'nginx', 'worker']);
+    expect(env.services.worker).not.toHaveProperty('loadBalancer');
+  });
+
+  it('rejects a deploy order or migration naming a service that is not declared', () => {
+    const raw = rawOf(staging, {
+      'deploy.order': [['phpFpm'], ['nginx', 'wroker']],
+      'deploy.migrate.service': 'php',
+    });
+    const { message } = failure(() =>
+      validateEnvironment(raw, 'environments/staging.ts', 'staging'),
+    );
+    expect(message.split('\n').slice(0, 2)).toEqual([
+      'environments/staging.ts: deploy.order: expected only keys of services (phpFpm|nginx); wroker is not one, found an array of 2',
+      'environments/staging.ts: deploy.migrate.service: expected one of the services (phpFpm|nginx), found "php"',
+    ]);
+  });
+
+  it('rejects a load balancer without the container port it sends traffic to', () => {
+    const raw = rawOf(staging, { 'services.nginx.containerPort': undefined });
+    expect(firstLine(raw)).toBe(
+      'environments/staging.ts: services.nginx.containerPort: expected the port the load balancer sends traffic to (loadBalancer is set), found nothing (the key is missing)',
+    );
   });
 
   it('rejects local php-fpm ports that collide', () => {

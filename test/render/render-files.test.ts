@@ -8,7 +8,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
-  TEMPLATES,
   outputPaths,
   renderNginxConfig,
   renderTaskDefinitions,
@@ -18,6 +17,11 @@ import local from '../../environments/local.js';
 import staging from '../../environments/staging.js';
 import { writeFileAtomic } from '../../src/atomic-file.js';
 import { RenderError } from '../../src/render/failure.js';
+import { withWorker } from '../support/worker-environment.js';
+
+/** The templates staging's services name. */
+const NGINX_TEMPLATE = staging.services.nginx?.template ?? '';
+const PHP_FPM_TEMPLATE = staging.services.phpFpm?.template ?? '';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const images = {
@@ -54,9 +58,30 @@ async function breakTemplate(template: string, from: string, to: string): Promis
 }
 
 describe('renderTaskDefinitions', () => {
+  it('renders every declared service from its own template, a worker included', async () => {
+    const env = withWorker(staging);
+    const files = await renderTaskDefinitions(env, { cwd, images });
+    expect(files.map((f) => f.path)).toEqual([
+      'build/staging/ecs/php-fpm.json',
+      'build/staging/ecs/nginx.json',
+      'build/staging/ecs/worker.json',
+    ]);
+    const worker = JSON.parse(files[2]?.content ?? '') as {
+      family: string;
+      containerDefinitions: { image: string; command: string[]; portMappings?: unknown }[];
+    };
+    expect(worker.family).toBe('example-staging-worker');
+    expect(worker.containerDefinitions).toHaveLength(1);
+    expect(worker.containerDefinitions[0]).toMatchObject({
+      image: images.phpFpm,
+      command: ['php', 'artisan', 'queue:work', '--tries=3'],
+    });
+    expect(worker.containerDefinitions[0]).not.toHaveProperty('portMappings');
+  });
+
   it('names the template and line of a misspelt nested variable', async () => {
-    await breakTemplate(TEMPLATES.nginxTaskDefinition, 'env.logs.group', 'env.logs.gruop');
-    const source = await readFile(path.join(cwd, TEMPLATES.nginxTaskDefinition), 'utf8');
+    await breakTemplate(NGINX_TEMPLATE, 'env.logs.group', 'env.logs.gruop');
+    const source = await readFile(path.join(cwd, NGINX_TEMPLATE), 'utf8');
     const line = source.split('\n').findIndex((text) => text.includes('env.logs.gruop')) + 1;
     expect(await failureOf(() => renderTaskDefinitions(staging, { cwd, images }))).toEqual({
       reason: 'missing-variable',
@@ -86,7 +111,7 @@ describe('renderTaskDefinitions', () => {
   });
 
   it('refuses a template that writes an image other than the one passed', async () => {
-    await breakTemplate(TEMPLATES.nginxTaskDefinition, '<%= nginxImage %>', '"nginx:latest"');
+    await breakTemplate(NGINX_TEMPLATE, '<%= image %>', '"nginx:latest"');
     expect(await failureOf(() => renderTaskDefinitions(staging, { cwd, images }))).toEqual({
       reason: 'invalid-task-definition',
       template: 'config-templates/ecs/nginx.json.ejs',
@@ -112,7 +137,7 @@ describe('renderTaskDefinitions', () => {
   });
 
   it('reports rendered text that is not JSON', async () => {
-    await breakTemplate(TEMPLATES.phpFpmTaskDefinition, '"essential": true,', '"essential": true');
+    await breakTemplate(PHP_FPM_TEMPLATE, '"essential": true,', '"essential": true');
     expect(await failureOf(() => renderTaskDefinitions(staging, { cwd, images }))).toMatchObject({
       reason: 'invalid-json',
       template: 'config-templates/ecs/php-fpm.json.ejs',
@@ -151,18 +176,18 @@ describe('atomic output', () => {
   it('a failed render leaves the previous output intact and no temp file', async () => {
     await writeRenderedFiles(await renderTaskDefinitions(staging, { cwd, images }), { cwd });
     const outputs = outputPaths('staging');
-    const before = await readFile(path.join(cwd, outputs.phpFpmTaskDefinition), 'utf8');
+    const before = await readFile(path.join(cwd, outputs.taskDefinition('phpFpm')), 'utf8');
     const listing = await entries(path.join(cwd, 'build'));
 
     // php-fpm renders fine with the new image; nginx then fails, so neither file may change.
-    await breakTemplate(TEMPLATES.nginxTaskDefinition, 'env.aws.region', 'env.aws.regoin');
+    await breakTemplate(NGINX_TEMPLATE, 'env.aws.region', 'env.aws.regoin');
     const next = { ...images, phpFpm: images.phpFpm.replace('0123456789ab', 'ba9876543210') };
     await expect(
       (async () =>
         writeRenderedFiles(await renderTaskDefinitions(staging, { cwd, images: next }), { cwd }))(),
     ).rejects.toThrow(RenderError);
 
-    expect(await readFile(path.join(cwd, outputs.phpFpmTaskDefinition), 'utf8')).toBe(before);
+    expect(await readFile(path.join(cwd, outputs.taskDefinition('phpFpm')), 'utf8')).toBe(before);
     expect(await entries(path.join(cwd, 'build'))).toEqual(listing);
   });
 
