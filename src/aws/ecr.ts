@@ -5,16 +5,13 @@
  *   for each image: repository exists? ─ no ─> CreateRepository (scan on push, tag immutability)
  *                                             + PutLifecyclePolicy (keep the last N images)
  *                   DescribeImages(tag) ─ present ─> skip
- *   anything missing? ─> GetAuthorizationToken ─> docker login (password on stdin) into a
- *                        throwaway DOCKER_CONFIG ─> tag + push each ─> remove DOCKER_CONFIG
+ *   anything missing? ─> GetAuthorizationToken ─> config.json with the token in a throwaway
+ *                        DOCKER_CONFIG ─> tag + push each ─> remove DOCKER_CONFIG
  *
- * The registry is the token's proxyEndpoint, not a setting. The decoded password is handed to
- * `docker login` and nowhere else: not argv, not a log line, not an error, not a file of ours
- * (docker's own config.json in the throwaway folder, removed in `finally`, is the only copy).
+ * The registry is the token's proxyEndpoint, not a setting. The token (base64 of `AWS:password`)
+ * goes into the throwaway config.json and nowhere else: not argv, not a log line, not an error,
+ * not a credential helper (see src/docker/registry-auth.ts for why there is no `docker login`).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import {
   CreateRepositoryCommand,
   DescribeImagesCommand,
@@ -22,6 +19,7 @@ import {
   GetAuthorizationTokenCommand,
   PutLifecyclePolicyCommand,
 } from '@aws-sdk/client-ecr';
+import { withRegistryAuth } from '../docker/registry-auth.js';
 import { IMAGE_KEYS, type EcsEnvironment, type ImageKey } from '../environment.js';
 import { requireAccount } from './account.js';
 import type { AwsContext } from './clients.js';
@@ -31,12 +29,6 @@ import { AwsFailure, awsCall, awsErrorName, runCommand, type Result } from './er
 export interface PushDocker {
   tag(source: string, target: string): Promise<void>;
   push(ref: string, options: { configDir: string }): Promise<unknown>;
-  login(options: {
-    registry: string;
-    username: string;
-    password: string;
-    configDir: string;
-  }): Promise<void>;
 }
 
 /** A local image to push: `source` (e.g. `prod_example_php_fpm:0123456789ab`) as `tag`. */
@@ -90,9 +82,12 @@ export function registryHost(proxyEndpoint: string): string {
   return proxyEndpoint.replace(/^[a-z]+:\/\//, '').replace(/\/+$/, '');
 }
 
-/** Pure: replaces every occurrence of `secret` in `text`. */
-export function redact(text: string, secret: string | undefined): string {
-  return secret === undefined || secret === '' ? text : text.split(secret).join('***');
+/** Pure: replaces every occurrence of each secret in `text`. */
+export function redact(text: string, ...secrets: readonly (string | undefined)[]): string {
+  return secrets.reduce<string>(
+    (out, secret) => (secret === undefined || secret === '' ? out : out.split(secret).join('***')),
+    text,
+  );
 }
 
 async function ensureRepository(ctx: AwsContext, repository: string): Promise<boolean> {
@@ -167,22 +162,27 @@ async function authorization(ctx: AwsContext) {
     throw new AwsFailure({ reason: 'no-registry-token', environment: ctx.env.name });
   }
   return {
-    ...decodeAuthorizationToken(data.authorizationToken),
+    token: data.authorizationToken,
+    password: decodeAuthorizationToken(data.authorizationToken).password,
     host: registryHost(data.proxyEndpoint),
   };
 }
 
 async function dockerStep<T>(
-  step: 'login' | 'tag' | 'push',
+  step: 'tag' | 'push',
   ref: string,
-  password: string,
+  secrets: { readonly token: string; readonly password: string },
   run: () => Promise<T>,
 ): Promise<T> {
   try {
     return await run();
   } catch (error) {
-    const detail = error instanceof Error ? error.message : String(error);
-    throw new AwsFailure({ reason: 'docker-failed', step, ref, detail: redact(detail, password) });
+    const detail = redact(
+      error instanceof Error ? error.message : String(error),
+      secrets.token,
+      secrets.password,
+    );
+    throw new AwsFailure({ reason: 'docker-failed', step, ref, detail });
   }
 }
 
@@ -212,29 +212,19 @@ export async function push(options: PushOptions): Promise<Result<PushedImage[]>>
       if (docker === undefined)
         throw new AwsFailure({ reason: 'no-docker', environment: env.name });
       const auth = await authorization(ctx);
-      const configDir = await mkdtemp(
-        path.join(options.tmpDir ?? tmpdir(), 'taskgraph-docker-config-'),
-      );
-      try {
-        await dockerStep('login', auth.host, auth.password, () =>
-          docker.login({
-            registry: auth.host,
-            username: auth.username,
-            password: auth.password,
-            configDir,
-          }),
+      const registryAuth = { registry: auth.host, auth: auth.token };
+      await withRegistryAuth(registryAuth, options, async (configDir) => {
+        ctx.log(
+          `ecr: credentials for ${auth.host} in a throwaway DOCKER_CONFIG (no credential helper)`,
         );
-        ctx.log(`ecr: logged in to ${auth.host} (credentials in a throwaway DOCKER_CONFIG)`);
         for (const item of missing) {
           const target = `${auth.host}/${item.repository}:${item.image.tag}`;
-          await dockerStep('tag', item.image.source, auth.password, () =>
+          await dockerStep('tag', item.image.source, auth, () =>
             docker.tag(item.image.source, target),
           );
           ctx.log(`ecr: pushing ${target}`);
           try {
-            await dockerStep('push', target, auth.password, () =>
-              docker.push(target, { configDir }),
-            );
+            await dockerStep('push', target, auth, () => docker.push(target, { configDir }));
           } catch (error) {
             // An immutable tag pushed by someone else meanwhile: the tag is there, which is the goal.
             if (await hasTag(ctx, item.repository, item.image.tag)) {
@@ -247,9 +237,7 @@ export async function push(options: PushOptions): Promise<Result<PushedImage[]>>
             throw error;
           }
         }
-      } finally {
-        await rm(configDir, { recursive: true, force: true });
-      }
+      });
     }
     return planned.map((p) => ({
       key: p.key,

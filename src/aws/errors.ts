@@ -144,7 +144,7 @@ export type AwsFailureData =
   | { readonly reason: 'no-docker'; readonly environment: string }
   | {
       readonly reason: 'docker-failed';
-      readonly step: 'login' | 'tag' | 'push';
+      readonly step: 'tag' | 'push';
       readonly ref: string;
       readonly detail: string;
     }

@@ -1,11 +1,11 @@
 /**
  * ENV:push against the emulated ECR, which answers image calls from a real registry. Docker is a
- * stand-in that does what the CLI does with the same inputs (login writes DOCKER_CONFIG's
- * config.json, push uploads through the registry API with the credentials found there), so these
- * run without a daemon; test/docker/aws-push.test.ts repeats the core case with the real CLI.
+ * stand-in that does what the CLI does with the same inputs (push uploads through the registry
+ * API with the credentials it finds in DOCKER_CONFIG's config.json), so these run without a
+ * daemon; test/docker/aws-push.test.ts repeats the core case with the real CLI.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { push, type PushDocker, type PushOptions } from '../../src/aws/ecr.js';
@@ -41,21 +41,12 @@ interface DockerLog {
 
 function fakeDocker(log: DockerLog, overrides: Partial<PushDocker> = {}): PushDocker {
   return {
-    async login({ registry: host, username, password, configDir }) {
-      log.calls.push(`login ${username}@${host}`);
-      log.configDirs.push(configDir);
-      await mkdir(configDir, { recursive: true });
-      const auth = Buffer.from(`${username}:${password}`).toString('base64');
-      await writeFile(
-        path.join(configDir, 'config.json'),
-        JSON.stringify({ auths: { [host]: { auth } } }),
-      );
-    },
     async tag(source, target) {
       log.calls.push(`tag ${source} ${target}`);
     },
     async push(ref, { configDir }) {
       log.calls.push(`push ${ref}`);
+      if (!log.configDirs.includes(configDir)) log.configDirs.push(configDir);
       const config = JSON.parse(await readFile(path.join(configDir, 'config.json'), 'utf8')) as {
         auths: Record<string, { auth: string }>;
       };
@@ -99,7 +90,6 @@ describe('push', () => {
     });
     // The registry is the token's proxyEndpoint, not the environment's ECR host.
     expect(log.calls).toEqual([
-      `login AWS@${registry.url}`,
       `tag prod_example_php_fpm:a1 ${registry.url}/staging_example_php_fpm:a1`,
       `push ${registry.url}/staging_example_php_fpm:a1`,
       `tag prod_example_nginx:b1 ${registry.url}/staging_example_nginx:b1`,
@@ -131,17 +121,22 @@ describe('push', () => {
     expect(h.lines.join('\n')).not.toContain(registry.password);
 
     const failing = fakeDocker(log, {
-      async login({ password }) {
-        throw new Error(`login refused for password ${password}`);
+      async push(_ref, { configDir }) {
+        // A docker that echoes what it read (a debug log, say) must not carry the secret out.
+        const config = await readFile(path.join(configDir, 'config.json'), 'utf8');
+        throw new Error(`push refused with ${config} for password ${registry.password}`);
       },
     });
     const result = await push(options(failing, { phpFpm: 'p2', nginx: 'n1' }));
     expect(result.ok).toBe(false);
     if (result.ok) return;
     const text = describeAwsFailure(result.failure);
-    expect(text).toContain('docker login');
+    expect(text).toContain('docker push');
     expect(text).not.toContain(registry.password);
     expect(JSON.stringify(result.failure)).not.toContain(registry.password);
+    const token = Buffer.from(`AWS:${registry.password}`).toString('base64');
+    expect(text).not.toContain(token);
+    expect(text).toContain('push refused');
     expect(h.lines.join('\n')).not.toContain(registry.password);
   });
 
