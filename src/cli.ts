@@ -61,6 +61,7 @@ Options:
       --no-wait        fail at once if another task run holds the lock
   -w, --watch          run, then rerun what changes make out of date
       --debounce MS    with --watch: coalesce changes within MS (default 100)
+      --trace          with a failure: the whole stack, mapped to your sources
   -v, --version        print the version
   -h, --help           print this help
 
@@ -302,7 +303,7 @@ async function runCommand(io: Io): Promise<number> {
     }
     try {
       const hasher = FileHasher.open(root, join(root, '.task', 'stat-cache.json'));
-      const shown = explain ? silentReporter() : await pickReporter(io, values.json ?? false);
+      const shown = explain ? silentReporter() : await pickReporter(io, values);
       reporter = shown;
       const scheduler = new Scheduler({
         planner,
@@ -364,7 +365,10 @@ async function runWatch(
     // tear: watch mode prints plain lines (or JSON events, with its own lines on stderr).
     const reporter = json
       ? jsonReporter(io.stdout)
-      : plainReporter(io.stdout, { githubActions: io.env.GITHUB_ACTIONS === 'true' });
+      : plainReporter(io.stdout, {
+          githubActions: io.env.GITHUB_ACTIONS === 'true',
+          trace: values.trace ?? false,
+        });
     const { watch } = await import('./watch.js');
     await watch({
       root,
@@ -442,6 +446,7 @@ type Values = {
   'no-wait'?: boolean;
   watch?: boolean;
   debounce?: string;
+  trace?: boolean;
 };
 
 type Parsed =
@@ -473,6 +478,7 @@ const OPTIONS = {
   'no-wait': { type: 'boolean' },
   watch: { type: 'boolean', short: 'w' },
   debounce: { type: 'string' },
+  trace: { type: 'boolean' },
 } as const;
 
 /** Options handled before parseArgs (their value is optional), for suggestions. */
@@ -554,14 +560,15 @@ function describeArgsError(error: Error & { code?: string }): string {
     : `unknown option ${unknown}; to pass it to a task, put it after --`;
 }
 
-async function pickReporter(io: Io, json: boolean): Promise<Reporter> {
-  if (json) return jsonReporter(io.stdout);
+async function pickReporter(io: Io, values: Values): Promise<Reporter> {
+  if (values.json) return jsonReporter(io.stdout);
+  const trace = values.trace ?? false;
   const ci = io.env.CI !== undefined && io.env.CI !== '' && io.env.CI !== 'false';
   if (io.stdout.isTTY && !ci) {
     const { listrReporter } = await import('./report/listr.js');
-    return listrReporter(io.stdout);
+    return listrReporter(io.stdout, { trace });
   }
-  return plainReporter(io.stdout, { githubActions: io.env.GITHUB_ACTIONS === 'true' });
+  return plainReporter(io.stdout, { githubActions: io.env.GITHUB_ACTIONS === 'true', trace });
 }
 
 function silentReporter(): Reporter {

@@ -11,7 +11,13 @@ export type Failure =
   /** An adapter (docker, AWS) that already put its failure into words naming the next step. */
   | { reason: 'reported'; message: string }
   /** Something the task's code threw: a bug, or a plain `throw new Error()` in a Taskfile. */
-  | { reason: 'exception'; message: string; stack: string | undefined };
+  | {
+      reason: 'exception';
+      message: string;
+      stack: string | undefined;
+      /** The first frame in the user's source, `tasks/x.ts:12:5` (source-location.ts). */
+      where?: string | undefined;
+    };
 
 /**
  * Marks a TaskError whichever copy of this module made it: the CLI runs from a bundle, while a
@@ -49,7 +55,7 @@ export function describeFailure(failure: Failure): string {
     case 'reported':
       return failure.message;
     case 'exception':
-      return failure.message;
+      return failure.where ? `${failure.where}: ${failure.message}` : failure.message;
   }
 }
 

@@ -9,6 +9,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { readJson, writeFileAtomic } from './atomic-file.js';
 import { installRegistry, Registry } from './dsl.js';
+import { userLocation } from './source-location.js';
 
 export const TASKFILE_NAMES = ['Taskfile.ts', 'Taskfile.mts', 'Taskfile.js', 'Taskfile.mjs'];
 
@@ -30,7 +31,7 @@ export type Loaded =
   | { ok: false; error: LoadError };
 
 interface Manifest {
-  version: 1;
+  version: 2;
   entry: string;
   engine: string;
   /** Entry of the bundle, relative to .task/cache/. */
@@ -84,10 +85,7 @@ export async function loadTaskfile(options: { cwd: string; file?: string }): Pro
     await import(freshUrl(pathToFileURL(join(cacheDir, manifest.bundle)).href));
   } catch (error) {
     const err = error instanceof Error ? error : new Error(String(error));
-    const where = err.stack
-      ?.split('\n')
-      .find((l) => l.includes('.task/cache/'))
-      ?.trim();
+    const where = userLocation(err.stack, root);
     return {
       ok: false,
       error: {
@@ -119,7 +117,7 @@ function freshUrl(url: string): string {
 
 function isFresh(manifest: Manifest, file: string): boolean {
   if (
-    manifest.version !== 1 ||
+    manifest.version !== 2 ||
     !Array.isArray(manifest.dirs) ||
     manifest.entry !== file ||
     manifest.engine !== ENGINE_URL
@@ -167,6 +165,9 @@ async function bundle(
       target: 'node20',
       packages: 'external',
       logLevel: 'silent',
+      // Maps beside the bundle, read only to locate an error (source-location.ts).
+      sourcemap: 'linked',
+      sourcesContent: false,
       absWorkingDir: root,
       plugins: [
         {
@@ -230,7 +231,7 @@ async function bundle(
     .map((dir) => ({ path: dir, mtimeMs: statSync(join(root, dir)).mtimeMs }));
   return {
     manifest: {
-      version: 1,
+      version: 2,
       entry: file,
       engine: ENGINE_URL,
       bundle: `${folder}/taskfile.mjs`,

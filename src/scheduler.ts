@@ -19,6 +19,7 @@
  * nothing. With `background` (watch mode), a persistent node starts and its dependents go on at
  * once; it keeps running across runs until its fingerprint changes or the run's signal aborts.
  */
+import { relative } from 'node:path';
 import type { ExecOptions, TaskContext } from './dsl.js';
 import type { FileHasher, MaybePromise } from './file-hasher.js';
 import { isPromise } from './file-hasher.js';
@@ -32,6 +33,7 @@ import { digestAll, fileOutput, isOutput } from './output.js';
 import type { Output } from './output.js';
 import { runProcess } from './process.js';
 import { Semaphore } from './semaphore.js';
+import { locateFailure } from './source-location.js';
 import { openLog } from './task-log.js';
 import type { TaskLog } from './task-log.js';
 import type { RunEvent, RunSummary, TaskStatus } from './report/events.js';
@@ -245,10 +247,16 @@ export class Scheduler {
         return this.finish(node, 'cancelled', durationMs, 'interrupted', undefined);
       if (controller.signal.aborted)
         return this.finish(node, 'cancelled', durationMs, SUPERSEDED, undefined);
-      const failure = failureFrom(error);
+      const failure = locateFailure(failureFrom(error), this.options.root);
       log.write(`task failed: ${describeFailure(failure)}`);
+      if (failure.reason === 'exception' && failure.stack) log.write(failure.stack);
       if (!this.options.keepGoing) this.stopping = true;
-      this.failures.push({ key: node.key, failure, lastLines: this.tails.get(node.key) ?? [] });
+      this.failures.push({
+        key: node.key,
+        failure,
+        lastLines: this.tails.get(node.key) ?? [],
+        log: relative(this.options.root, this.options.state.logPath(node.key)),
+      });
       return this.finish(node, 'failed', durationMs, verdict.reason, failure);
     } finally {
       unlink();
@@ -295,7 +303,7 @@ export class Scheduler {
         end('ran', 'exited', undefined);
       } catch (error) {
         if (controller.signal.aborted) end('cancelled', 'stopped', undefined);
-        else end('failed', 'exited', failureFrom(error));
+        else end('failed', 'exited', locateFailure(failureFrom(error), this.options.root));
       } finally {
         unlink();
         this.writes.push(log.close().catch(() => {}));

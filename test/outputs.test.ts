@@ -66,6 +66,8 @@ task('probe', {
     const result = await project.task(['probe']);
     expect(result.exitCode).toBe(1);
     expect(project.runs()).toEqual(['probe']);
-    expect(result.stdout).toContain('[probe] FAILED: service unreachable: start it first');
+    expect(result.stdout).toContain(
+      '[probe] FAILED: Taskfile.ts:5:39: service unreachable: start it first',
+    );
   });
 });

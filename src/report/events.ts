@@ -25,7 +25,13 @@ export type RunEvent =
 export interface RunSummary {
   counts: Record<TaskStatus, number>;
   durationMs: number;
-  failures: { key: string; failure: Failure; lastLines: string[] }[];
+  failures: {
+    key: string;
+    failure: Failure;
+    lastLines: string[];
+    /** The task's log, relative to the root: .task/logs/<task>-<hash>.log. */
+    log?: string;
+  }[];
   interrupted: boolean;
 }
 

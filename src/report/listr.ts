@@ -12,6 +12,7 @@ import type { ListrTaskWrapper, ListrDefaultRenderer, ListrSimpleRenderer } from
 import { describeFailure } from '../failure.js';
 import type { Reporter, RunEvent } from './events.js';
 import { formatDuration, formatSummary } from './summary.js';
+import type { SummaryOptions } from './summary.js';
 
 type Row = ListrTaskWrapper<unknown, ListrDefaultRenderer, ListrSimpleRenderer>;
 
@@ -23,7 +24,7 @@ interface RowState {
   end?: Extract<RunEvent, { type: 'end' }>;
 }
 
-export function listrReporter(out: Writable): Reporter {
+export function listrReporter(out: Writable, options: SummaryOptions = {}): Reporter {
   const rows = new Map<string, RowState>();
   let started = false;
   let running: Promise<unknown> | undefined;
@@ -117,7 +118,7 @@ export function listrReporter(out: Writable): Reporter {
           summary.push(`warning: ${event.message}`);
           return;
         case 'summary':
-          summary = [...summary, ...formatSummary(event.summary)];
+          summary = [...summary, ...formatSummary(event.summary, options)];
           return;
       }
     },

@@ -7,8 +7,12 @@ import type { Writable } from 'node:stream';
 import { describeFailure } from '../failure.js';
 import type { Reporter, RunEvent } from './events.js';
 import { formatDuration, formatSummary } from './summary.js';
+import type { SummaryOptions } from './summary.js';
 
-export function plainReporter(out: Writable, options: { githubActions: boolean }): Reporter {
+export function plainReporter(
+  out: Writable,
+  options: { githubActions: boolean } & SummaryOptions,
+): Reporter {
   const buffered = new Map<string, string[]>();
   // Lines are batched into one write per tick: a large run emits thousands of them.
   let pending = '';
@@ -55,7 +59,7 @@ export function plainReporter(out: Writable, options: { githubActions: boolean }
           return;
         }
         case 'summary':
-          formatSummary(event.summary).forEach(write);
+          formatSummary(event.summary, options).forEach(write);
           flush();
           return;
       }

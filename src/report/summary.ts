@@ -6,7 +6,12 @@ export function formatDuration(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)}ms` : `${(ms / 1000).toFixed(2)}s`;
 }
 
-export function formatSummary(summary: RunSummary): string[] {
+export interface SummaryOptions {
+  /** --trace: each exception's whole stack, mapped to the sources, under its failure. */
+  trace?: boolean;
+}
+
+export function formatSummary(summary: RunSummary, options: SummaryOptions = {}): string[] {
   const { counts } = summary;
   const parts = (
     [
@@ -23,11 +28,16 @@ export function formatSummary(summary: RunSummary): string[] {
   const lines = [
     `${summary.interrupted ? 'Interrupted: ' : ''}${parts.join(', ')} in ${formatDuration(summary.durationMs)}`,
   ];
-  for (const { key, failure, lastLines } of summary.failures) {
+  for (const { key, failure, lastLines, log } of summary.failures) {
     lines.push('', `✖ ${key}: ${describeFailure(failure)}`);
+    if (options.trace && failure.reason === 'exception' && failure.stack) {
+      for (const line of failure.stack.split('\n')) lines.push(`  ${line}`);
+    }
     if (lastLines.length > 0) {
-      lines.push(`  last lines of output (full log: .task/logs/):`);
+      lines.push(`  last lines of output (full log: ${log ?? '.task/logs/'}):`);
       for (const line of lastLines) lines.push(`  │ ${line}`);
+    } else if (log !== undefined) {
+      lines.push(`  full log: ${log}`);
     }
   }
   return lines;

@@ -20,7 +20,7 @@ export function describeLoadError(error: LoadError): string {
     case 'syntax':
       return `${error.file}:${error.line}:${error.column}: ${error.message}\n    ${error.lineText}`;
     case 'evaluation':
-      return `${error.file} failed to load: ${error.message}${error.where ? `\n    ${error.where}` : ''}`;
+      return `${error.file} failed to load: ${error.message}${error.where ? `\n    at ${error.where}` : ''}`;
   }
 }
 
