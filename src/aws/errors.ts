@@ -149,6 +149,14 @@ export type AwsFailureData =
       readonly detail: string;
     }
   | { readonly reason: 'no-registry-token'; readonly environment: string }
+  // --- one-off tasks (src/aws/one-off.ts) ---
+  | {
+      readonly reason: 'run-not-started';
+      readonly environment: string;
+      readonly service: string;
+      readonly failures: readonly string[];
+    }
+  | { readonly reason: 'run-interrupted'; readonly environment: string; readonly taskId: string }
   // --- verify (src/aws/verify.ts) ---
   | {
       readonly reason: 'verify-failed';
@@ -369,6 +377,10 @@ export function describeAwsFailure(failure: AwsFailureData): string {
       return `Pushing images for ${failure.environment} needs Docker, and none was given to the task.`;
     case 'docker-failed':
       return `docker ${failure.step} ${failure.ref} failed: ${failure.detail}`;
+    case 'run-not-started':
+      return `The one-off task on ${failure.service}'s task definition did not start: ${failure.failures.join('; ') || 'ECS gave no reason'}. Check capacity and the service with ${task(failure.environment, 'status')}.`;
+    case 'run-interrupted':
+      return `Interrupted: stopped the one-off task ${failure.taskId} (StopTask); it gets SIGTERM, then SIGKILL after its stop timeout.`;
     case 'verify-failed':
       return `Verify found what a deploy to ${failure.environment} would fail on:\n${describeFindings(failure.environment, failure.findings, failure.fixed)}`;
     case 'no-registry-token':
