@@ -512,8 +512,7 @@ export async function verify(options: VerifyOptions): Promise<Result<VerifyRepor
     const ctx = options;
     const { env } = ctx;
     const fixed: string[] = [];
-    const services: { name: string; containerPort: number; targetGroupArn?: string }[] =
-      Object.values(env.services);
+    const services = Object.values(env.services);
     const groups = await Promise.all([
       ...imagesOf(options.taskDefinitions).map((image) =>
         check(`image ${image}`, () => checkImage(ctx, image)),
@@ -522,15 +521,12 @@ export async function verify(options: VerifyOptions): Promise<Result<VerifyRepor
       check(`task role`, () => checkRole(ctx, 'task role', env.ecs.taskRoleArn)),
       checkSecrets(ctx),
       check(`log group ${env.logs.group}`, () => checkLogGroup(ctx, options.fix === true, fixed)),
-      ...services.flatMap((s) =>
-        s.targetGroupArn === undefined
-          ? []
-          : [
-              check(`${s.name}: target group`, () =>
-                checkTargetGroup(ctx, s, s.targetGroupArn as string),
-              ),
-            ],
-      ),
+      ...services.flatMap((s) => {
+        const arn = s.loadBalancer?.targetGroupArn;
+        if (arn === undefined) return [];
+        const wanted = { name: s.name, containerPort: s.containerPort ?? 0 };
+        return [check(`${s.name}: target group`, () => checkTargetGroup(ctx, wanted, arn))];
+      }),
       ...(options.checkServices === false
         ? []
         : [

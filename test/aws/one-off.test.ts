@@ -20,6 +20,13 @@ import { failure, startHarness, value, type Harness } from './harness.js';
 
 let h: Harness;
 
+/** A service the staging environment declares. */
+function svc(key: string) {
+  const service = h.env.services[key];
+  if (!service) throw new Error(`staging declares no service ${key}`);
+  return service;
+}
+
 beforeEach(async () => {
   h = await startHarness();
   putLogGroup(h.emu.logs, h.env.logs.group, h.env.logs.retentionDays);
@@ -53,9 +60,9 @@ describe('pure parts', () => {
 
 describe('run', () => {
   test('streams the output while the task runs and returns its exit code; argv reaches the container unchanged', async () => {
-    const service = h.env.services.phpFpm.name;
+    const service = svc('phpFpm').name;
     const arrived: string[] = [];
-    h.emu.taskOutput.print({ family: h.env.services.phpFpm.family }, [
+    h.emu.taskOutput.print({ family: svc('phpFpm').family }, [
       'Migration name  Ran?',
       'create_users  Yes',
     ]);
@@ -88,11 +95,11 @@ describe('run', () => {
   });
 
   test('the container exit code comes back; unscripted output is the argv', async () => {
-    h.emu.faults.exitCode({ family: h.env.services.phpFpm.family }, 3);
+    h.emu.faults.exitCode({ family: svc('phpFpm').family }, 3);
     const report = value(
       await runOneOff({
         ...h.ctx(),
-        service: h.env.services.phpFpm.name,
+        service: svc('phpFpm').name,
         command: ['php', '-r', 'exit(3);'],
       }),
     );
@@ -109,7 +116,7 @@ describe('run', () => {
           if (line.includes(' runs ')) controller.abort();
         },
       }),
-      service: h.env.services.phpFpm.name,
+      service: svc('phpFpm').name,
       command: ['sleep', '600'],
     });
     const f = failure(result);

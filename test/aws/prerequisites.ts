@@ -30,16 +30,13 @@ export function seedPrerequisites(emu: AwsEmulator, env: EcsEnvironment): void {
     }
   }
   putLogGroup(emu.logs, env.logs.group, env.logs.retentionDays);
-  for (const service of Object.values(env.services) as {
-    name: string;
-    containerPort: number;
-    targetGroupArn?: string;
-  }[]) {
-    if (service.targetGroupArn === undefined) continue;
-    putTargetGroup(emu.elbv2, service.targetGroupArn, {
-      name: service.targetGroupArn.split('/').at(-2) ?? service.name,
+  for (const service of Object.values(env.services)) {
+    const arn = service.loadBalancer?.targetGroupArn;
+    if (arn === undefined) continue;
+    putTargetGroup(emu.elbv2, arn, {
+      name: arn.split('/').at(-2) ?? service.name,
       protocol: 'TCP',
-      port: service.containerPort,
+      port: service.containerPort ?? 0,
       targetType: 'ip',
       vpcId: 'vpc-0123456789abcdef0',
     });

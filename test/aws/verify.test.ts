@@ -22,6 +22,13 @@ import { roleName, seedPrerequisites } from './prerequisites.js';
 
 let h: Harness;
 
+/** A service the staging environment declares. */
+function svc(key: string) {
+  const service = h.env.services[key];
+  if (!service) throw new Error(`staging declares no service ${key}`);
+  return service;
+}
+
 beforeEach(async () => {
   h = await startHarness();
   seedPrerequisites(h.emu, h.env);
@@ -145,8 +152,8 @@ describe('verify', () => {
         `task role ${h.env.ecs.taskRoleArn}`,
         `log group ${h.env.logs.group}`,
         `cluster ${h.env.ecs.cluster}`,
-        `service ${h.env.services.phpFpm.name}`,
-        `service ${h.env.services.nginx.name}`,
+        `service ${svc('phpFpm').name}`,
+        `service ${svc('nginx').name}`,
       ]),
     );
     expect(describeVerify(report)).toContain('JSON key "password" not checked');
@@ -177,8 +184,9 @@ describe('verify', () => {
       deletedAt: Date.UTC(2025, 0, 3),
     });
     emu.logs.groups.get(env.logs.group)!.retentionInDays = undefined;
-    emu.elbv2.targetGroups.delete(env.services.nginx.targetGroupArn);
-    emu.elbv2.targetGroups.get(env.services.phpFpm.targetGroupArn)!.targetType = 'instance';
+    emu.elbv2.targetGroups.delete(svc('nginx').loadBalancer?.targetGroupArn ?? '');
+    emu.elbv2.targetGroups.get(svc('phpFpm').loadBalancer?.targetGroupArn ?? '')!.targetType =
+      'instance';
     const found = problems(await verify(h.ctx()));
     expect(reasons(found).sort()).toEqual(
       [
@@ -199,7 +207,7 @@ describe('verify', () => {
     expect(text).toContain('keeps logs forever, not 14');
     expect(text).toContain('`npx task staging:verify[fix]`');
     expect(text).toContain(
-      `${env.services.nginx.name}: target group ${env.services.nginx.targetGroupArn} does not exist`,
+      `${svc('nginx').name}: target group ${svc('nginx').loadBalancer?.targetGroupArn ?? ''} does not exist`,
     );
     expect(text).toContain('has target type instance, the service needs ip');
   });
