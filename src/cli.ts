@@ -9,7 +9,7 @@ import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Registry } from './dsl.js';
 import { FileHasher } from './file-hasher.js';
-import { parseTarget, Planner, suggest } from './graph.js';
+import { closure, parseTarget, Planner, suggest } from './graph.js';
 import type { PlanNode, Request } from './graph.js';
 import { loadTaskfile } from './loader.js';
 import { TaskError } from './failure.js';
@@ -27,7 +27,7 @@ import {
   unknownTaskMessage,
 } from './report/text.js';
 import { Tally } from './report/tally.js';
-import { closure, Scheduler } from './scheduler.js';
+import { Scheduler } from './scheduler.js';
 import { acquireLock, State } from './state.js';
 import { accessProblemOf, checkTaskDir, describeAccessProblem } from './task-dir.js';
 import type { WatchGraph } from './watch.js';

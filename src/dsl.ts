@@ -41,8 +41,9 @@ export interface TaskContext<A extends string = string> {
   /** This run's fingerprint of the task (hex sha256): content-addressed tags derive from it. */
   readonly fingerprint: string;
   /**
-   * Each dependency's fingerprint and output digests, by task name: a task that builds FROM
-   * another task's image derives that image's content-addressed tag from these.
+   * Each dependency's fingerprint and output digests, by the dependency's node key (`greet` or
+   * `greet[name=alice]`; a task name also finds its only node): a task that builds FROM another
+   * task's image derives that image's content-addressed tag from these.
    */
   readonly deps: Readonly<Record<string, DepInfo>>;
   /** Aborted on Ctrl-C, SIGTERM, or when watch mode supersedes the run. */

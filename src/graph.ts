@@ -232,3 +232,15 @@ class PlanFailure extends Error {
     super(error.reason);
   }
 }
+
+/** The nodes and all they depend on, dependencies first. */
+export function closure(nodes: readonly PlanNode[]): PlanNode[] {
+  const seen = new Set<PlanNode>();
+  const visit = (node: PlanNode): void => {
+    if (seen.has(node)) return;
+    for (const dep of node.deps) visit(dep);
+    seen.add(node);
+  };
+  nodes.forEach(visit);
+  return [...seen];
+}

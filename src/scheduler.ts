@@ -4,7 +4,7 @@
  *
  *   per node:  wait deps ──any failed──> skipped (dependency failed)
  *                 │
- *              fingerprint ──same as record and outputs intact──> up-to-date
+ *              fingerprint ──same as record and outputs intact──> up-to-date (up-to-date.ts)
  *                 │
  *              wait for a slot ──run stopping (fail-fast, Ctrl-C)──> skipped
  *                 │
@@ -17,10 +17,15 @@
  * Each running node has its own AbortController, linked to the run's signal: watch mode cancels
  * the nodes a change makes stale (`cancel`) while the others carry on; a cancelled node records
  * nothing. With `background` (watch mode), a persistent node starts and its dependents go on at
- * once; it keeps running across runs until its fingerprint changes or the run's signal aborts.
+ * once; it keeps running across runs until its fingerprint changes or the run's signal aborts
+ * (background.ts). The context a run function receives is shaped in task-context.ts.
  */
 import { relative } from 'node:path';
-import type { ExecOptions, TaskContext } from './dsl.js';
+import { linkAbort, SUPERSEDED } from './abort-link.js';
+import { launch } from './background.js';
+import type { Background } from './background.js';
+import { now } from './clock.js';
+import type { TaskContext } from './dsl.js';
 import type { FileHasher, MaybePromise } from './file-hasher.js';
 import { isPromise } from './file-hasher.js';
 import { describeFailure, failureFrom, TaskError } from './failure.js';
@@ -28,14 +33,16 @@ import type { Failure } from './failure.js';
 import type { DepResult, FingerprintDetail } from './fingerprint.js';
 import { fingerprintNode } from './fingerprint.js';
 import type { PlanNode, Planner } from './graph.js';
-import { parseTarget } from './graph.js';
+import { closure, parseTarget } from './graph.js';
 import { digestAll, fileOutput, isOutput } from './output.js';
 import type { Output } from './output.js';
-import { runProcess } from './process.js';
 import { Semaphore } from './semaphore.js';
 import { locateFailure } from './source-location.js';
+import { taskContext } from './task-context.js';
 import { openLog } from './task-log.js';
 import type { TaskLog } from './task-log.js';
+import { compareOutputs, decide, outputsUnchecked } from './up-to-date.js';
+import type { Verdict } from './up-to-date.js';
 import type { RunEvent, RunSummary, TaskStatus } from './report/events.js';
 import type { State } from './state.js';
 
@@ -55,16 +62,6 @@ export interface SchedulerOptions {
   emit: (event: RunEvent) => void;
   /** Watch mode: where persistent tasks live between runs. Without it they run like any other. */
   background?: Background;
-}
-
-/** Persistent tasks running in the background, by node key; they outlive a single run. */
-export interface Background {
-  /** The fingerprint the running instance was started with; undefined when none runs. */
-  fingerprintOf(key: string): string | undefined;
-  /** Stops the running instance, if any; resolves once its processes are gone. */
-  stop(key: string): Promise<void>;
-  /** Takes over an instance just started; `done` settles when it has exited. */
-  adopt(key: string, fingerprint: string, controller: AbortController, done: Promise<void>): void;
 }
 
 export interface NodeResult {
@@ -268,8 +265,8 @@ export class Scheduler {
 
   /**
    * Watch mode's persistent node: left running when it already runs with this fingerprint,
-   * otherwise (re)started without a slot or a record. Its dependents count it as started; its
-   * `end` event comes when it exits.
+   * otherwise (re)started without a slot or a record (see background.ts). Its dependents count it
+   * as started.
    */
   private async startInBackground(
     node: PlanNode,
@@ -287,28 +284,20 @@ export class Scheduler {
     if (this.stopping || signal.aborted || this.cancelled.has(node.key)) {
       return this.finish(node, 'skipped', 0, 'not started: the run is stopping', undefined);
     }
-    const controller = new AbortController();
-    const unlink = linkAbort(signal, controller);
-    const started = now();
-    emit({ type: 'start', key: node.key });
-    const log = openLog(this.options.state.logPath(node.key));
-    const context = this.context(node, fingerprint, log, controller.signal);
-    const end = (status: TaskStatus, reason: string, failure: Failure | undefined): void => {
-      const durationMs = now() - started;
-      emit({ type: 'end', key: node.key, status, durationMs, reason, failure });
-    };
-    const done = (async () => {
-      try {
-        await node.task.run?.(context);
-        end('ran', 'exited', undefined);
-      } catch (error) {
-        if (controller.signal.aborted) end('cancelled', 'stopped', undefined);
-        else end('failed', 'exited', locateFailure(failureFrom(error), this.options.root));
-      } finally {
-        unlink();
-        this.writes.push(log.close().catch(() => {}));
-      }
-    })();
+    const { controller, done } = launch({
+      key: node.key,
+      root: this.options.root,
+      signal,
+      emit,
+      run: async (own) => {
+        const log = openLog(this.options.state.logPath(node.key));
+        try {
+          await node.task.run?.(this.context(node, fingerprint, log, own));
+        } finally {
+          this.writes.push(log.close().catch(() => {}));
+        }
+      },
+    });
     background.adopt(node.key, fingerprint, controller, done);
     return this.enter(
       node,
@@ -345,7 +334,10 @@ export class Scheduler {
     return all ? results : undefined;
   }
 
-  /** A plain value when the outputs' digests were known without waiting (see MaybePromise). */
+  /**
+   * The up-to-date decision (up-to-date.ts) fed with this node's facts. A plain value when the
+   * outputs' digests were known without waiting (see MaybePromise): a no-op run never suspends.
+   */
   private verdict(
     node: PlanNode,
     fingerprint: string,
@@ -353,35 +345,20 @@ export class Scheduler {
     depResults: readonly NodeResult[],
   ): MaybePromise<Verdict> {
     const { task } = node;
-    const no = (reason: string): Verdict => ({ upToDate: false, reason, outputs: {} });
-    if (!task.run) {
-      const ran = depResults.some((r) => r.status === 'ran' || r.status === 'would-run');
-      return ran
-        ? no('a dependency ran')
-        : { upToDate: true, reason: 'nothing to do', outputs: {} };
-    }
-    if (this.options.force) return no('forced (--force)');
-    if (task.inputs.length === 0 && outputs.length === 0)
-      return no('no inputs or outputs: always runs');
-    const record = this.options.state.read(node.key);
-    if (!record) return no('never ran successfully');
-    if (record.fingerprint !== fingerprint) {
-      return no(`inputs changed (run \`task --explain ${node.key}\` for details)`);
-    }
-    // The task runs and meets the same trouble (Docker down, say) with its own clear message.
-    const unchecked = (error: unknown) =>
-      no(`its outputs could not be checked (${(error as Error).message.split('\n')[0]})`);
-    const compare = (digests: readonly (string | undefined)[]): Verdict => {
-      for (let i = 0; i < outputs.length; i++) {
-        const { id } = outputs[i] as Output;
-        const recorded = record.outputs[id];
-        const now = digests[i];
-        if (recorded === undefined) return no(`output ${id} is new`);
-        if (now === undefined) return no(`output ${id} is missing`);
-        if (now !== recorded) return no(`output ${id} changed since the last run`);
-      }
-      return { upToDate: true, reason: 'up to date', outputs: record.outputs };
-    };
+    const decision = decide({
+      key: node.key,
+      runs: task.run !== undefined,
+      depRan: depResults.some((r) => r.status === 'ran' || r.status === 'would-run'),
+      force: this.options.force,
+      tracked: task.inputs.length > 0 || outputs.length > 0,
+      record: task.run ? this.options.state.read(node.key) : undefined,
+      fingerprint,
+    });
+    if (!('compare' in decision)) return decision;
+    const ids = outputs.map((o) => o.id);
+    const compare = (digests: readonly (string | undefined)[]): Verdict =>
+      compareOutputs(ids, decision.recorded, digests);
+    const unchecked = (error: unknown): Verdict => outputsUnchecked((error as Error).message);
     try {
       const digests = digestAll(outputs);
       return isPromise(digests) ? digests.then(compare, unchecked) : compare(digests);
@@ -412,45 +389,22 @@ export class Scheduler {
     signal: AbortSignal,
   ): TaskContext {
     const { root, emit } = this.options;
-    const line = (stream: 'stdout' | 'stderr' | 'log', text: string): void => {
-      log.write(text);
-      const tail = this.tails.get(node.key) ?? [];
-      tail.push(text);
-      if (tail.length > TAIL_LINES) tail.shift();
-      this.tails.set(node.key, tail);
-      emit({ type: 'output', key: node.key, stream, line: text });
-    };
-    return {
-      name: node.task.name,
-      args: node.args,
-      root,
+    return taskContext({
+      node,
       fingerprint,
+      root,
       signal,
-      log: (message) => {
-        for (const text of message.split('\n')) line('log', text);
+      line: (stream, text) => {
+        log.write(text);
+        const tail = this.tails.get(node.key) ?? [];
+        tail.push(text);
+        if (tail.length > TAIL_LINES) tail.shift();
+        this.tails.set(node.key, tail);
+        emit({ type: 'output', key: node.key, stream, line: text });
       },
-      exec: (file: string, args: readonly string[] = [], opts: ExecOptions = {}) =>
-        runProcess(file, args, {
-          cwd: opts.cwd ? resolveIn(root, opts.cwd) : root,
-          ...(opts.env ? { env: opts.env } : {}),
-          ...(opts.input !== undefined ? { input: opts.input } : {}),
-          ...(opts.allowFailure ? { allowFailure: true } : {}),
-          signal,
-          ...(opts.quiet
-            ? {}
-            : { onLine: (text: string, stream: 'stdout' | 'stderr') => line(stream, text) }),
-        }),
       invoke: (name, args) => this.invoke(node, name, args),
-      deps: Object.fromEntries(
-        node.deps.map((dep) => {
-          const result = this.settled.get(dep.key);
-          return [
-            dep.task.name,
-            { fingerprint: result?.fingerprint ?? '', outputs: result?.outputs ?? {} },
-          ];
-        }),
-      ),
-    };
+      resultOf: (dep) => this.settled.get(dep.key),
+    });
   }
 
   /** Rake's invoke, from inside a run: the invoker gives up its slot while it waits. */
@@ -534,30 +488,6 @@ export class Scheduler {
   }
 }
 
-/**
- * Milliseconds from an arbitrary origin, for durations. Not performance.now(): the first use of
- * the `performance` global loads Node's perf_hooks (a dozen internal modules) into every run.
- */
-function now(): number {
-  return Number(process.hrtime.bigint()) / 1e6;
-}
-
-interface Verdict {
-  upToDate: boolean;
-  reason: string;
-  outputs: Record<string, string>;
-}
-
-const SUPERSEDED = 'superseded by a change';
-
-/** Aborts `controller` when `signal` does; returns the unlink (AbortSignal.any leaks on Node 20). */
-function linkAbort(signal: AbortSignal, controller: AbortController): () => void {
-  const abort = (): void => controller.abort(signal.reason);
-  if (signal.aborted) abort();
-  signal.addEventListener('abort', abort, { once: true });
-  return () => signal.removeEventListener('abort', abort);
-}
-
 function isBlocking(status: TaskStatus | undefined): boolean {
   return status === 'failed' || status === 'skipped' || status === 'cancelled';
 }
@@ -579,20 +509,4 @@ function withDep(result: NodeResult, fingerprint: string, outputs: readonly Outp
     }
   }
   result.dep = { fingerprint, outputs: shared };
-}
-
-/** The nodes and all they depend on, dependencies first. */
-export function closure(nodes: readonly PlanNode[]): PlanNode[] {
-  const seen = new Set<PlanNode>();
-  const visit = (node: PlanNode): void => {
-    if (seen.has(node)) return;
-    for (const dep of node.deps) visit(dep);
-    seen.add(node);
-  };
-  nodes.forEach(visit);
-  return [...seen];
-}
-
-function resolveIn(root: string, path: string): string {
-  return path.startsWith('/') ? path : `${root}/${path}`;
 }

@@ -26,8 +26,10 @@ import type { Ignore } from 'ignore';
 import type { Registry } from './dsl.js';
 import type { PlanNode, Planner } from './graph.js';
 import type { Reporter } from './report/events.js';
-import { closure, Scheduler } from './scheduler.js';
-import type { Background, NodeResult, SchedulerOptions } from './scheduler.js';
+import { BackgroundTasks } from './background.js';
+import { closure } from './graph.js';
+import { Scheduler } from './scheduler.js';
+import type { NodeResult, SchedulerOptions } from './scheduler.js';
 import { inputMatcher, readGitignore, scopeOf, TreeWatcher, trimSlash } from './tree-watcher.js';
 import type { Scope } from './tree-watcher.js';
 
@@ -346,38 +348,4 @@ function withDependents(all: readonly PlanNode[], stale: ReadonlySet<PlanNode>):
 function listPaths(paths: readonly string[]): string {
   if (paths.length <= 3) return paths.join(', ');
   return `${paths.slice(0, 2).join(', ')} and ${paths.length - 2} more files`;
-}
-
-class BackgroundTasks implements Background {
-  private readonly running = new Map<
-    string,
-    { fingerprint: string; controller: AbortController; done: Promise<void> }
-  >();
-
-  fingerprintOf(key: string): string | undefined {
-    return this.running.get(key)?.fingerprint;
-  }
-
-  async stop(key: string): Promise<void> {
-    const entry = this.running.get(key);
-    if (!entry) return;
-    entry.controller.abort();
-    await entry.done;
-  }
-
-  adopt(key: string, fingerprint: string, controller: AbortController, done: Promise<void>): void {
-    const entry = { fingerprint, controller, done };
-    this.running.set(key, entry);
-    void done.finally(() => {
-      if (this.running.get(key) === entry) this.running.delete(key);
-    });
-  }
-
-  keys(): string[] {
-    return [...this.running.keys()];
-  }
-
-  async stopAll(): Promise<void> {
-    await Promise.all(this.keys().map((key) => this.stop(key)));
-  }
 }

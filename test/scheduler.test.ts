@@ -118,6 +118,52 @@ task('broken', { run: (ctx) => ctx.invoke('nope') });
     expect(broken.stdout).toContain('invoked task nope failed: no task named "nope"');
   });
 
+  it('ctx.deps has one entry per dependency node: greet[a] and greet[b] do not collide', async () => {
+    project = new Project({
+      'Taskfile.ts': `import { writeFileSync } from 'node:fs';
+import { task } from 'taskgraph';
+task('greet', {
+  args: ['name'],
+  outputs: ({ args }) => ['hello-' + args.name + '.txt'],
+  run: (ctx) => writeFileSync('hello-' + ctx.args.name + '.txt', 'hello ' + ctx.args.name),
+});
+task('both', {
+  deps: ['greet[a]', 'greet[b]'],
+  run: (ctx) => {
+    let ambiguous = '';
+    try { void ctx.deps['greet']; } catch (error) { ambiguous = (error as Error).message; }
+    writeFileSync('both.json', JSON.stringify({ keys: Object.keys(ctx.deps), deps: ctx.deps, ambiguous }));
+  },
+});
+task('one', {
+  deps: ['greet[a]'],
+  run: (ctx) => writeFileSync('one.json', JSON.stringify(ctx.deps['greet'] ?? null)),
+});
+`,
+    });
+    expect((await project.task(['both', 'one'])).exitCode).toBe(0);
+    type Deps = Record<string, { fingerprint: string; outputs: Record<string, string> }>;
+    const both = JSON.parse(project.read('both.json')) as {
+      keys: string[];
+      deps: Deps;
+      ambiguous: string;
+    };
+    expect(both.keys).toEqual(['greet[name=a]', 'greet[name=b]']);
+    const a = both.deps['greet[name=a]'];
+    const b = both.deps['greet[name=b]'];
+    expect(Object.keys(a?.outputs ?? {})).toEqual(['file:hello-a.txt']);
+    expect(Object.keys(b?.outputs ?? {})).toEqual(['file:hello-b.txt']);
+    expect(a?.fingerprint).toMatch(/^[0-9a-f]{64}$/);
+    expect(b?.fingerprint).toMatch(/^[0-9a-f]{64}$/);
+    expect(a?.fingerprint).not.toBe(b?.fingerprint);
+    expect(both.ambiguous).toBe(
+      "ctx.deps['greet'] is ambiguous: this task depends on greet[name=a] and greet[name=b]; " +
+        "look one up by its key, e.g. ctx.deps['greet[name=a]']",
+    );
+    // With one node of the task, its name still finds it.
+    expect(JSON.parse(project.read('one.json'))).toEqual(a);
+  });
+
   it('Ctrl-C kills the running process groups, records nothing and exits 130', async () => {
     project = new Project({
       'Taskfile.ts': `import { task } from 'taskgraph';

@@ -1,0 +1,97 @@
+/**
+ * Persistent tasks (dev servers) in watch mode: started by one run, they outlive it, and a later
+ * run restarts one only when its fingerprint differs from the one it was started with.
+ *
+ *   absent ──run: start──> running ──fingerprint differs on a later run: stop, start──> running
+ *                             │ exits on its own, or stop (reload dropped it, Ctrl-C)
+ *                             ▼
+ *                           absent
+ *
+ * Its dependents go on as soon as it has started; its `end` event comes when it exits. It takes
+ * no concurrency slot and records nothing: there is no result to reuse.
+ */
+import { linkAbort } from './abort-link.js';
+import { now } from './clock.js';
+import { failureFrom } from './failure.js';
+import type { Failure } from './failure.js';
+import type { RunEvent, TaskStatus } from './report/events.js';
+import { locateFailure } from './source-location.js';
+
+/** Where persistent tasks live between runs, by node key. */
+export interface Background {
+  /** The fingerprint the running instance was started with; undefined when none runs. */
+  fingerprintOf(key: string): string | undefined;
+  /** Stops the running instance, if any; resolves once its processes are gone. */
+  stop(key: string): Promise<void>;
+  /** Takes over an instance just started; `done` settles when it has exited. */
+  adopt(key: string, fingerprint: string, controller: AbortController, done: Promise<void>): void;
+}
+
+export interface Launch {
+  key: string;
+  /** The project root: a failure is located in the user's code relative to it. */
+  root: string;
+  /** The run's signal: Ctrl-C stops the task too. */
+  signal: AbortSignal;
+  emit: (event: RunEvent) => void;
+  /** Runs the task under its own signal; settles when it exits. */
+  run: (signal: AbortSignal) => Promise<void>;
+}
+
+/** Starts a task without waiting for it; `done` settles (never rejects) once it has exited. */
+export function launch(options: Launch): { controller: AbortController; done: Promise<void> } {
+  const { key, emit } = options;
+  const controller = new AbortController();
+  const unlink = linkAbort(options.signal, controller);
+  const started = now();
+  emit({ type: 'start', key });
+  const end = (status: TaskStatus, reason: string, failure: Failure | undefined): void => {
+    emit({ type: 'end', key, status, durationMs: now() - started, reason, failure });
+  };
+  const done = (async () => {
+    try {
+      await options.run(controller.signal);
+      end('ran', 'exited', undefined);
+    } catch (error) {
+      if (controller.signal.aborted) end('cancelled', 'stopped', undefined);
+      else end('failed', 'exited', locateFailure(failureFrom(error), options.root));
+    } finally {
+      unlink();
+    }
+  })();
+  return { controller, done };
+}
+
+export class BackgroundTasks implements Background {
+  private readonly running = new Map<
+    string,
+    { fingerprint: string; controller: AbortController; done: Promise<void> }
+  >();
+
+  fingerprintOf(key: string): string | undefined {
+    return this.running.get(key)?.fingerprint;
+  }
+
+  async stop(key: string): Promise<void> {
+    const entry = this.running.get(key);
+    if (!entry) return;
+    entry.controller.abort();
+    await entry.done;
+  }
+
+  adopt(key: string, fingerprint: string, controller: AbortController, done: Promise<void>): void {
+    const entry = { fingerprint, controller, done };
+    this.running.set(key, entry);
+    void done.finally(() => {
+      if (this.running.get(key) === entry) this.running.delete(key);
+    });
+  }
+
+  keys(): string[] {
+    return [...this.running.keys()];
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all(this.keys().map((key) => this.stop(key)));
+  }
+}
