@@ -161,9 +161,13 @@ async function runCommand(io: Io): Promise<number> {
   }
   const { registry, root } = loaded;
   if (registry.problems.length > 0) {
-    io.stderr.write(
-      `task: ${relative(io.cwd, loaded.file) || loaded.file}: ${registry.problems.join('; ')}\n`,
-    );
+    // Each problem names its own file:line (else the Taskfile's).
+    const where = relative(io.cwd, loaded.file) || loaded.file;
+    for (const problem of registry.problems) {
+      io.stderr.write(
+        `task: ${/^[^\s:]+:\d+:\d+: /.test(problem) ? '' : `${where}: `}${problem}\n`,
+      );
+    }
     return EXIT.usage;
   }
 

@@ -3,6 +3,7 @@
  * the registry that the loader installed before importing the Taskfile; nothing runs here.
  */
 import type { Output } from './output.js';
+import { checkName, checkOptions, projectPath } from './task-options.js';
 
 /** Values a task receives for its declared args, by name. */
 export type TaskArgs<A extends string = string> = { readonly [K in A]?: string };
@@ -113,6 +114,13 @@ export interface RuleDefinition {
   readonly options: Omit<TaskOptions<'target' | 'source'>, 'inputs' | 'outputs' | 'args'>;
 }
 
+export interface RegistryOptions {
+  /** The project root: path outputs must lie inside it. */
+  root?: string;
+  /** `tasks/x.ts:12:5` for a stack: where a problem's call is in the user's source. */
+  locate?: (stack: string | undefined) => string | undefined;
+}
+
 export class Registry {
   readonly tasks = new Map<string, TaskDefinition>();
   readonly rules: RuleDefinition[] = [];
@@ -121,12 +129,20 @@ export class Registry {
   scope: string[] = [];
   pendingDesc: string | undefined;
 
+  constructor(readonly options: RegistryOptions = {}) {}
+
   add(definition: TaskDefinition): void {
     if (this.tasks.has(definition.name)) {
-      this.problems.push(`task "${definition.name}" is defined twice`);
+      this.problem(`task ${definition.name} is defined twice`);
       return;
     }
     this.tasks.set(definition.name, definition);
+  }
+
+  /** A definition error, located at the user's call that is being made now. */
+  problem(message: string): void {
+    const where = this.options.locate?.(new Error().stack);
+    this.problems.push(where ? `${where}: ${message}` : message);
   }
 }
 
@@ -153,11 +169,22 @@ function define<A extends string>(
   options: TaskOptions<A>,
 ): void {
   const registry = current();
+  const badName = checkName(`${kind}()'s name`, name);
+  if (badName !== undefined) return registry.problem(badName);
   if (!/^[^\s[\]:][^\s[\]]*$/.test(name) || name.endsWith(':')) {
-    registry.problems.push(`invalid task name "${name}"`);
-    return;
+    return registry.problem(`invalid task name "${name}"`);
   }
   const fullName = kind === 'file' ? name : [...registry.scope, name].join(':');
+  const { root } = registry.options;
+  const problems = checkOptions(kind, options, root);
+  if (kind === 'file' && root !== undefined) {
+    const own = projectPath(name, root);
+    if ('error' in own) problems.push(own.error);
+  }
+  if (problems.length > 0) {
+    for (const problem of problems) registry.problem(`${kind} ${fullName}: ${problem}`);
+    return;
+  }
   registry.add({
     name: fullName,
     scope: [...registry.scope],
@@ -165,7 +192,7 @@ function define<A extends string>(
     desc: options.desc ?? registry.pendingDesc,
     deps: options.deps ?? [],
     inputs: options.inputs ?? [],
-    outputs: kind === 'file' ? withOwnPath(name, options.outputs) : options.outputs,
+    outputs: withOwnPath(kind === 'file' ? name : undefined, options.outputs, root),
     env: options.env ?? [],
     vars: options.vars ?? {},
     args: options.args ?? [],
@@ -176,9 +203,24 @@ function define<A extends string>(
   registry.pendingDesc = undefined;
 }
 
-function withOwnPath(path: string, outputs: TaskOptions['outputs']): TaskOptions['outputs'] {
-  if (typeof outputs === 'function') return (info) => [path, ...outputs(info)];
-  return [path, ...(outputs ?? [])];
+/**
+ * A file task's own path first; path outputs relative to the root (an absolute path inside the
+ * project, which checkOptions let through, is what the hasher would otherwise join to the root).
+ */
+function withOwnPath(
+  path: string | undefined,
+  outputs: TaskOptions['outputs'],
+  root: string | undefined,
+): TaskOptions['outputs'] {
+  const inProject = (spec: OutputSpec): OutputSpec =>
+    typeof spec === 'string' && root !== undefined
+      ? ((projectPath(spec, root) as { path?: string }).path ?? spec)
+      : spec;
+  if (typeof outputs === 'function') {
+    return path === undefined ? outputs : (info) => [inProject(path), ...outputs(info)];
+  }
+  if (path === undefined && outputs === undefined) return undefined;
+  return [...(path === undefined ? [] : [path]), ...(outputs ?? [])].map(inProject);
 }
 
 /** Defines a task. `run` is optional: a task without it only groups its dependencies. */
@@ -197,6 +239,12 @@ export function file(path: string, options: TaskOptions<never> = {}): void {
 /** Tasks defined inside `fn` are named `name:...`; their deps resolve relative to it first. */
 export function namespace(name: string, fn: () => void): void {
   const registry = current();
+  const problem =
+    checkName("namespace()'s name", name) ??
+    (typeof fn === 'function'
+      ? undefined
+      : `namespace ${name}: expected a function, got ${typeof fn}`);
+  if (problem !== undefined) return registry.problem(problem);
   registry.scope.push(name);
   try {
     fn();
@@ -207,7 +255,10 @@ export function namespace(name: string, fn: () => void): void {
 
 /** Rake's desc(): describes the next task defined. */
 export function desc(text: string): void {
-  current().pendingDesc = text;
+  const registry = current();
+  const problem = checkName("desc()'s text", text);
+  if (problem !== undefined) return registry.problem(problem);
+  registry.pendingDesc = text;
 }
 
 /**
@@ -218,10 +269,19 @@ export function rule(
   target: string,
   options: RuleDefinition['options'] & { source: string | ((target: string) => string) },
 ): void {
+  const registry = current();
+  const problems = [
+    checkName("rule()'s target", target),
+    ...checkOptions('rule', options, registry.options.root),
+  ].filter((problem) => problem !== undefined);
+  if (problems.length > 0) {
+    for (const problem of problems) registry.problem(`rule ${String(target)}: ${problem}`);
+    return;
+  }
   const { source, ...rest } = options;
   const toSource =
     typeof source === 'function'
       ? source
       : (path: string): string => path.slice(0, -target.length) + source;
-  current().rules.push({ target, source: toSource, options: rest });
+  registry.rules.push({ target, source: toSource, options: rest });
 }

@@ -79,7 +79,7 @@ export async function loadTaskfile(options: { cwd: string; file?: string }): Pro
     writeFileAtomic(manifestPath, JSON.stringify(manifest), { fsync: false });
   }
 
-  const registry = new Registry();
+  const registry = new Registry({ root, locate: (stack) => userLocation(stack, root) });
   installRegistry(registry);
   try {
     await import(freshUrl(pathToFileURL(join(cacheDir, manifest.bundle)).href));

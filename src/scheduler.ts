@@ -39,6 +39,7 @@ import type { Output } from './output.js';
 import { Semaphore } from './semaphore.js';
 import { locateFailure } from './source-location.js';
 import { taskContext } from './task-context.js';
+import { projectPath } from './task-options.js';
 import { openLog } from './task-log.js';
 import type { TaskLog } from './task-log.js';
 import { compareOutputs, decide, outputsUnchecked } from './up-to-date.js';
@@ -375,7 +376,16 @@ export class Scheduler {
         : (outputs ?? []);
     return specs.map((spec) => {
       if (isOutput(spec)) return spec;
-      if (typeof spec === 'string') return fileOutput(this.options.hasher, spec);
+      if (typeof spec === 'string') {
+        // Static outputs were made relative when defined; a function's are checked here.
+        const checked = /^(\/|\.\.)/.test(spec)
+          ? projectPath(spec, this.options.root)
+          : { path: spec };
+        if ('error' in checked) {
+          throw new TaskError({ reason: 'reported', message: `${node.key}: ${checked.error}` });
+        }
+        return fileOutput(this.options.hasher, checked.path);
+      }
       throw new Error(
         `task ${node.key}: an output must be a path or an Output, got ${typeof spec}`,
       );

@@ -105,7 +105,7 @@ describe('planner', () => {
     });
     expect(errorOf(registry, 'a')).toEqual({
       reason: 'taskfile',
-      problems: ['task "a" is defined twice'],
+      problems: ['task a is defined twice'],
     });
   });
 });

@@ -1,0 +1,167 @@
+/**
+ * The checks every task(), file(), rule(), namespace() and desc() call gets when the Taskfile
+ * loads. TypeScript types are stripped, not checked, when a Taskfile is bundled, so a misspelt
+ * key (`depz`) or a wrong type (`deps: 'b'`) would otherwise be ignored or crash mid-run.
+ *
+ * Hand-written rather than a zod schema: this runs for every definition on every run, no-op runs
+ * included (whose start-up is a measured figure), and importing zod alone costs more than a
+ * no-op run of a small graph. Each check is a typeof test per value; words are made only for a
+ * value that fails.
+ */
+import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { suggest } from './graph.js';
+
+/** What a value should have been, in words, when it is not; undefined when it is fine. */
+type Check = (value: unknown) => string | undefined;
+
+const isString: Check = (value) => (typeof value === 'string' ? undefined : 'a string');
+const isBoolean: Check = (value) => (typeof value === 'boolean' ? undefined : 'true or false');
+const isFunction: Check = (value) => (typeof value === 'function' ? undefined : 'a function');
+
+function arrayOf(what: string, item: Check): Check {
+  return (value) => {
+    if (!Array.isArray(value)) return `an array of ${what}`;
+    for (const entry of value as unknown[])
+      if (item(entry) !== undefined) return `an array of ${what}`;
+    return undefined;
+  };
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+const isDep: Check = (value) => {
+  if (typeof value === 'string') return undefined;
+  if (
+    isPlainObject(value) &&
+    typeof value.task === 'string' &&
+    (value.args === undefined || isPlainObject(value.args))
+  )
+    return undefined;
+  return 'a task name';
+};
+
+// The Output interface's shape, tested here rather than with output.ts's isOutput: that module
+// pulls the file hasher into every Taskfile's load, and this check runs before anything hashes.
+const isOutputSpec: Check = (value) =>
+  typeof value === 'string' ||
+  (typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { id?: unknown }).id === 'string' &&
+    typeof (value as { digest?: unknown }).digest === 'function')
+    ? undefined
+    : 'a path or an Output';
+
+const TASK_KEYS: Record<string, Check> = {
+  desc: isString,
+  deps: arrayOf('task names', isDep),
+  inputs: arrayOf('globs', isString),
+  outputs: (value) =>
+    typeof value === 'function'
+      ? undefined
+      : arrayOf('paths or Outputs, or a function returning them', isOutputSpec)(value),
+  env: arrayOf('environment variable names', isString),
+  vars: (value) => (isPlainObject(value) ? undefined : 'an object of plain values'),
+  args: arrayOf('argument names', isString),
+  version: isString,
+  persistent: isBoolean,
+  run: isFunction,
+};
+
+const { inputs: _inputs, outputs: _outputs, args: _args, ...RULE_SHARED } = TASK_KEYS;
+const RULE_KEYS: Record<string, Check> = {
+  ...RULE_SHARED,
+  source: (value) =>
+    typeof value === 'string' || typeof value === 'function'
+      ? undefined
+      : 'a suffix string or a function from target to source',
+};
+
+/**
+ * The problems with a task()'s or file()'s options (or a rule()'s, with `kind: 'rule'`): each
+ * unknown key with the nearest known one, each value of the wrong type, each path output
+ * outside the project.
+ */
+export function checkOptions(
+  kind: 'task' | 'file' | 'rule',
+  options: unknown,
+  root: string | undefined,
+): string[] {
+  if (options === undefined) return kind === 'rule' ? ['options: expected { source, run }'] : [];
+  if (!isPlainObject(options)) return [`options: expected an object, got ${describe(options)}`];
+  const keys = kind === 'rule' ? RULE_KEYS : TASK_KEYS;
+  const problems: string[] = [];
+  for (const key in options) {
+    const check = keys[key];
+    const value = options[key];
+    if (!check) {
+      const [nearest] = suggest(key, Object.keys(keys));
+      problems.push(
+        `unknown option ${key}${nearest ? `; did you mean ${nearest}?` : `; the options are ${Object.keys(keys).join(', ')}`}`,
+      );
+      continue;
+    }
+    if (value === undefined) continue;
+    const expected = check(value);
+    if (expected === undefined) continue;
+    // `deps: 'b'` is the common slip: show the array it meant.
+    const meant =
+      typeof value === 'string' && expected.startsWith('an array')
+        ? `; write ${key}: [${JSON.stringify(value)}]`
+        : '';
+    problems.push(`${key} must be ${expected}, got ${describe(value)}${meant}`);
+  }
+  if (kind === 'rule' && options.source === undefined) {
+    problems.push("missing source (the source's suffix, or a function from target to source)");
+  }
+  if (root !== undefined && Array.isArray(options.outputs)) {
+    for (const output of options.outputs as unknown[]) {
+      if (typeof output !== 'string') continue;
+      const checked = projectPath(output, root);
+      if ('error' in checked) problems.push(checked.error);
+    }
+  }
+  return problems;
+}
+
+/** A name argument (task, file, rule target, namespace), or its problem. */
+export function checkName(what: string, name: unknown): string | undefined {
+  return typeof name === 'string' ? undefined : `${what} must be a string, got ${describe(name)}`;
+}
+
+/**
+ * A path output as the hasher wants it, relative to the root (an absolute path inside the
+ * project is made relative); a path outside the project is an error, since nothing else in
+ * .task/ can vouch for it (use an Output kind for something outside).
+ */
+export function projectPath(path: string, root: string): { path: string } | { error: string } {
+  if (!isAbsolute(path) && !path.startsWith('..')) return { path };
+  const rel = relative(root, resolve(root, path));
+  if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
+    return {
+      error: `output ${path} is outside the project (${root}); outputs are paths inside it, or an Output kind for anything else`,
+    };
+  }
+  return { path: rel.split(sep).join('/') };
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  switch (typeof value) {
+    case 'string':
+      return `the string ${JSON.stringify(value)}`;
+    case 'function':
+      return 'a function';
+    case 'object':
+      return 'an object';
+    case 'symbol':
+    case 'bigint':
+      return `a ${typeof value}`;
+    default:
+      return `${typeof value} ${JSON.stringify(value) ?? 'undefined'}`;
+  }
+}
