@@ -27,8 +27,10 @@ import {
   unknownTaskMessage,
 } from './report/text.js';
 import { Tally } from './report/tally.js';
+import { acquireTaskLocks } from './lock.js';
+import type { TaskLocks } from './lock.js';
 import { Scheduler } from './scheduler.js';
-import { acquireLock, State } from './state.js';
+import { State } from './state.js';
 import { accessProblemOf, checkTaskDir, describeAccessProblem } from './task-dir.js';
 import type { WatchGraph } from './watch.js';
 
@@ -286,25 +288,18 @@ async function runCommand(io: Io): Promise<number> {
     },
   });
   try {
-    let release = (): void => {};
+    let locks: TaskLocks | undefined;
     if (!readOnly) {
-      const lock = await acquireLock(join(root, '.task'), {
-        wait: !values['no-wait'],
-        signal: controller.signal,
-        onWait: (pid) =>
-          io.stderr.write(
-            `task: waiting for another task run (pid ${pid}) on this project to finish…\n`,
-          ),
-      });
-      if (!lock.ok) {
+      locks = await lockPlan(io, root, expansion.nodes, values, controller.signal);
+      if (!locks.ok) {
         if (controller.signal.aborted) return EXIT.interrupted;
         io.stderr.write(
-          `task: another task run (pid ${lock.pid}) holds the lock on ${root}; try again when it finishes\n`,
+          `task: another task run (pid ${locks.pid}) holds the lock on ${locks.key}; try again when it finishes\n`,
         );
         return EXIT.failed;
       }
-      release = lock.release;
     }
+    const held = locks;
     try {
       const hasher = FileHasher.open(root, join(root, '.task', 'stat-cache.json'));
       const shown = explain ? silentReporter() : await pickReporter(io, values);
@@ -323,6 +318,10 @@ async function runCommand(io: Io): Promise<number> {
         emit: (event) => {
           tally.emit(event);
           shown.emit(event);
+          // Once a node has ended and its record is on disk, another run may take it.
+          if (event.type === 'end' && held?.ok) {
+            void state.written(event.key).then(() => held.release(event.key));
+          }
         },
       });
       const summary = await scheduler.run(expansion.nodes);
@@ -337,11 +336,33 @@ async function runCommand(io: Io): Promise<number> {
       if (summary.interrupted) return EXIT.interrupted;
       return summary.counts.failed > 0 ? EXIT.failed : EXIT.ok;
     } finally {
-      release();
+      if (held?.ok) held.releaseAll();
     }
   } finally {
     stopSignals();
   }
+}
+
+/**
+ * Locks the nodes of the plan that may run, read-only tasks and groups without a run excepted,
+ * so runs whose plans share no such task never wait for each other (see lock.ts).
+ */
+function lockPlan(
+  io: Io,
+  root: string,
+  nodes: readonly PlanNode[],
+  values: Values,
+  signal: AbortSignal,
+): Promise<TaskLocks> {
+  const keys = closure(nodes)
+    .filter((node) => node.task.run && !node.task.readOnly)
+    .map((node) => node.key);
+  return acquireTaskLocks(join(root, '.task'), keys, {
+    wait: !values['no-wait'],
+    signal,
+    onWait: ({ pid, key }) =>
+      io.stderr.write(`task: waiting for another task run (pid ${pid}), which holds ${key}…\n`),
+  });
 }
 
 /** --watch: runs until Ctrl-C, then exits 130 once every task it started has exited. */
@@ -406,19 +427,12 @@ async function runWatch(
           ? { ok: true, graph: { planner, nodes: expansion.nodes } }
           : { ok: false, message: describePlanError(expansion.error, registry) };
       },
-      lock: async () => {
-        const lock = await acquireLock(join(root, '.task'), {
-          wait: !values['no-wait'],
-          signal: controller.signal,
-          onWait: (pid) =>
-            io.stderr.write(
-              `task: waiting for another task run (pid ${pid}) on this project to finish…\n`,
-            ),
-        });
-        if (lock.ok) return lock.release;
+      lock: async (nodes) => {
+        const locks = await lockPlan(io, root, nodes, values, controller.signal);
+        if (locks.ok) return locks.releaseAll;
         if (!controller.signal.aborted) {
           io.stderr.write(
-            `task: another task run (pid ${lock.pid}) holds the lock on ${root}; skipped this run, still watching\n`,
+            `task: another task run (pid ${locks.pid}) holds the lock on ${locks.key}; skipped this run, still watching\n`,
           );
         }
         return undefined;

@@ -86,6 +86,12 @@ export interface TaskOptions<A extends string = string> {
   version?: string;
   /** Long-running (a dev server): in watch mode, restarted only when its own inputs change. */
   persistent?: boolean;
+  /**
+   * Changes nothing a run must remember (status, diff, printing config): never recorded, so it
+   * runs whenever asked, and takes no lock, so it never waits for another run. Its deps are
+   * locked and recorded as usual.
+   */
+  readOnly?: boolean;
   run?: (ctx: TaskContext<A>) => Promise<void> | void;
 }
 
@@ -103,6 +109,7 @@ export interface TaskDefinition {
   readonly args: readonly string[];
   readonly version: string | undefined;
   readonly persistent: boolean;
+  readonly readOnly: boolean;
   readonly run: TaskOptions['run'];
 }
 
@@ -198,6 +205,7 @@ function define<A extends string>(
     args: options.args ?? [],
     version: options.version,
     persistent: options.persistent ?? false,
+    readOnly: options.readOnly ?? false,
     run: options.run,
   });
   registry.pendingDesc = undefined;

@@ -128,6 +128,7 @@ function fromRule(registry: Registry, path: string): TaskDefinition | undefined 
     args: [],
     version: rule.options.version,
     persistent: false,
+    readOnly: false,
     run: run ? (ctx) => run({ ...ctx, args: { target: path, source } }) : undefined,
   };
   registry.tasks.set(path, definition);

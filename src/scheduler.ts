@@ -226,7 +226,7 @@ export class Scheduler {
       const missing = outputs.find((_, i) => values[i] === undefined);
       if (missing) throw new TaskError({ reason: 'output-missing', output: missing.id });
       const digests = Object.fromEntries(outputs.map((o, i) => [o.id, values[i]]));
-      if (node.task.inputs.length > 0 || outputs.length > 0) {
+      if (!node.task.readOnly && (node.task.inputs.length > 0 || outputs.length > 0)) {
         this.record(
           {
             key: node.key,
@@ -351,6 +351,7 @@ export class Scheduler {
       runs: task.run !== undefined,
       depRan: depResults.some((r) => r.status === 'ran' || r.status === 'would-run'),
       force: this.options.force,
+      readOnly: task.readOnly,
       tracked: task.inputs.length > 0 || outputs.length > 0,
       record: task.run ? this.options.state.read(node.key) : undefined,
       fingerprint,

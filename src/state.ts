@@ -1,5 +1,5 @@
 /**
- * .task/: the last good record of each task, its fingerprint detail, logs, and the run lock.
+ * .task/: the last good record of each task, its fingerprint detail and logs.
  *
  * Records live in one file, state/records.json, so a no-op run of a large graph reads one file,
  * not one per task. A task's success is first appended to the journal, state/journal.jsonl, one
@@ -14,22 +14,18 @@
  * Lines that arrive while an append is in flight go out together in the next one (group commit,
  * as databases do): a rerun of 100 tasks costs a handful of fsyncs, not 100 files and renames.
  * The detail (every input file's hash, for --explain) is written before the journal line.
+ *
+ * Runs that share no task go side by side (see lock.ts), so the journal is shared: reading the
+ * records, appending and folding each hold .task/state.lock for a moment, and a fold re-reads
+ * records.json and the journal from disk, so it keeps the lines another run appended.
  */
-import { createHash } from 'node:crypto';
-import {
-  closeSync,
-  linkSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeSync,
-} from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readJsonFile, writeFileAtomic, writeFileAtomicAsync } from './atomic-file.js';
 import type { FingerprintDetail } from './fingerprint.js';
+import { keyFileName } from './key-file.js';
+import { withStateLock, withStateLockSync } from './lock.js';
 
 const VERSION = 2;
 
@@ -58,6 +54,8 @@ export class State {
   /** Lines waiting for the next append, with the callbacks of their write() calls. */
   private queued: { line: string; done: (error?: Error) => void }[] = [];
   private appending = false;
+  /** Writes in flight, by key: a run gives up a node's lock once its record is on disk. */
+  private readonly inFlight = new Map<string, Promise<void>>();
 
   constructor(
     readonly dir: string,
@@ -76,8 +74,28 @@ export class State {
     return read.status === 'ok' ? read.value : undefined;
   }
 
+  /** Resolves once the record of `key` being written (if any) is on disk, or failed to be. */
+  written(key: string): Promise<void> {
+    return this.inFlight.get(key) ?? Promise.resolve();
+  }
+
   /** Journals a success; the detail first, so a record always has its detail. */
-  async write(
+  write(
+    record: Omit<TaskRecord, 'version' | 'finishedAt'>,
+    detail: FingerprintDetail,
+  ): Promise<void> {
+    // Read before any append holds the state lock: load() takes it too, synchronously.
+    this.load();
+    const writing = this.writeRecord(record, detail);
+    const settled = writing.catch(() => {});
+    this.inFlight.set(record.key, settled);
+    void settled.then(() => {
+      if (this.inFlight.get(record.key) === settled) this.inFlight.delete(record.key);
+    });
+    return writing;
+  }
+
+  private async writeRecord(
     record: Omit<TaskRecord, 'version' | 'finishedAt'>,
     detail: FingerprintDetail,
   ): Promise<void> {
@@ -100,12 +118,17 @@ export class State {
   /** Folds the journal into records.json; call once the run's writes have landed. */
   async compact(): Promise<void> {
     if (!this.journaled) return;
-    const file: RecordsFile = { version: VERSION, records: Object.fromEntries(this.load()) };
-    await writeFileAtomicAsync(join(this.stateDir, 'records.json'), JSON.stringify(file));
-    await rm(this.journalPath(), { force: true });
-    this.journaled = false;
-    // Journals of earlier versions: a file per record in this folder.
-    await rm(join(this.stateDir, 'journal'), { recursive: true, force: true }).catch(() => {});
+    await withStateLock(this.dir, async () => {
+      // From disk, not this run's view: another run may have journalled since we read.
+      const records = this.readRecords(false);
+      const file: RecordsFile = { version: VERSION, records: Object.fromEntries(records) };
+      await writeFileAtomicAsync(join(this.stateDir, 'records.json'), JSON.stringify(file));
+      await rm(this.journalPath(), { force: true });
+      this.records = records;
+      this.journaled = false;
+      // Journals of earlier versions: a file per record in this folder.
+      await rm(join(this.stateDir, 'journal'), { recursive: true, force: true }).catch(() => {});
+    });
   }
 
   /**
@@ -119,13 +142,15 @@ export class State {
       this.queued = [];
       let failure: Error | undefined;
       try {
-        const handle = await open(this.journalPath(), 'a');
-        try {
-          await handle.appendFile(`\n${batch.map((entry) => entry.line).join('\n')}\n`);
-          await handle.datasync();
-        } finally {
-          await handle.close();
-        }
+        await withStateLock(this.dir, async () => {
+          const handle = await open(this.journalPath(), 'a');
+          try {
+            await handle.appendFile(`\n${batch.map((entry) => entry.line).join('\n')}\n`);
+            await handle.datasync();
+          } finally {
+            await handle.close();
+          }
+        });
       } catch (error) {
         failure = error instanceof Error ? error : new Error(String(error));
       }
@@ -136,32 +161,42 @@ export class State {
 
   /** Drops the records of the named tasks (every args variant), or all records. */
   forget(tasks?: readonly string[]): string[] {
-    const records = this.load();
-    const dropped = [...records.values()]
-      .filter((record) => !tasks || tasks.includes(record.task))
-      .map((record) => record.key);
-    for (const key of dropped) {
-      records.delete(key);
-      rmSync(this.detailPath(key), { force: true });
-    }
-    this.save();
-    return dropped.sort();
+    this.load(); // says once if the state is unreadable
+    return withStateLockSync(this.dir, () => {
+      const records = this.readRecords(false);
+      const dropped = [...records.values()]
+        .filter((record) => !tasks || tasks.includes(record.task))
+        .map((record) => record.key);
+      for (const key of dropped) {
+        records.delete(key);
+        rmSync(this.detailPath(key), { force: true });
+      }
+      const file: RecordsFile = { version: VERSION, records: Object.fromEntries(records) };
+      writeFileAtomic(join(this.stateDir, 'records.json'), JSON.stringify(file));
+      rmSync(this.journalPath(), { force: true });
+      rmSync(join(this.stateDir, 'journal'), { recursive: true, force: true });
+      this.records = records;
+      this.journaled = false;
+      return dropped.sort();
+    });
   }
 
   logPath(key: string): string {
-    return join(this.logDir, `${fileName(key)}.log`);
-  }
-
-  private save(): void {
-    const file: RecordsFile = { version: VERSION, records: Object.fromEntries(this.load()) };
-    writeFileAtomic(join(this.stateDir, 'records.json'), JSON.stringify(file));
-    rmSync(this.journalPath(), { force: true });
-    rmSync(join(this.stateDir, 'journal'), { recursive: true, force: true });
-    this.journaled = false;
+    return join(this.logDir, `${keyFileName(key)}.log`);
   }
 
   private load(): Map<string, TaskRecord> {
     if (this.records) return this.records;
+    // Without the state lock only when there is no state yet: a first run makes no lock file.
+    const records = existsSync(this.stateDir)
+      ? withStateLockSync(this.dir, () => this.readRecords(true))
+      : new Map<string, TaskRecord>();
+    this.records = records;
+    return records;
+  }
+
+  /** records.json with the journal applied, as on disk now; call holding the state lock. */
+  private readRecords(warn: boolean): Map<string, TaskRecord> {
     const path = join(this.stateDir, 'records.json');
     const read = readJsonFile<RecordsFile>(path);
     const records = new Map<string, TaskRecord>();
@@ -169,14 +204,13 @@ export class State {
       for (const [key, record] of Object.entries(read.value.records)) {
         if (isRecord(record, key)) records.set(key, record);
       }
-    } else if (read.status !== 'missing') {
+    } else if (read.status !== 'missing' && warn) {
       this.warn(`ignoring unreadable state ${path}; its tasks will run again`);
     }
-    for (const record of [...this.readOldJournal(), ...this.readJournal()]) {
+    for (const record of [...this.readOldJournal(), ...this.readJournal(warn)]) {
       records.set(record.key, record);
       this.journaled = true;
     }
-    this.records = records;
     return records;
   }
 
@@ -184,7 +218,7 @@ export class State {
    * The journal's records, oldest first. A line that does not parse is one a killed run was
    * writing: it never counted as recorded, so it is skipped (and said, unless it is the last).
    */
-  private readJournal(): TaskRecord[] {
+  private readJournal(warn: boolean): TaskRecord[] {
     let text: string;
     try {
       text = readFileSync(this.journalPath(), 'utf8');
@@ -202,7 +236,7 @@ export class State {
       }
       const record = value as TaskRecord | undefined;
       if (record && isRecord(record, record.key)) records.push(record);
-      else if (index < lines.length - 1 || text.endsWith('\n')) {
+      else if (warn && (index < lines.length - 1 || text.endsWith('\n'))) {
         this.warn(`ignoring an unreadable line of ${this.journalPath()}; its task will run again`);
       }
     });
@@ -236,7 +270,7 @@ export class State {
   }
 
   private detailPath(key: string): string {
-    return join(this.stateDir, 'detail', `${fileName(key)}.json`);
+    return join(this.stateDir, 'detail', `${keyFileName(key)}.json`);
   }
 }
 
@@ -250,82 +284,4 @@ function isRecord(value: unknown, key: string): value is TaskRecord {
     typeof record.fingerprint === 'string' &&
     typeof record.outputs === 'object'
   );
-}
-
-/** Readable and collision-free: `vendor_archive-1a2b3c4d5e6f`. */
-function fileName(key: string): string {
-  const readable = key.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80);
-  const hash = createHash('sha256').update(key).digest('hex').slice(0, 12);
-  return `${readable}-${hash}`;
-}
-
-export type LockResult = { ok: true; release: () => void } | { ok: false; pid: number };
-
-/**
- * The run lock: one running `task` per project. A lock whose process is gone is taken over.
- * With `wait`, polls until the holder finishes (calling onWait once); otherwise fails at once.
- */
-export async function acquireLock(
-  dir: string,
-  options: { wait: boolean; onWait?: (pid: number) => void; signal?: AbortSignal },
-): Promise<LockResult> {
-  mkdirSync(dir, { recursive: true });
-  const path = join(dir, 'lock');
-  let told = false;
-  for (;;) {
-    if (createLock(path)) return { ok: true, release: () => releaseLock(path) };
-    const holder = readHolder(path);
-    if (holder === undefined) continue; // released between our attempt and the read
-    if (!isAlive(holder)) {
-      // Re-read right before removing, so a lock another process just took over survives.
-      if (readHolder(path) === holder) rmSync(path, { force: true });
-      continue;
-    }
-    if (!options.wait) return { ok: false, pid: holder };
-    if (!told) {
-      options.onWait?.(holder);
-      told = true;
-    }
-    if (options.signal?.aborted) return { ok: false, pid: holder };
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-/** Creates the lock with our pid in it in one step (link fails if it exists), never half-written. */
-function createLock(path: string): boolean {
-  const temp = `${path}.${process.pid}.tmp`;
-  const fd = openSync(temp, 'w');
-  writeSync(fd, String(process.pid));
-  closeSync(fd);
-  try {
-    linkSync(temp, path);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    return false;
-  } finally {
-    rmSync(temp, { force: true });
-  }
-}
-
-function releaseLock(path: string): void {
-  if (readHolder(path) === process.pid) rmSync(path, { force: true });
-}
-
-function readHolder(path: string): number | undefined {
-  try {
-    const pid = Number.parseInt(readFileSync(path, 'utf8'), 10);
-    return Number.isFinite(pid) ? pid : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

@@ -5,6 +5,7 @@
  *
  *   no run function ──a dependency ran──> run; otherwise up to date ("nothing to do")
  *   --force ──> run
+ *   readOnly ──> run (never recorded: it changes nothing a run must remember)
  *   neither inputs nor outputs ──> run (nothing could show it is up to date)
  *   no record ──> run (never ran successfully)
  *   recorded fingerprint differs ──> run (some ingredient changed: --explain names it)
@@ -25,6 +26,8 @@ export interface Facts {
   readonly depRan: boolean;
   /** --force: run even when up to date. */
   readonly force: boolean;
+  /** The task declares itself read-only: never recorded, so it runs whenever asked. */
+  readonly readOnly: boolean;
   /** The task declares inputs or outputs; without either, nothing tells that it is up to date. */
   readonly tracked: boolean;
   /** The last successful run's record, if any. */
@@ -50,6 +53,7 @@ export interface CompareOutputs {
 export function decide(facts: Facts): Verdict | CompareOutputs {
   if (!facts.runs) return facts.depRan ? runs('a dependency ran') : UP_TO_DATE_GROUP;
   if (facts.force) return runs('forced (--force)');
+  if (facts.readOnly) return runs('read-only: runs whenever asked');
   if (!facts.tracked) return runs('no inputs or outputs: always runs');
   const { record } = facts;
   if (!record) return runs('never ran successfully');

@@ -16,7 +16,7 @@
  * anything, and no rerun can loop. What reruns is the stale tasks and every dependent in the plan.
  *
  * Persistent tasks live in `BackgroundTasks` between runs; the scheduler restarts one only when
- * its fingerprint differs from the one it was started with. The run lock is taken per run.
+ * its fingerprint differs from the one it was started with. Locks are taken per run.
  *
  * Events come from tree-watcher.ts (one fs.watch per folder in scope, not chokidar: see there).
  */
@@ -66,8 +66,8 @@ export interface WatchOptions extends Pick<
   load: () => Promise<Reloaded>;
   /** Plans the targets in a (reloaded) registry. */
   plan: (registry: Registry) => Planned;
-  /** Takes the run lock; undefined when it could not be had (the reason is already printed). */
-  lock: () => Promise<(() => void) | undefined>;
+  /** Locks the nodes a run may run; undefined when it could not (the reason is already printed). */
+  lock: (nodes: readonly PlanNode[]) => Promise<(() => void) | undefined>;
 }
 
 /** Resolves after Ctrl-C, once every task it started (persistent ones included) has exited. */
@@ -285,7 +285,7 @@ class Watcher {
   }
 
   private async runNodes(nodes: readonly PlanNode[], force: boolean): Promise<void> {
-    const release = await this.options.lock();
+    const release = await this.options.lock(nodes);
     if (!release) return;
     try {
       const { options } = this;

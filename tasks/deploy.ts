@@ -150,6 +150,7 @@ export function defineDeployTasks(env: EcsEnvironment): void {
   task('status', {
     desc: `${name}'s services: deployments, revisions and image tags running`,
     env: AWS_ENV,
+    readOnly: true,
     run: (ctx) =>
       withAws(
         ctx,
@@ -163,6 +164,7 @@ export function defineDeployTasks(env: EcsEnvironment): void {
     desc: `Rendered ${name} task definitions against the live ones (changes nothing)`,
     deps: ['render'],
     env: AWS_ENV,
+    readOnly: true,
     run: (ctx) =>
       withAws(
         ctx,

@@ -83,6 +83,7 @@ export function defineRenderTasks(env: Environment): void {
 
   task('config', {
     desc: `Print the resolved ${env.name} environment (secrets as references only)`,
+    readOnly: true,
     run: (ctx) => ctx.log(describeEnvironment(env)),
   });
 

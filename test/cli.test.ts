@@ -1,6 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Project } from './support/project.js';
-import { waitFor } from './support/wait.js';
 import { existsSync } from 'node:fs';
 
 let project: Project;
@@ -125,32 +124,5 @@ describe('cli', () => {
     const result = await project.task(['hello'], { GITHUB_ACTIONS: 'true' });
     expect(result.stdout).toContain('::group::[hello] done in');
     expect(result.stdout).toContain('hello world\n::endgroup::');
-  });
-
-  it('a second run waits for the lock, or fails at once with --no-wait', async () => {
-    project = new Project({
-      'Taskfile.ts': `import { task } from 'taskgraph';
-import { writeFileSync } from 'node:fs';
-task('slow', { run: async (ctx) => { writeFileSync('started', ''); await ctx.exec('sleep', ['1']); } });
-task('quick', { run: () => {} });
-`,
-    });
-    const first = project.spawn(['slow']);
-    await waitFor(() => existsSync(project.path('started')));
-    const refused = await project.task(['quick', '--no-wait']);
-    expect(refused.exitCode).toBe(1);
-    expect(refused.stderr).toMatch(/another task run \(pid \d+\) holds the lock/);
-    const readOnly = await project.task(['-n', 'quick']);
-    expect(readOnly.exitCode).toBe(0);
-    const waited = await project.task(['quick']);
-    expect(waited.exitCode).toBe(0);
-    expect(waited.stderr).toMatch(/waiting for another task run \(pid \d+\)/);
-    expect((await first).exitCode).toBe(0);
-  });
-
-  it('takes over a lock left by a dead process', async () => {
-    project = new Project({ 'Taskfile.ts': TASKFILE, '.task/lock': '999999' });
-    const result = await project.task(['hello', '--no-wait']);
-    expect(result.exitCode).toBe(0);
   });
 });

@@ -69,6 +69,7 @@ function facts(overrides: Partial<Facts> = {}): Facts {
     runs: true,
     depRan: false,
     force: false,
+    readOnly: false,
     tracked: true,
     record: RECORD,
     fingerprint: RECORDED.fingerprint,

@@ -1,0 +1,112 @@
+/**
+ * The lock only where runs would collide: read-only commands and tasks never wait, runs whose
+ * plans share no task go side by side, runs that share one wait for it, and two runs journalling
+ * at once both keep their records.
+ */
+import { existsSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { keyFileName } from '../src/key-file.js';
+import { Project, RECORD } from './support/project.js';
+import { waitFor } from './support/wait.js';
+
+let project: Project;
+afterEach(() => project.remove());
+
+/** `deploy` holds its lock until `release` exists; `render` is quick, with an input and output. */
+const TASKFILE = `import { task } from 'taskgraph';
+import { existsSync, writeFileSync } from 'node:fs';
+import { record } from './record.ts';
+const hold = async (name: string) => {
+  writeFileSync(name + '.started', '');
+  while (!existsSync('release')) await new Promise((r) => setTimeout(r, 20));
+};
+task('render', { inputs: ['in.txt'], outputs: ['out.txt'], run: () => { record('render'); writeFileSync('out.txt', 'x'); } });
+task('deploy', { deps: ['render'], run: () => hold('deploy') });
+task('status', { readOnly: true, inputs: ['in.txt'], run: () => record('status') });
+task('diff', { readOnly: true, deps: ['render'], run: () => record('diff') });
+task('other', { run: () => record('other') });
+task('after', { deps: ['deploy'], run: () => record('after') });
+`;
+
+describe('the lock', () => {
+  it('read-only commands and tasks never wait for a run, even one holding their deps', async () => {
+    project = new Project({ 'Taskfile.ts': TASKFILE, 'record.ts': RECORD, 'in.txt': 'a' });
+    const deploy = project.spawn(['deploy']);
+    await waitFor(() => existsSync(project.path('deploy.started')));
+    for (const args of [['status'], ['diff'], ['-n', 'deploy'], ['--explain', 'deploy'], ['-T']]) {
+      const result = await project.task([...args, '--no-wait']);
+      expect({ args, code: result.exitCode, stderr: result.stderr }).toEqual({
+        args,
+        code: 0,
+        stderr: '',
+      });
+    }
+    // A read-only task is never recorded: it runs whenever asked, its input unchanged.
+    expect((await project.task(['status'])).stdout).toContain('[status] done');
+    project.write('release', '');
+    expect((await deploy).exitCode).toBe(0);
+    expect(project.runs()).toEqual(['render', 'status', 'diff', 'status']);
+  });
+
+  it('runs whose plans share no task go side by side; one that shares a task waits for it', async () => {
+    project = new Project({ 'Taskfile.ts': TASKFILE, 'record.ts': RECORD, 'in.txt': 'a' });
+    const deploy = project.spawn(['deploy']);
+    await waitFor(() => existsSync(project.path('deploy.started')));
+    expect((await project.task(['other', '--no-wait'])).exitCode).toBe(0);
+    const refused = await project.task(['after', '--no-wait']);
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr).toMatch(
+      /another task run \(pid \d+\) holds the lock on deploy; try again when it finishes/,
+    );
+    const waiting = project.spawn(['after']);
+    let stderr = '';
+    waiting.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    await waitFor(() => stderr.includes('waiting for another task run'));
+    expect(stderr).toMatch(/waiting for another task run \(pid \d+\), which holds deploy/);
+    expect(project.runs()).not.toContain('after');
+    project.write('release', '');
+    expect((await deploy).exitCode).toBe(0);
+    expect((await waiting).exitCode).toBe(0);
+    expect(project.runs()).toEqual(['render', 'other', 'after']);
+  });
+
+  it('two runs journalling side by side both keep their records', async () => {
+    const many = Array.from({ length: 12 }, (_, i) => i);
+    project = new Project({
+      'Taskfile.ts': `import { task } from 'taskgraph';
+import { writeFileSync } from 'node:fs';
+for (const side of ['a', 'b']) {
+  for (const i of ${JSON.stringify(many)}) {
+    task(side + i, { inputs: ['in.txt'], outputs: ['out/' + side + i], run: async () => {
+      await new Promise((r) => setTimeout(r, side === 'a' ? 100 : 150));
+      writeFileSync('out/' + side + i, 'x');
+    } });
+  }
+  task(side, { deps: ${JSON.stringify(many)}.map((i) => side + i) });
+}
+`,
+      'in.txt': 'x',
+      'out/.keep': '',
+    });
+    const [a, b] = await Promise.all([
+      project.task(['a', '-j', '2']),
+      project.task(['b', '-j', '2']),
+    ]);
+    expect([a.exitCode, b.exitCode]).toEqual([0, 0]);
+    const again = await project.task(['a', 'b']);
+    expect(again.stdout).toContain('0 ran, 26 up to date');
+  });
+
+  it('takes over a lock left by a dead process', async () => {
+    project = new Project({
+      'Taskfile.ts': TASKFILE,
+      'record.ts': RECORD,
+      'in.txt': 'a',
+      [`.task/locks/${keyFileName('other')}.lock`]: '999999',
+      '.task/state.lock': '999999',
+    });
+    const result = await project.task(['other', '--no-wait']);
+    expect(result.exitCode).toBe(0);
+    expect(project.runs()).toEqual(['other']);
+  });
+});
