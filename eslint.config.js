@@ -2,7 +2,9 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'build/', '.task/', 'node_modules/', 'example/', 'coverage/', '.runtimes/'] },
+  {
+    ignores: ['dist/', 'build/', '.task/', 'node_modules/', 'example/', 'coverage/', '.runtimes/'],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
