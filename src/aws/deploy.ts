@@ -126,7 +126,7 @@ export async function migrate(ctx: AwsContext, arn: string): Promise<string> {
     throw new AwsFailure({
       reason: 'interrupted',
       environment: ctx.env.name,
-      waitingFor: `migration task ${outcome.interrupted} (no service was changed)`,
+      waitingFor: `migration task ${outcome.interrupted} (asked ECS to stop it; no service was changed)`,
       deployments: [],
     });
   }

@@ -109,17 +109,33 @@ export type AwsFailureData =
   | { readonly reason: 'revision-not-found'; readonly family: string; readonly revision: number }
   // --- a deploy that started and did not finish ---
   | {
+      readonly reason: 'migration-not-started';
+      readonly environment: string;
+      readonly cluster: string;
+      readonly taskDefinition: string;
+      /** RunTask's `failures`, as ECS gave them (RESOURCE:MEMORY, capacity unavailable...). */
+      readonly failures: readonly { reason: string; detail?: string; arn?: string }[];
+    }
+  | {
       readonly reason: 'migration-failed';
       readonly environment: string;
       readonly taskId: string;
+      /** The container the command ran in: the only one whose exit code is the verdict. */
+      readonly container: string;
+      readonly exitCode: number | undefined;
+      /** ECS's stopCode (EssentialContainerExited, TaskFailedToStart...). */
+      readonly stopCode: string | undefined;
       readonly stoppedReason: string;
       readonly containers: StoppedTask['containers'];
     }
   | {
       readonly reason: 'migration-timeout';
       readonly environment: string;
+      readonly cluster: string;
       readonly taskId: string;
       readonly seconds: number;
+      /** Why StopTask was refused; absent when the task was asked to stop. */
+      readonly stopFailed?: string;
     }
   | {
       readonly reason: 'rollout-failed';
@@ -347,14 +363,26 @@ export function describeAwsFailure(failure: AwsFailureData): string {
       return `${failure.service} runs ${shortArn(failure.current)} and no earlier ACTIVE revision of ${failure.family} exists to roll back to: name one with rollback[revision].`;
     case 'revision-not-found':
       return `${failure.family}:${failure.revision} does not exist or is INACTIVE: list revisions with \`aws ecs list-task-definitions --family-prefix ${failure.family}\`.`;
+    case 'migration-not-started':
+      return `ECS did not start the migration task (RunTask with ${shortArn(failure.taskDefinition)} placed no task): ${failure.failures.map((f) => `${f.reason}${f.detail ? ` (${f.detail})` : ''}`).join('; ') || 'no reason given'}. No migration ran and no service was changed. Free capacity in cluster ${failure.cluster} (or fix the placement constraints), then run ${task(failure.environment, 'deploy')} again.`;
     case 'migration-failed': {
-      const codes = failure.containers.map(
-        (c) => `${c.name} exited ${c.exitCode ?? '(no exit code)'}`,
-      );
-      return `The migration task ${failure.taskId} failed: ${failure.stoppedReason}${codes.length > 0 ? ` (${codes.join(', ')})` : ''}. No service was changed. Read its logs in CloudWatch, fix the migration, and deploy again.`;
+      const others = failure.containers
+        .filter((c) => c.name !== failure.container)
+        .map((c) => `${c.name} ${c.exitCode ?? '-'}`);
+      const what =
+        failure.exitCode === undefined
+          ? `${failure.container} never exited (the task did not run: ${failure.stopCode ?? 'no stop code'}: ${failure.stoppedReason})`
+          : `${failure.container} exited ${failure.exitCode} (${failure.stopCode ?? 'no stop code'}: ${failure.stoppedReason})`;
+      const next =
+        failure.stopCode === 'TaskFailedToStart'
+          ? `Check that the image exists in ECR and that the task execution role can pull it and read its secrets, then run ${task(failure.environment, 'deploy')} again.`
+          : `Read its logs in CloudWatch, fix the migration, and run ${task(failure.environment, 'deploy')} again.`;
+      return `The migration task ${failure.taskId} failed: ${what}${others.length > 0 ? `; other containers, not judged: ${others.join(', ')}` : ''}. No service was changed. ${next}`;
     }
     case 'migration-timeout':
-      return `The migration task ${failure.taskId} did not stop within ${failure.seconds} s. No service was changed. Look at the task in the ECS console before deploying again.`;
+      return failure.stopFailed === undefined
+        ? `The migration task ${failure.taskId} did not stop within ${failure.seconds} s, so it was stopped (StopTask) and no service was changed. Find out why it hangs (its logs are in CloudWatch) before running ${task(failure.environment, 'deploy')} again.`
+        : `The migration task ${failure.taskId} did not stop within ${failure.seconds} s and could NOT be stopped (${failure.stopFailed}): it may still be running. Stop it with \`aws ecs stop-task --cluster ${failure.cluster} --task ${failure.taskId}\` before deploying again; no service was changed.`;
     case 'rollout-failed':
       return [
         `Deploy to ${failure.environment} failed.`,

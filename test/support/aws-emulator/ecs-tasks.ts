@@ -1,6 +1,15 @@
 /**
  * ECS tasks: RunTask (one-off tasks such as migrations), StopTask, and DescribeTasks, which
  * shows both one-off tasks and the tasks that services' deployments launched.
+ *
+ * Containers of a stopped task: the container the command ran in (the one a RunTask override gave
+ * a command, else the first) reports the task's exit code; every other container was stopped by
+ * ECS with SIGTERM once that essential container exited ("If the essential parameter of a
+ * container is marked as true, and that container fails or stops for any reason, all other
+ * containers that are part of the task are stopped":
+ * https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html)
+ * and reports 143, the worst ordinary outcome for a sidecar. A task that failed to start has no
+ * exit codes at all, only each container's `reason`.
  */
 import { z } from 'zod';
 import { ecsArn, hexId } from './arn.js';
@@ -54,6 +63,12 @@ export function taskHandlers(state: EcsState, faults: Faults): Handlers {
       const cluster = requireCluster(state, input.cluster);
       const def = requireRunnableTaskDefinition(state, input.taskDefinition);
       const { cluster: _c, taskDefinition: _t, count, ...sent } = input;
+      // No capacity or no placement: the call succeeds with `failures` and no task
+      // (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RunTask.html, Response).
+      const refused = faults.takeRunTaskFailure();
+      if (refused) {
+        return { tasks: [], failures: [defined({ arn: cluster.arn, ...refused })] };
+      }
       const found: FoundTask[] = [];
       for (let i = 0; i < (count ?? 1); i++) {
         const id = hexId(`${cluster.arn}#run${state.serial++}`);
@@ -155,6 +170,11 @@ function renderTask(state: EcsState, task: FoundTask, withTags: boolean): Record
     image: string;
   }[];
   const { tags, overrides, ...launched } = sent;
+  const main = commandContainer(overrides) ?? definitions[0]?.name;
+  const stoppedCode = (name: string) => {
+    if (sim.phase !== 'STOPPED' || sim.stop?.exitCode === undefined) return undefined;
+    return name === main ? sim.stop.exitCode : 143;
+  };
   return defined({
     launchType: launched['launchType'],
     platformVersion: launched['platformVersion'],
@@ -180,8 +200,11 @@ function renderTask(state: EcsState, task: FoundTask, withTags: boolean): Record
         name: c.name,
         image: c.image,
         lastStatus: lastStatus === 'STOPPING' ? 'RUNNING' : lastStatus,
-        exitCode: sim.phase === 'STOPPED' ? sim.stop?.exitCode : undefined,
-        reason: sim.phase === 'STOPPED' ? sim.stop?.reason : undefined,
+        exitCode: stoppedCode(c.name),
+        reason:
+          sim.phase === 'STOPPED' && (c.name === main || sim.stop?.code === 'TaskFailedToStart')
+            ? sim.stop?.reason
+            : undefined,
         healthStatus: health,
         networkBindings: [],
         networkInterfaces: [],
@@ -198,4 +221,12 @@ function renderTask(state: EcsState, task: FoundTask, withTags: boolean): Record
     stoppedReason: sim.stop?.reason,
     tags: withTags ? (tags ?? []) : undefined,
   });
+}
+
+/** The container a RunTask override gave a command, if any. */
+function commandContainer(overrides: unknown): string | undefined {
+  const list = (overrides as { containerOverrides?: { name?: unknown; command?: unknown }[] })
+    ?.containerOverrides;
+  const named = list?.find((o) => Array.isArray(o.command) && typeof o.name === 'string');
+  return typeof named?.name === 'string' ? named.name : undefined;
 }

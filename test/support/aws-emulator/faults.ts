@@ -35,9 +35,34 @@ interface TaskFault {
   oneOffOnly: boolean;
 }
 
+/** One entry of RunTask's `failures` (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Failure.html). */
+export interface RunTaskFailure {
+  readonly reason: string;
+  readonly detail?: string;
+}
+
 export class Faults {
   #requests: RequestFault[] = [];
   #tasks: TaskFault[] = [];
+  #runTaskFailures: { failure: RunTaskFailure; remaining: number }[] = [];
+
+  /**
+   * The next `times` RunTask calls place no task and answer `failures` instead, as ECS does when
+   * there is no capacity or no instance satisfies placement (the call itself succeeds):
+   * https://docs.aws.amazon.com/AmazonECS/latest/developerguide/api_failures_messages.html
+   */
+  runTaskFailure(failure: RunTaskFailure, times = 1): this {
+    this.#runTaskFailures.unshift({ failure, remaining: times });
+    return this;
+  }
+
+  /** Consumes one injected RunTask failure, if any. */
+  takeRunTaskFailure(): RunTaskFailure | undefined {
+    const entry = this.#runTaskFailures.find((f) => f.remaining > 0);
+    if (!entry) return undefined;
+    entry.remaining -= 1;
+    return entry.failure;
+  }
 
   /** The next `times` calls of `operation` fail with ThrottlingException (the SDK retries). */
   throttle(operation: string, times = 1): this {
@@ -69,6 +94,11 @@ export class Faults {
     return this.#task(selector, { kind: 'stall' }, false);
   }
 
+  /** Matching tasks never start: their image cannot be pulled (stopCode TaskFailedToStart). */
+  cannotPull(selector: TaskSelector): this {
+    return this.#task(selector, { kind: 'cannot-pull' }, false);
+  }
+
   /** Matching one-off tasks (RunTask) exit with `code` instead of 0. */
   exitCode(selector: TaskSelector, code: number): this {
     return this.#task(selector, { kind: 'exit', exitCode: code }, true);
@@ -77,6 +107,7 @@ export class Faults {
   clear(): void {
     this.#requests = [];
     this.#tasks = [];
+    this.#runTaskFailures = [];
   }
 
   /** Consumes one injected failure for this call, if any. */

@@ -19,6 +19,11 @@ export type TaskFate =
   | { kind: 'exit'; exitCode: number }
   /** The essential container exits during start-up. */
   | { kind: 'fail-to-start' }
+  /**
+   * The image cannot be pulled: the task stops before any container ran, with stopCode
+   * TaskFailedToStart and no exit codes (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/stopped-task-error-codes.html).
+   */
+  | { kind: 'cannot-pull' }
   /** Starts, then fails its health check and is stopped. */
   | { kind: 'fail-health-check' }
   /** Never leaves PENDING (no capacity, an image pull that hangs): a rollout that never ends. */
@@ -116,6 +121,15 @@ export function advance(task: SimTask, timing: Timing): { task: SimTask; change:
     case 'PENDING':
       if (task.fate.kind === 'fail-to-start') {
         const stop = exited(1);
+        return { task: stopped(task, at, stop), change: 'failed' };
+      }
+      if (task.fate.kind === 'cannot-pull') {
+        const stop: TaskStop = {
+          reason:
+            'CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref: not found',
+          code: 'TaskFailedToStart',
+          exitCode: undefined,
+        };
         return { task: stopped(task, at, stop), change: 'failed' };
       }
       return {
