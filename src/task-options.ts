@@ -9,6 +9,7 @@
  * value that fails.
  */
 import { isAbsolute, relative, resolve, sep } from 'node:path';
+import type { TaskOptions } from './dsl.js';
 import { suggest } from './graph.js';
 
 /** What a value should have been, in words, when it is not; undefined when it is fine. */
@@ -55,6 +56,7 @@ const isOutputSpec: Check = (value) =>
     ? undefined
     : 'a path or an Output';
 
+/** Keyed by every TaskOptions key: a new option that is not checked here is a type error. */
 const TASK_KEYS: Record<string, Check> = {
   desc: isString,
   deps: arrayOf('task names', isDep),
@@ -68,8 +70,9 @@ const TASK_KEYS: Record<string, Check> = {
   args: arrayOf('argument names', isString),
   version: isString,
   persistent: isBoolean,
+  readOnly: isBoolean,
   run: isFunction,
-};
+} satisfies Record<keyof TaskOptions, Check>;
 
 const { inputs: _inputs, outputs: _outputs, args: _args, ...RULE_SHARED } = TASK_KEYS;
 const RULE_KEYS: Record<string, Check> = {
