@@ -7,6 +7,8 @@ export type Failure =
   | { reason: 'killed'; command: string; signal: string }
   | { reason: 'spawn-failed'; command: string; message: string }
   | { reason: 'output-missing'; output: string }
+  /** A literal input path with no file (input-check.ts); `nearest`: a similar name beside it. */
+  | { reason: 'input-missing'; input: string; nearest?: string }
   | { reason: 'invoke-failed'; task: string; why: string }
   /** An adapter (docker, AWS) that already put its failure into words naming the next step. */
   | { reason: 'reported'; message: string }
@@ -50,6 +52,8 @@ export function describeFailure(failure: Failure): string {
       return `could not start \`${failure.command}\`: ${failure.message}`;
     case 'output-missing':
       return `finished without making its output ${failure.output}; check the task's outputs`;
+    case 'input-missing':
+      return `input ${failure.input} does not exist${failure.nearest ? ` (did you mean ${failure.nearest}?)` : ''}; create it, or fix the task's inputs`;
     case 'invoke-failed':
       return `invoked task ${failure.task} failed: ${failure.why}`;
     case 'reported':

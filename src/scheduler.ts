@@ -38,6 +38,7 @@ import { digestAll, fileOutput, isOutput } from './output.js';
 import type { Output } from './output.js';
 import { Semaphore } from './semaphore.js';
 import { locateFailure } from './source-location.js';
+import { missingInput, unmatchedInputs } from './input-check.js';
 import { taskContext } from './task-context.js';
 import { projectPath } from './task-options.js';
 import { openLog } from './task-log.js';
@@ -94,6 +95,8 @@ export class Scheduler {
   private readonly tails = new Map<string, string[]>();
   private readonly failures: RunSummary['failures'] = [];
   private readonly slots: Semaphore;
+  /** Task and pattern of each input glob already warned of as matching nothing. */
+  private readonly warnedEmpty = new Set<string>();
   private stopping = false;
   /** Records being written off the event loop; the run ends only when they are on disk. */
   private readonly writes: Promise<void>[] = [];
@@ -181,6 +184,11 @@ export class Scheduler {
     }
     const hashing = this.options.hasher.hashInputs(node.task.inputs);
     const files = isPromise(hashing) ? await hashing : hashing;
+    const unmatched = unmatchedInputs(node.task.inputs, files, this.options.root);
+    this.warnEmpty(node, unmatched.empty);
+    const [missing] = unmatched.missing;
+    if (missing !== undefined)
+      return this.failEarly(node, missingInput(missing, this.options.root));
     const { fingerprint, detail } = fingerprintNode(node, files, deps, this.options.env);
     const outputs = this.outputsOf(node, fingerprint);
     if (node.task.persistent && node.task.run && this.options.background && !this.options.dryRun) {
@@ -305,6 +313,30 @@ export class Scheduler {
       { status: 'ran', reason: 'started in the background', ...result },
       outputs,
     );
+  }
+
+  /** A failure found before the task ran: counted, and stopping the run, as any other. */
+  private failEarly(node: PlanNode, failure: Failure): NodeResult {
+    if (!this.options.keepGoing) this.stopping = true;
+    this.failures.push({ key: node.key, failure, lastLines: [] });
+    return this.finish(node, 'failed', 0, undefined, failure);
+  }
+
+  /** Warns of each input glob that matched no file, once per run for each task and pattern. */
+  private warnEmpty(node: PlanNode, empty: MaybePromise<readonly string[]>): void {
+    const warn = (patterns: readonly string[]): void => {
+      for (const pattern of patterns) {
+        const key = `${node.task.name}\0${pattern}`;
+        if (this.warnedEmpty.has(key)) continue;
+        this.warnedEmpty.add(key);
+        this.options.emit({
+          type: 'warning',
+          message: `task ${node.task.name}: input ${pattern} matches no file`,
+        });
+      }
+    };
+    if (!isPromise(empty)) warn(empty);
+    else this.writes.push(empty.then(warn, () => {}));
   }
 
   /**

@@ -1,0 +1,117 @@
+/**
+ * Inputs that match nothing. A literal path that does not exist is an error, as Rake's "Don't
+ * know how to build": hashed as an empty set, `inputs: ['package.jsn']` would run once and then
+ * stay up to date forever. A glob that matches no file is a warning (an empty folder can be
+ * legitimate), said once per run for each task and pattern.
+ *
+ * This runs for every node of every run, no-op runs included, so it works from the sorted list
+ * the hasher already made: a binary search per literal path, and a glob is matched only when the
+ * counts cannot tell (several globs, or literals beside the glob), with picomatch loaded then.
+ */
+import { readdirSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import type { Failure } from './failure.js';
+import type { FileDigest, MaybePromise } from './file-hasher.js';
+import { suggest } from './graph.js';
+
+export interface Unmatched {
+  /** Literal paths (no glob characters) with no file at or below them. */
+  readonly missing: readonly string[];
+  /** Globs, or literal folders, that matched no file; said as a warning. */
+  readonly empty: MaybePromise<readonly string[]>;
+}
+
+const NONE: Unmatched = { missing: [], empty: [] };
+
+/** What of `patterns` matched nothing in `files` (sorted by path, as the hasher returns them). */
+export function unmatchedInputs(
+  patterns: readonly string[],
+  files: readonly FileDigest[],
+  root: string,
+): Unmatched {
+  if (patterns.length === 0) return NONE;
+  let missing: string[] | undefined;
+  let literalFiles = 0;
+  const globs: string[] = [];
+  for (const raw of patterns) {
+    if (raw.startsWith('!')) continue;
+    if (/[*?[\]{}()]/.test(raw)) {
+      globs.push(raw);
+      continue;
+    }
+    const path =
+      raw.startsWith('./') || raw.endsWith('/')
+        ? raw.replace(/^\.\//, '').replace(/\/+$/, '')
+        : raw;
+    const found = countUnder(files, path);
+    literalFiles += found;
+    if (found === 0) (missing ??= []).push(path);
+  }
+  // A literal folder that exists but holds no file reads as a missing path; tell them apart.
+  const missingPaths = missing?.filter((path) => !isFolder(root, path)) ?? [];
+  const emptyFolders = missing?.filter((path) => isFolder(root, path)) ?? [];
+  if (globs.length === 0) return { missing: missingPaths, empty: emptyFolders };
+  if (files.length === 0) return { missing: missingPaths, empty: [...emptyFolders, ...globs] };
+  // A file no literal accounts for came from the one glob (a file under a literal may
+  // match it too, so equal counts prove nothing).
+  if (globs.length === 1 && files.length > literalFiles) {
+    return { missing: missingPaths, empty: emptyFolders };
+  }
+  return {
+    missing: missingPaths,
+    empty: import('picomatch').then(({ default: picomatch }) => [
+      ...emptyFolders,
+      ...globs.filter((glob) => {
+        const matches = picomatch(glob.replace(/^\.\//, ''), { dot: true });
+        return !files.some((file) => matches(file.path));
+      }),
+    ]),
+  };
+}
+
+/** The failure for a literal input that does not exist, with the nearest name beside it. */
+export function missingInput(path: string, root: string): Failure {
+  let names: string[] = [];
+  try {
+    names = readdirSync(join(root, dirname(path)));
+  } catch {
+    // Its folder is missing too: no suggestion.
+  }
+  const [nearest] = suggest(basename(path), names);
+  return {
+    reason: 'input-missing',
+    input: path,
+    ...(nearest ? { nearest: join(dirname(path), nearest) } : {}),
+  };
+}
+
+/** Files equal to `path` or below it, by binary search in the sorted list. */
+function countUnder(files: readonly FileDigest[], path: string): number {
+  const first = lowerBound(files, path);
+  let count = 0;
+  for (let i = first; i < files.length; i++) {
+    const file = (files[i] as FileDigest).path;
+    if (file === path || file.startsWith(`${path}/`)) count++;
+    else if (file > `${path}/\uffff`) break;
+  }
+  return count;
+}
+
+function lowerBound(files: readonly FileDigest[], path: string): number {
+  let low = 0;
+  let high = files.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if ((files[mid] as FileDigest).path < path) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}
+
+function isFolder(root: string, path: string): boolean {
+  try {
+    return readdirSync(join(root, path)) !== undefined;
+  } catch {
+    return false;
+  }
+}
