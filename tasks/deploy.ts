@@ -47,7 +47,10 @@ async function withAws<T>(
       () => aws.readRenderedTaskDefinitions(env, { cwd: ctx.root }),
     );
     if (!result.ok) {
-      throw new TaskError({ reason: 'reported', message: aws.describeAwsFailure(result.failure) });
+      throw new TaskError({
+        reason: 'reported',
+        message: aws.describeAwsFailure(result.failure, { environment: env.name }),
+      });
     }
     ctx.log(describe(aws, result.value));
   } finally {

@@ -81,6 +81,28 @@ export type AwsFailureData =
       readonly services: readonly string[];
     }
   | {
+      readonly reason: 'services-not-active';
+      readonly environment: string;
+      readonly cluster: string;
+      /** DRAINING (deleted, tasks stopping) or INACTIVE (deleted). */
+      readonly services: readonly { name: string; status: string }[];
+    }
+  | {
+      /**
+       * ECS or ECR refused a call for a reason with a known fix. The environment is not known
+       * where the SDK error is caught; the renderer's context supplies it.
+       */
+      readonly reason: 'aws-refused';
+      readonly code:
+        | 'ClusterNotFoundException'
+        | 'ServiceNotActiveException'
+        | 'ServiceNotFoundException'
+        | 'InvalidParameterException';
+      readonly action: string;
+      readonly resource: string;
+      readonly detail: string;
+    }
+  | {
       readonly reason: 'services-exist';
       readonly environment: string;
       readonly cluster: string;
@@ -233,6 +255,13 @@ const THROTTLED = new Set([
   'TooManyRequestsException',
   'RequestLimitExceeded',
 ]);
+type Refused = Extract<AwsFailureData, { reason: 'aws-refused' }>['code'];
+const REFUSED = new Set<string>([
+  'ClusterNotFoundException',
+  'ServiceNotActiveException',
+  'ServiceNotFoundException',
+  'InvalidParameterException',
+] satisfies Refused[]);
 const NETWORK = new Set(['ECONNREFUSED', 'ENOTFOUND', 'ECONNRESET', 'ETIMEDOUT', 'EAI_AGAIN']);
 
 /**
@@ -263,6 +292,9 @@ export function classifyAwsError(
   }
   if (THROTTLED.has(name)) {
     return { reason: 'throttled', action, resource, attempts: shape.$metadata?.attempts ?? 1 };
+  }
+  if (REFUSED.has(name)) {
+    return { reason: 'aws-refused', code: name as Refused, action, resource, detail };
   }
   if (typeof shape.code === 'string' && NETWORK.has(shape.code)) {
     return { reason: 'unreachable', action, detail };
@@ -333,8 +365,41 @@ function describeRollout(detail: RolloutFailureDetail): string {
   return lines.join('\n');
 }
 
-export function describeAwsFailure(failure: AwsFailureData): string {
+/** What the renderer knows that an SDK error did not carry. */
+export interface DescribeContext {
+  /** The environment the command ran for; names the task that fixes things. */
+  readonly environment?: string;
+}
+
+/** ECS/ECR refusals with a known fix: what is wrong, then the command that fixes it. */
+function describeRefused(
+  failure: Extract<AwsFailureData, { reason: 'aws-refused' }>,
+  environment: string,
+): string {
+  const said = `(${failure.code} from ${failure.action}: ${failure.detail})`;
+  switch (failure.code) {
+    case 'ClusterNotFoundException':
+      return `ECS has no cluster for ${failure.resource} ${said}: it was deleted, or AWS_REGION/aws.region points at another region. Check environments/${environment}.ts's aws.region and ecs.cluster; if the cluster is really gone, create it with ${task(environment, 'create')}.`;
+    case 'ServiceNotActiveException':
+      return `The service ${failure.resource} is no longer ACTIVE ${said}: it was deleted (DRAINING, then INACTIVE) while this command ran. Once it is INACTIVE, recreate it with ${task(environment, 'create')}, then run ${task(environment, 'deploy')}.`;
+    case 'ServiceNotFoundException':
+      return `ECS has no service ${failure.resource} ${said}. Create it with ${task(environment, 'create')}.`;
+    case 'InvalidParameterException':
+      return failure.action.startsWith('ecr:')
+        ? `ECR rejected a parameter of ${failure.action} on ${failure.resource}: ${failure.detail}. Fix the ecr settings in environments/${environment}.ts, then run ${task(environment, 'push')} again.`
+        : `ECS rejected a parameter of ${failure.action} on ${failure.resource}: ${failure.detail}. The value comes from environments/${environment}.ts or config-templates/ecs/: fix it, check the result with ${task(environment, 'render')} and ${task(environment, 'diff')}, then run the task again.`;
+  }
+}
+
+export function describeAwsFailure(failure: AwsFailureData, context: DescribeContext = {}): string {
   switch (failure.reason) {
+    case 'services-not-active': {
+      const listed = failure.services.map((s) => `${s.name} is ${s.status}`).join(', ');
+      const draining = failure.services.some((s) => s.status === 'DRAINING');
+      return `In cluster ${failure.cluster}, ${listed}: a deleted service cannot be deployed to. Nothing was registered, migrated or updated. ${draining ? 'Wait until it is INACTIVE (its tasks are stopping), then recreate' : 'Recreate'} it with ${task(failure.environment, 'create')}.`;
+    }
+    case 'aws-refused':
+      return describeRefused(failure, context.environment ?? 'ENV');
     case 'no-credentials':
       return `No AWS credentials found (calling ${failure.action}): set AWS_PROFILE (and run \`aws sso login\` if it uses SSO) or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, then run the task again.`;
     case 'bad-credentials':

@@ -213,10 +213,14 @@ export function progressLines(
   return lines;
 }
 
-/** DescribeServices for `names` (at most 10 per call); missing services are absent from the map. */
+/**
+ * DescribeServices for `names` (at most 10 per call); missing services are absent from the map,
+ * and so are INACTIVE (deleted) ones unless `includeInactive`.
+ */
 export async function describeServices(
   ctx: AwsContext,
   names: readonly string[],
+  options: { readonly includeInactive?: boolean } = {},
 ): Promise<Map<string, ServiceSnapshot>> {
   const cluster = ctx.env.ecs.cluster;
   const found = new Map<string, ServiceSnapshot>();
@@ -227,7 +231,9 @@ export async function describeServices(
     );
     for (const service of out.services ?? []) {
       const snapshot = toSnapshot(service);
-      if (snapshot.status !== 'INACTIVE') found.set(snapshot.name, snapshot);
+      if (options.includeInactive === true || snapshot.status !== 'INACTIVE') {
+        found.set(snapshot.name, snapshot);
+      }
     }
   }
   return found;

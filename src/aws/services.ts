@@ -89,7 +89,22 @@ export async function requireServices(
     });
   }
   const names = keys.map((key) => serviceSettings(env, key).name);
-  const found = await describeServices(ctx, names);
+  const found = await describeServices(ctx, names, { includeInactive: true });
+  // A deleted service stays visible as DRAINING, then INACTIVE; UpdateService on it fails with
+  // ServiceNotActiveException (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeleteService.html),
+  // so refuse now, before anything is registered or migrated.
+  const notActive = names.flatMap((name) => {
+    const status = found.get(name)?.status;
+    return status === undefined || status === 'ACTIVE' ? [] : [{ name, status }];
+  });
+  if (notActive.length > 0) {
+    throw new AwsFailure({
+      reason: 'services-not-active',
+      environment: env.name,
+      cluster: env.ecs.cluster,
+      services: notActive,
+    });
+  }
   const missing = names.filter((name) => !found.has(name));
   if (missing.length > 0) {
     throw new AwsFailure({

@@ -1,6 +1,6 @@
 /**
  * ECS clusters and services: CreateCluster, DescribeClusters, CreateService, DescribeServices,
- * UpdateService. The rollout itself lives in rollout.ts; this file translates between the
+ * UpdateService, DeleteService. The rollout itself lives in rollout.ts; this file translates between the
  * wire shapes and the simulation.
  */
 import { z } from 'zod';
@@ -8,6 +8,7 @@ import { ecsArn } from './arn.js';
 import {
   clusterName,
   findService,
+  requireActiveService,
   requireCluster,
   requireRunnableTaskDefinition,
   serviceArn,
@@ -58,6 +59,12 @@ const describeServicesInput = z.object({
   include: z.array(z.string()).optional(),
 });
 
+const deleteServiceInput = z.object({
+  cluster: z.string().optional(),
+  service: z.string().min(1),
+  force: z.boolean().optional(),
+});
+
 const updateServiceInput = z
   .object({
     cluster: z.string().optional(),
@@ -87,6 +94,8 @@ const perDeployment = [
 
 export function serviceHandlers(state: EcsState): Handlers {
   return {
+    DeleteService: deleteServiceHandler(state),
+
     CreateCluster(raw) {
       const { clusterName: requested, ...sent } = parseInput(createClusterInput, raw);
       const name = requested ?? 'default';
@@ -116,7 +125,9 @@ export function serviceHandlers(state: EcsState): Handlers {
       const input = parseInput(createServiceInput, raw);
       const cluster = requireCluster(state, input.cluster);
       const def = requireRunnableTaskDefinition(state, input.taskDefinition);
-      if (findService(state, cluster, input.serviceName)) {
+      // A name is free again once its service is INACTIVE.
+      const existing = findService(state, cluster, input.serviceName);
+      if (existing && existing.status !== 'INACTIVE') {
         return fail('InvalidParameterException', 'Creation of service was not idempotent.');
       }
       const { cluster: _c, serviceName: name, taskDefinition: _t, desiredCount, ...sent } = input;
@@ -166,9 +177,7 @@ export function serviceHandlers(state: EcsState): Handlers {
     UpdateService(raw) {
       const input = parseInput(updateServiceInput, raw);
       const cluster = requireCluster(state, input.cluster);
-      const record =
-        findService(state, cluster, input.service) ??
-        fail('ServiceNotFoundException', 'Service not found.');
+      const record = requireActiveService(state, cluster, input.service);
       const {
         cluster: _c,
         service: _s,
@@ -213,6 +222,33 @@ export function serviceHandlers(state: EcsState): Handlers {
       state.services.set(`${cluster.name}/${sim.name}`, updated);
       return { service: renderService(updated, false) };
     },
+  };
+}
+
+/**
+ * https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeleteService.html: a service
+ * scaled above zero needs `force`; it turns DRAINING while its tasks stop, then INACTIVE, and
+ * DescribeServices keeps showing it with that status.
+ */
+export function deleteServiceHandler(state: EcsState) {
+  return (raw: unknown) => {
+    const input = parseInput(deleteServiceInput, raw);
+    const cluster = requireCluster(state, input.cluster);
+    const record = requireActiveService(state, cluster, input.service);
+    if (record.sim.desiredCount > 0 && input.force !== true) {
+      return fail(
+        'InvalidParameterException',
+        'The service cannot be stopped while it is scaled above 0.',
+      );
+    }
+    const sim = reconfigure(record.sim, {
+      desiredCount: 0,
+      config: rolloutConfig(record.sent['deploymentConfiguration'] as never),
+      now: state.time,
+    });
+    const updated: ServiceRecord = { ...record, sim, status: 'DRAINING' };
+    state.services.set(`${cluster.name}/${sim.name}`, updated);
+    return { service: renderService(updated, false) };
   };
 }
 
@@ -281,7 +317,7 @@ function renderService(record: ServiceRecord, withTags: boolean): Record<string,
     serviceArn: record.arn,
     serviceName: sim.name,
     clusterArn: record.clusterArn,
-    status: 'ACTIVE',
+    status: record.status ?? 'ACTIVE',
     desiredCount: sim.desiredCount,
     runningCount: all.running,
     pendingCount: all.pending,

@@ -36,6 +36,12 @@ export interface ServiceRecord {
   /** Members as sent (load balancers, network configuration, launch type...), kept current. */
   sent: Record<string, unknown>;
   sim: SimService;
+  /**
+   * ACTIVE until DeleteService; DRAINING while its tasks stop, then INACTIVE. DescribeServices
+   * still shows both (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeleteService.html).
+   * Absent means ACTIVE.
+   */
+  status?: 'ACTIVE' | 'DRAINING' | 'INACTIVE';
 }
 
 export interface OneOffTask {
@@ -79,10 +85,9 @@ export function tickEcs(state: EcsState, to: number, faults: Faults, timing: Tim
     return faults.fateOf(def, 'service');
   };
   for (const [key, service] of state.services) {
-    state.services.set(key, {
-      ...service,
-      sim: tickService(service.sim, state.time, to, { timing, fateOf }),
-    });
+    const sim = tickService(service.sim, state.time, to, { timing, fateOf });
+    const drained = service.status === 'DRAINING' && sim.tasks.every((t) => t.phase === 'STOPPED');
+    state.services.set(key, { ...service, sim, ...(drained ? { status: 'INACTIVE' } : {}) });
   }
   const horizon = to - timing.stoppedRetentionSeconds * 1000;
   for (const [id, task] of state.tasks) {
@@ -112,6 +117,20 @@ export function serviceName(ref: string): string {
 
 export function findService(state: EcsState, cluster: ClusterRecord, ref: string) {
   return state.services.get(`${cluster.name}/${serviceName(ref)}`);
+}
+
+/** For UpdateService and DeleteService: a service that exists and is ACTIVE. */
+export function requireActiveService(state: EcsState, cluster: ClusterRecord, ref: string) {
+  const record =
+    findService(state, cluster, ref) ?? fail('ServiceNotFoundException', 'Service not found.');
+  if ((record.status ?? 'ACTIVE') !== 'ACTIVE') {
+    // https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_UpdateService.html#API_UpdateService_Errors
+    return fail(
+      'ServiceNotActiveException',
+      "The specified service isn't active. You can't update a service that's inactive.",
+    );
+  }
+  return record;
 }
 
 export function serviceArn(state: EcsState, cluster: string, service: string): string {
