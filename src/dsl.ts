@@ -57,6 +57,12 @@ export interface TaskContext<A extends string = string> {
   invoke(name: string, args?: Record<string, string>): Promise<void>;
 }
 
+/** What a task's preflight check receives: who it is, and how to say something. */
+export type PreflightContext<A extends string = string> = Pick<
+  TaskContext<A>,
+  'name' | 'args' | 'root' | 'signal' | 'log'
+>;
+
 /** What a task needs to know to name its outputs, which may derive from its fingerprint. */
 export interface OutputInfo<A extends string = string> {
   readonly fingerprint: string;
@@ -92,6 +98,12 @@ export interface TaskOptions<A extends string = string> {
    * locked and recorded as usual.
    */
   readOnly?: boolean;
+  /**
+   * A cheap check (credentials, the account a deploy would reach) run before any task of the
+   * plan starts: when it throws, this task fails with its message and nothing else runs, so a
+   * deploy fails before building what it would push. Not run by -n or --explain.
+   */
+  preflight?: (ctx: PreflightContext<A>) => Promise<void> | void;
   run?: (ctx: TaskContext<A>) => Promise<void> | void;
 }
 
@@ -110,6 +122,7 @@ export interface TaskDefinition {
   readonly version: string | undefined;
   readonly persistent: boolean;
   readonly readOnly: boolean;
+  readonly preflight: TaskOptions['preflight'];
   readonly run: TaskOptions['run'];
 }
 
@@ -206,6 +219,7 @@ function define<A extends string>(
     version: options.version,
     persistent: options.persistent ?? false,
     readOnly: options.readOnly ?? false,
+    preflight: options.preflight,
     run: options.run,
   });
   registry.pendingDesc = undefined;

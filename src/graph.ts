@@ -129,6 +129,7 @@ function fromRule(registry: Registry, path: string): TaskDefinition | undefined 
     version: rule.options.version,
     persistent: false,
     readOnly: false,
+    preflight: rule.options.preflight,
     run: run ? (ctx) => run({ ...ctx, args: { target: path, source } }) : undefined,
   };
   registry.tasks.set(path, definition);

@@ -7,6 +7,7 @@ export type {
   ExecResult,
   OutputInfo,
   OutputSpec,
+  PreflightContext,
   TaskArgs,
   TaskContext,
   TaskOptions,

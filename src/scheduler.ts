@@ -36,6 +36,8 @@ import type { PlanNode, Planner } from './graph.js';
 import { closure, parseTarget } from './graph.js';
 import { digestAll, fileOutput, isOutput } from './output.js';
 import type { Output } from './output.js';
+import { runPreflights } from './preflight.js';
+import type { PreflightFailure } from './preflight.js';
 import { Semaphore } from './semaphore.js';
 import { locateFailure } from './source-location.js';
 import { missingInput, unmatchedInputs } from './input-check.js';
@@ -98,6 +100,8 @@ export class Scheduler {
   /** Task and pattern of each input glob already warned of as matching nothing. */
   private readonly warnedEmpty = new Set<string>();
   private stopping = false;
+  /** A preflight check that failed: nothing in this run starts (preflight.ts). */
+  private preflightFailure: PreflightFailure | undefined;
   /** Records being written off the event loop; the run ends only when they are on disk. */
   private readonly writes: Promise<void>[] = [];
 
@@ -116,7 +120,16 @@ export class Scheduler {
         desc: node.task.desc,
       })),
     });
-    await Promise.all(nodes.map((node) => this.settle(node)));
+    if (!this.options.dryRun) {
+      this.preflightFailure = await runPreflights(closure(nodes), {
+        root: this.options.root,
+        signal: this.options.signal,
+        log: (key, line) => this.options.emit({ type: 'output', key, stream: 'log', line }),
+      });
+    }
+    // After a failed preflight every node settles at once, each saying why it did not start.
+    const first = this.preflightFailure ? closure(nodes) : nodes;
+    await Promise.all(first.map((node) => this.settle(node)));
     await Promise.all(this.writes);
     if (!this.options.dryRun) await this.options.state.compact();
     const settled = await Promise.all(this.results.values());
@@ -157,6 +170,7 @@ export class Scheduler {
 
   private async execute(node: PlanNode): Promise<NodeResult> {
     const { emit, signal } = this.options;
+    if (this.preflightFailure) return this.notPreflighted(node, this.preflightFailure);
     // Deps that have settled already are read without awaiting: on a no-op run every node is
     // decided in one synchronous pass, dependencies first, with no suspension per node.
     const depResults =
@@ -270,6 +284,17 @@ export class Scheduler {
       this.writes.push(log.close().catch(() => {}));
       this.slots.release();
     }
+  }
+
+  /** A node of a run whose preflight failed: the failing task fails, the others never start. */
+  private notPreflighted(node: PlanNode, preflight: PreflightFailure): NodeResult {
+    if (preflight.key !== node.key) {
+      const why = `not started: ${preflight.key}'s preflight check failed`;
+      return this.finish(node, 'skipped', 0, why, undefined);
+    }
+    const failure = locateFailure(preflight.failure, this.options.root);
+    this.failures.push({ key: node.key, failure, lastLines: this.tails.get(node.key) ?? [] });
+    return this.finish(node, 'failed', 0, 'its preflight check failed', failure);
   }
 
   /**

@@ -71,6 +71,7 @@ const TASK_KEYS: Record<string, Check> = {
   version: isString,
   persistent: isBoolean,
   readOnly: isBoolean,
+  preflight: isFunction,
   run: isFunction,
 } satisfies Record<keyof TaskOptions, Check>;
 

@@ -7,7 +7,7 @@
  * (AWS_ENDPOINT_URL_ECS, AWS_ENDPOINT_URL_ECR, AWS_ENDPOINT_URL_STS): nothing here reads them from an environment file.
  */
 import { task } from 'taskgraph';
-import type { TaskContext } from 'taskgraph';
+import type { PreflightContext } from 'taskgraph';
 import { TaskError } from 'taskgraph';
 import type { EcsEnvironment } from '../src/environment.ts';
 import { dockerFor } from './docker.ts';
@@ -26,7 +26,7 @@ type Aws = typeof import('../src/aws/commands.ts');
 
 /** Runs one AWS command: its report on success, its failure in words (and exit 1) otherwise. */
 async function withAws<T>(
-  ctx: TaskContext,
+  ctx: PreflightContext,
   env: EcsEnvironment,
   command: (
     aws: Aws,
@@ -61,11 +61,20 @@ async function withAws<T>(
 export function defineDeployTasks(env: EcsEnvironment): void {
   const { images } = settings;
   const name = env.name;
+  /** Before anything a deploy depends on builds: credentials that reach this account (STS). */
+  const accountCheck = (ctx: PreflightContext): Promise<void> =>
+    withAws(
+      ctx,
+      env,
+      (aws, context) => aws.checkAccount(context),
+      (_aws, who) => `AWS account ${who.account} (${who.arn})`,
+    );
 
   task('push', {
     desc: `Push ${name}'s images to ECR (only tags the registry lacks)`,
     deps: [':images:build', 'nginx'],
     env: AWS_ENV,
+    preflight: accountCheck,
     run: (ctx) =>
       withAws(
         ctx,
@@ -95,6 +104,7 @@ export function defineDeployTasks(env: EcsEnvironment): void {
     desc: `Create ${name}'s ECS cluster and services (refuses to touch services that exist)`,
     deps: ['render', 'push'],
     env: AWS_ENV,
+    preflight: accountCheck,
     run: (ctx) =>
       withAws(
         ctx,
@@ -110,6 +120,7 @@ export function defineDeployTasks(env: EcsEnvironment): void {
     deps: ['push', 'render'],
     args: ['force'],
     env: AWS_ENV,
+    preflight: accountCheck,
     run: (ctx) =>
       withAws(
         ctx,

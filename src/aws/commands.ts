@@ -1,4 +1,5 @@
 /** Every ECR/ECS command and its description, in one module for the Taskfile's lazy import. */
+export { checkAccount } from './account.js';
 export { createAwsClients, destroyAwsClients, systemClock } from './clients.js';
 export type { AwsClients, AwsContext, Clock } from './clients.js';
 export { create, describeCreate } from './create.js';
