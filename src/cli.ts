@@ -11,6 +11,7 @@ import type { Registry } from './dsl.js';
 import { FileHasher } from './file-hasher.js';
 import { closure, parseTarget, Planner, suggest } from './graph.js';
 import type { PlanNode, Request } from './graph.js';
+import { currentTask } from './escaped-error.js';
 import { loadTaskfile } from './loader.js';
 import { TaskError } from './failure.js';
 import { killAllProcessGroups } from './process.js';
@@ -324,7 +325,8 @@ async function runCommand(io: Io): Promise<number> {
           }
         },
       });
-      const summary = await scheduler.run(expansion.nodes);
+      const stopEscapes = failTasksOnEscape(scheduler);
+      const summary = await scheduler.run(expansion.nodes).finally(stopEscapes);
       await shown.close();
       if (!readOnly) hasher.save();
       if (explain) {
@@ -334,7 +336,7 @@ async function runCommand(io: Io): Promise<number> {
         return EXIT.ok;
       }
       if (summary.interrupted) return EXIT.interrupted;
-      return summary.counts.failed > 0 ? EXIT.failed : EXIT.ok;
+      return summary.counts.failed > 0 || summary.failures.length > 0 ? EXIT.failed : EXIT.ok;
     } finally {
       if (held?.ok) held.releaseAll();
     }
@@ -599,6 +601,17 @@ function silentReporter(): Reporter {
  * otherwise outlive us. A second one stops waiting for tasks that ignore their signal.
  */
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/** A throw in a task's timer or an unhandled rejection fails that task, not the process. */
+function failTasksOnEscape(scheduler: Scheduler): () => void {
+  const onEscape = (error: unknown): void => scheduler.escaped(error, currentTask());
+  process.on('uncaughtException', onEscape);
+  process.on('unhandledRejection', onEscape);
+  return () => {
+    process.off('uncaughtException', onEscape);
+    process.off('unhandledRejection', onEscape);
+  };
+}
 
 function installSignalHandlers(
   controller: AbortController,

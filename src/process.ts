@@ -75,6 +75,8 @@ export async function runProcess(
   };
   if (pid !== undefined) liveGroups.add(pid);
   options.signal.addEventListener('abort', abort, { once: true });
+  // Aborted while execa was loading: the listener came too late to hear it.
+  if (options.signal.aborted) abort();
   const result = await child;
   options.signal.removeEventListener('abort', abort);
   if (timer) clearTimeout(timer);

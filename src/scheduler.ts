@@ -41,6 +41,7 @@ import type { PreflightFailure } from './preflight.js';
 import { Semaphore } from './semaphore.js';
 import { locateFailure } from './source-location.js';
 import { missingInput, unmatchedInputs } from './input-check.js';
+import { withinTask } from './escaped-error.js';
 import { taskContext } from './task-context.js';
 import { projectPath } from './task-options.js';
 import { openLog } from './task-log.js';
@@ -97,6 +98,10 @@ export class Scheduler {
   private readonly tails = new Map<string, string[]>();
   private readonly failures: RunSummary['failures'] = [];
   private readonly slots: Semaphore;
+  /** How to fail each running task from outside its run() (escaped()). */
+  private readonly escapes = new Map<string, (error: unknown) => void>();
+  /** Why running tasks were cancelled when the run, not a change or the user, stopped them. */
+  private stopReason: string | undefined;
   /** Task and pattern of each input glob already warned of as matching nothing. */
   private readonly warnedEmpty = new Set<string>();
   private stopping = false;
@@ -238,10 +243,13 @@ export class Scheduler {
     emit({ type: 'start', key: node.key });
     const log = openLog(this.options.state.logPath(node.key));
     try {
-      await node.task.run?.(this.context(node, fingerprint, log, controller.signal));
+      const context = this.context(node, fingerprint, log, controller.signal);
+      // An error escaping the task (escaped()) fails it even if run() never settles.
+      const escaped = new Promise<never>((_, reject) => this.escapes.set(node.key, reject));
+      await Promise.race([withinTask(node.key, () => node.task.run?.(context)), escaped]);
       // A task that ignores its signal still finished against inputs that are gone: no record.
       if (controller.signal.aborted) {
-        const why = signal.aborted ? 'interrupted' : SUPERSEDED;
+        const why = signal.aborted ? 'interrupted' : (this.stopReason ?? SUPERSEDED);
         return this.finish(node, 'cancelled', now() - started, why, undefined);
       }
       const values = await digestAll(outputs);
@@ -266,8 +274,10 @@ export class Scheduler {
       if (signal.aborted)
         return this.finish(node, 'cancelled', durationMs, 'interrupted', undefined);
       if (controller.signal.aborted)
-        return this.finish(node, 'cancelled', durationMs, SUPERSEDED, undefined);
+        return this.finish(node, 'cancelled', durationMs, this.stopReason ?? SUPERSEDED, undefined);
       const failure = locateFailure(failureFrom(error), this.options.root);
+      // What the task started and left running (a run() that never settled) goes with it.
+      controller.abort();
       log.write(`task failed: ${describeFailure(failure)}`);
       if (failure.reason === 'exception' && failure.stack) log.write(failure.stack);
       if (!this.options.keepGoing) this.stopping = true;
@@ -280,6 +290,7 @@ export class Scheduler {
       return this.finish(node, 'failed', durationMs, verdict.reason, failure);
     } finally {
       unlink();
+      this.escapes.delete(node.key);
       this.live.delete(node.key);
       this.writes.push(log.close().catch(() => {}));
       this.slots.release();
@@ -338,6 +349,23 @@ export class Scheduler {
       { status: 'ran', reason: 'started in the background', ...result },
       outputs,
     );
+  }
+
+  /**
+   * An error that escaped a task's code (a timer's throw, an unhandled rejection; the CLI's
+   * process handlers call this): the task `key` fails with it, and since the process's state is
+   * now in doubt the run stops, cancelling the other running tasks and killing their process
+   * groups. With no task to blame (code outside any run()), the run itself fails with it.
+   */
+  escaped(error: unknown, key: string | undefined): void {
+    const fail = key === undefined ? undefined : this.escapes.get(key);
+    this.stopping = true;
+    this.stopReason = `stopped: ${fail ? key : 'an error'} escaped a task`;
+    for (const [other, { controller }] of this.live) if (other !== key) controller.abort();
+    if (fail) return fail(error);
+    const failure = locateFailure(failureFrom(error), this.options.root);
+    const blamed = key === undefined ? '(outside any task)' : `${key} (after it finished)`;
+    this.failures.push({ key: blamed, failure, lastLines: [] });
   }
 
   /** A failure found before the task ran: counted, and stopping the run, as any other. */
