@@ -5,7 +5,7 @@
 import './tasks/vendor.ts';
 import './tasks/images.ts';
 import { namespace } from 'taskgraph';
-import { discoverEnvironments, loadEnvironment } from './environments/index.ts';
+import { discoverEnvironments, environmentOf } from './environments/index.ts';
 import { defineLocalTasks } from './tasks/local.ts';
 import { defineDeployTasks } from './tasks/deploy.ts';
 import { defineRenderTasks, renderAll } from './tasks/render.ts';
@@ -13,7 +13,8 @@ import { defineRenderTasks, renderAll } from './tasks/render.ts';
 // One namespace per environments/<name>.ts: adding qa.ts adds qa:render, qa:deploy and the rest.
 const names = discoverEnvironments(`${import.meta.dirname}/environments`);
 for (const name of names) {
-  const env = await loadEnvironment(name);
+  // Imported here, where no task is defined: see environmentOf.
+  const env = environmentOf(name, await import(`./environments/${name}.ts`));
   namespace(name, () => {
     defineRenderTasks(env);
     if (env.kind === 'ecs') defineDeployTasks(env);

@@ -41,14 +41,16 @@ export function discoverEnvironments(dir: string): string[] {
 }
 
 /**
- * Imports `environments/<name>.ts` (which validates itself) and checks it is the environment it
- * claims to be. The template-literal import is deliberate: esbuild turns it into a bundle of every
- * `environments/*.ts`, so a bundled Taskfile can load environments it was not written to know.
+ * The environment that `environments/<name>.ts` exports (it validates itself), checked to be the
+ * one it claims to be. The caller imports the module: Taskfile.ts does, with a template-literal
+ * import that esbuild turns into a bundle of every `environments/*.ts`, so a bundled Taskfile can
+ * load environments it was not written to know. Not here: a task's definition covers every module
+ * its own module imports, and the render tasks import this file, so staging.ts would become part of
+ * prod:render's definition (each environment reaches its tasks as data, through `vars`).
  */
-export async function loadEnvironment(name: string): Promise<Environment> {
+export function environmentOf(name: string, module: unknown): Environment {
   const file = environmentFile(name);
-  const module = (await import(/* @vite-ignore */ `./${name}.ts`)) as { default?: unknown };
-  const env = module.default;
+  const env = (module as { default?: unknown }).default;
   const declared = typeof env === 'object' && env !== null && 'name' in env ? env.name : undefined;
   if (declared !== name) {
     throw new RenderError({

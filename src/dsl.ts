@@ -2,6 +2,7 @@
  * The Taskfile API: task(), file(), rule(), namespace(), desc(). Calling them adds definitions to
  * the registry that the loader installed before importing the Taskfile; nothing runs here.
  */
+import type { DefiningModule } from './module-graph.js';
 import type { Output } from './output.js';
 import { checkName, checkOptions, projectPath } from './task-options.js';
 
@@ -124,6 +125,11 @@ export interface TaskDefinition {
   readonly readOnly: boolean;
   readonly preflight: TaskOptions['preflight'];
   readonly run: TaskOptions['run'];
+  /**
+   * The module where the task() call stands, with everything it imports: part of the
+   * definition. Undefined for a task defined outside a Taskfile the loader bundled.
+   */
+  readonly module: DefiningModule | undefined;
 }
 
 export interface RuleDefinition {
@@ -132,6 +138,12 @@ export interface RuleDefinition {
   /** Source path for a target path, e.g. `a.min.css` -> `a.css`. */
   readonly source: (target: string) => string;
   readonly options: Omit<TaskOptions<'target' | 'source'>, 'inputs' | 'outputs' | 'args'>;
+  readonly module: DefiningModule | undefined;
+}
+
+/** Where the loader finds a defining module's closure (see module-graph.ts). */
+export interface DefiningModules {
+  definingModule(path: string): DefiningModule | undefined;
 }
 
 export interface RegistryOptions {
@@ -139,6 +151,8 @@ export interface RegistryOptions {
   root?: string;
   /** `tasks/x.ts:12:5` for a stack: where a problem's call is in the user's source. */
   locate?: (stack: string | undefined) => string | undefined;
+  /** Each defining module's closure: a definition's code, from the loader's module graph. */
+  modules?: DefiningModules;
 }
 
 export class Registry {
@@ -187,6 +201,7 @@ function define<A extends string>(
   kind: TaskDefinition['kind'],
   name: string,
   options: TaskOptions<A>,
+  module: string | undefined,
 ): void {
   const registry = current();
   const badName = checkName(`${kind}()'s name`, name);
@@ -221,6 +236,7 @@ function define<A extends string>(
     readOnly: options.readOnly ?? false,
     preflight: options.preflight,
     run: options.run,
+    module: module === undefined ? undefined : registry.options.modules?.definingModule(module),
   });
   registry.pendingDesc = undefined;
 }
@@ -250,12 +266,12 @@ export function task<const A extends string = never>(
   name: string,
   options: TaskOptions<A> = {},
 ): void {
-  define('task', name, options);
+  define('task', name, options, undefined);
 }
 
 /** A task named by the file it makes (relative to the root); it reruns when the file is missing. */
 export function file(path: string, options: TaskOptions<never> = {}): void {
-  define('file', path, options);
+  define('file', path, options, undefined);
 }
 
 /** Tasks defined inside `fn` are named `name:...`; their deps resolve relative to it first. */
@@ -287,10 +303,13 @@ export function desc(text: string): void {
  * Rake's rule(): a pattern task. `rule('.min.css', { source: '.css', run })` makes any requested
  * `x.min.css` a file task built from `x.css`; run receives them as ctx.args.target/.source.
  */
-export function rule(
-  target: string,
-  options: RuleDefinition['options'] & { source: string | ((target: string) => string) },
-): void {
+export function rule(target: string, options: RuleOptions): void {
+  defineRule(target, options, undefined);
+}
+
+type RuleOptions = RuleDefinition['options'] & { source: string | ((target: string) => string) };
+
+function defineRule(target: string, options: RuleOptions, module: string | undefined): void {
   const registry = current();
   const problems = [
     checkName("rule()'s target", target),
@@ -305,5 +324,26 @@ export function rule(
     typeof source === 'function'
       ? source
       : (path: string): string => path.slice(0, -target.length) + source;
-  registry.rules.push({ target, source: toSource, options: rest });
+  registry.rules.push({
+    target,
+    source: toSource,
+    options: rest,
+    module: module === undefined ? undefined : registry.options.modules?.definingModule(module),
+  });
+}
+
+/**
+ * task(), file() and rule() for the module at `path` (relative to the Taskfile's folder): the
+ * loader hands each module of a Taskfile its own, so that every definition knows its module.
+ */
+export function definedIn(path: string): {
+  task: typeof task;
+  file: typeof file;
+  rule: typeof rule;
+} {
+  return {
+    task: (name, options = {}) => define('task', name, options, path),
+    file: (name, options = {}) => define('file', name, options, path),
+    rule: (target, options) => defineRule(target, options, path),
+  };
 }

@@ -382,7 +382,7 @@ export function validateEnvironment(raw: unknown, file: string, name: string): E
 }
 
 /**
- * An environment file's default export. `name` must be the file's base name; loadEnvironment
+ * An environment file's default export. `name` must be the file's base name; environmentOf
  * checks that, so a copied file that still says 'staging' cannot deploy staging's settings.
  */
 export function defineEnvironment(name: string, raw: z.input<typeof ecsSchema>): EcsEnvironment;

@@ -12,8 +12,14 @@ import type { PlanNode } from './graph.js';
 export interface FingerprintParts {
   /** The task's name: a renamed task is a different task and never reuses another's result. */
   task: string;
-  /** sha256 of run's source and the optional `version`: editing how a task works reruns it. */
+  /**
+   * sha256 of the defining module's closure (the module where task() stands and every local
+   * module it imports; packages by version), run's source and the optional `version`: editing
+   * the code a task runs reruns it.
+   */
   definition: string;
+  /** The closure by module (sha256) and package (version), so --explain names what changed. */
+  modules: Readonly<Record<string, string>>;
   /** Argument values by name (`greet[alice]` and `greet[bob]` make different things). */
   args: Readonly<Record<string, string>>;
   /** sha256 per `vars` key (settings, image names) so --explain can name the one that changed. */
@@ -87,6 +93,7 @@ export function fingerprintNode(
       () => ({
         task: task.name,
         definition: fixed.definition,
+        modules: task.module?.closure ?? {},
         args: node.args,
         vars: Object.fromEntries(fixed.varsEntries),
         env: Object.fromEntries(envEntries),
@@ -138,7 +145,9 @@ function definitionHashes(task: TaskDefinition): {
   let hashes = definitionCache.get(task);
   if (!hashes) {
     hashes = {
-      definition: sha256(`${task.kind}\0${task.run?.toString() ?? ''}\0${task.version ?? ''}`),
+      definition: sha256(
+        `${task.kind}\0${task.run?.toString() ?? ''}\0${task.version ?? ''}\0${task.module?.digest ?? ''}`,
+      ),
       varsEntries: Object.keys(task.vars)
         .sort()
         .map((k) => [k, sha256(canonicalJson(task.vars[k]))]),
@@ -172,6 +181,7 @@ function depDigest(result: DepResult): string {
 export type Change =
   | { what: 'new'; detail: 'never ran successfully' }
   | { what: 'definition' }
+  | { what: 'module'; path: string; old: string | undefined; now: string | undefined }
   | { what: 'arg'; name: string; old: string | undefined; now: string | undefined }
   | { what: 'var'; name: string; old: string | undefined; now: string | undefined }
   | { what: 'env'; name: string; old: string | null | undefined; now: string | null | undefined }
@@ -185,7 +195,16 @@ export function explainChanges(
 ): Change[] {
   if (!old) return [{ what: 'new', detail: 'never ran successfully' }];
   const changes: Change[] = [];
-  if (old.parts.definition !== now.parts.definition) changes.push({ what: 'definition' });
+  if (old.parts.definition !== now.parts.definition) {
+    // Records written before modules were part of the definition have none to compare.
+    const oldModules = old.parts.modules ?? {};
+    const before = changes.length;
+    for (const path of keysOf(oldModules, now.parts.modules)) {
+      if (oldModules[path] !== now.parts.modules[path])
+        changes.push({ what: 'module', path, old: oldModules[path], now: now.parts.modules[path] });
+    }
+    if (changes.length === before) changes.push({ what: 'definition' });
+  }
   for (const name of keysOf(old.parts.args, now.parts.args)) {
     if (old.parts.args[name] !== now.parts.args[name])
       changes.push({ what: 'arg', name, old: old.parts.args[name], now: now.parts.args[name] });

@@ -131,6 +131,8 @@ function fromRule(registry: Registry, path: string): TaskDefinition | undefined 
     readOnly: false,
     preflight: rule.options.preflight,
     run: run ? (ctx) => run({ ...ctx, args: { target: path, source } }) : undefined,
+    // The wrapper above is the same for every rule: the rule's own module is its definition.
+    module: rule.module,
   };
   registry.tasks.set(path, definition);
   return definition;

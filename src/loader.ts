@@ -10,6 +10,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { readJson, writeFileAtomic } from './atomic-file.js';
 import { installRegistry, Registry } from './dsl.js';
 import { userLocation } from './source-location.js';
+import { describeModules, ModuleGraph, packagesUnchanged, toPosix } from './module-graph.js';
+import type { ModuleRecord, PackageRecord } from './module-graph.js';
 
 export const TASKFILE_NAMES = ['Taskfile.ts', 'Taskfile.mts', 'Taskfile.js', 'Taskfile.mjs'];
 
@@ -36,7 +38,10 @@ interface Manifest {
   engine: string;
   /** Entry of the bundle, relative to .task/cache/. */
   bundle: string;
-  inputs: { path: string; size: number; mtimeMs: number; sha256: string }[];
+  /** Every local source of the bundle: what makes it stale, and each task's definition. */
+  inputs: ModuleRecord[];
+  /** Packages the sources import: an install that changes one changes the definitions. */
+  packages: PackageRecord[];
   /**
    * Folders of the sources, by mtime: a file added beside them (environments/qa.ts, picked up
    * by a glob import) rebuilds the bundle even though no recorded source changed.
@@ -46,6 +51,15 @@ interface Manifest {
 
 /** The engine's own entry: a Taskfile's `import 'taskgraph'` binds to the running CLI's copy. */
 const ENGINE_URL = new URL('./index.js', import.meta.url).href;
+/** Where the DSL bound to a defining module comes from (see taskgraphFor). */
+const DSL_URL = new URL('./dsl.js', import.meta.url).href;
+
+/**
+ * Each module's `import ... from 'taskgraph'` binds to a virtual module of its own, whose task(),
+ * file() and rule() record that module as the definition's: the module where the call stands,
+ * known without a stack trace per call (a no-op run of 1,000 tasks would pay for 1,000).
+ */
+const BOUND = 'taskgraph-bound';
 
 export function findTaskfile(cwd: string, file?: string): { file: string } | { error: LoadError } {
   if (file) {
@@ -79,7 +93,11 @@ export async function loadTaskfile(options: { cwd: string; file?: string }): Pro
     writeFileAtomic(manifestPath, JSON.stringify(manifest), { fsync: false });
   }
 
-  const registry = new Registry({ root, locate: (stack) => userLocation(stack, root) });
+  const registry = new Registry({
+    root,
+    locate: (stack) => userLocation(stack, root),
+    modules: new ModuleGraph(manifest.inputs, manifest.packages),
+  });
   installRegistry(registry);
   try {
     await import(freshUrl(pathToFileURL(join(cacheDir, manifest.bundle)).href));
@@ -131,6 +149,7 @@ function isFresh(manifest: Manifest, file: string): boolean {
   );
   return (
     dirsSame &&
+    packagesUnchanged(manifest.packages, root) &&
     manifest.inputs.every((input) => {
       const path = join(root, input.path);
       const stats = statSync(path, { throwIfNoEntry: false });
@@ -173,7 +192,19 @@ async function bundle(
         {
           name: 'taskgraph',
           setup(build) {
-            build.onResolve({ filter: /^taskgraph(\/.*)?$/ }, (args) => engineModule(args.path));
+            build.onResolve({ filter: /^taskgraph$/ }, (args) => ({
+              path: toPosix(relative(root, args.importer)),
+              namespace: BOUND,
+            }));
+            build.onLoad({ filter: /.*/, namespace: BOUND }, (args) => ({
+              contents: taskgraphFor(args.path),
+              loader: 'js',
+            }));
+            build.onResolve({ filter: /^file:/, namespace: BOUND }, (args) => ({
+              path: args.path,
+              external: true,
+            }));
+            build.onResolve({ filter: /^taskgraph\/.*$/ }, (args) => engineModule(args.path));
             // The bundle lives in .task/cache/, so each source keeps its own import.meta paths.
             build.onLoad({ filter: /\.[mc]?[jt]s$/ }, (args) => {
               const source = readFileSync(args.path, 'utf8');
@@ -216,15 +247,13 @@ async function bundle(
     if (old.startsWith('bundle-') && old !== folder)
       rmSync(join(cacheDir, old), { recursive: true, force: true });
   }
-  const inputs = Object.keys(result.metafile.inputs).map((input) => {
-    const path = resolve(root, input);
-    const stats = statSync(path);
-    return {
-      path: relative(root, path),
-      size: stats.size,
-      mtimeMs: stats.mtimeMs,
-      sha256: sha256(readFileSync(path)),
-    };
+  const { modules: inputs, packages } = describeModules(result.metafile, {
+    root,
+    engine: {
+      urlPrefix: new URL('.', ENGINE_URL).href,
+      packageJson: fileURLToPath(new URL('../package.json', ENGINE_URL)),
+    },
+    isVirtual: (input) => input.startsWith(`${BOUND}:`),
   });
   const dirs = [...new Set(inputs.map((input) => dirname(input.path)))]
     .filter((dir) => !dir.startsWith('..') && !dir.split('/').includes('node_modules'))
@@ -236,9 +265,19 @@ async function bundle(
       engine: ENGINE_URL,
       bundle: `${folder}/taskfile.mjs`,
       inputs,
+      packages,
       dirs,
     },
   };
+}
+
+/** The virtual module `import 'taskgraph'` resolves to in the module at `path`. */
+function taskgraphFor(path: string): string {
+  return [
+    `import { definedIn } from ${JSON.stringify(DSL_URL)};`,
+    `export * from ${JSON.stringify(ENGINE_URL)};`,
+    `export const { task, file, rule } = definedIn(${JSON.stringify(path)});`,
+  ].join('\n');
 }
 
 /**

@@ -25,16 +25,14 @@ import { settings, tagOf } from './settings.ts';
 
 const { images, appDir } = settings;
 
-/** What every render of an environment reads besides its templates. */
-const ENVIRONMENT_SOURCES = ['src/environment.ts', 'environments/index.ts'];
-
 export function defineRenderTasks(env: Environment): void {
   const paths = outputPaths(env.name);
-  const envFile = `environments/${env.name}.ts`;
 
   task('nginx-config', {
     desc: `Render ${paths.nginxConfig} and check it with nginx -t`,
-    inputs: [TEMPLATES.nginxConfig, envFile, ...ENVIRONMENT_SOURCES],
+    // The code that renders (this module, environments/index.ts, src/render/) is the task's
+    // definition, and the environment's settings arrive through `vars`.
+    inputs: [TEMPLATES.nginxConfig],
     vars: { env },
     env: ['CI'],
     outputs: [paths.nginxConfig],
@@ -95,9 +93,9 @@ export function defineRenderTasks(env: Environment): void {
   task('render', {
     desc: `Render ${env.name}'s ECS task definitions (build/${env.name}/ecs/), building the images they name`,
     deps: [':images:build', 'nginx'],
-    // Every template a service names, and one file per service: a worker added to the
-    // environment file is rendered (and its template watched) with no edit here.
-    inputs: [...taskDefinitionTemplates(env), envFile, ...ENVIRONMENT_SOURCES],
+    // Every template a service names: a worker added to the environment file is rendered (and
+    // its template watched) with no edit here.
+    inputs: taskDefinitionTemplates(env),
     vars: { env },
     outputs: serviceKeys(env).map((key) => paths.taskDefinition(key)),
     run: async (ctx) => {

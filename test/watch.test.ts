@@ -318,13 +318,19 @@ task('default', { deps: ['dev'] });
     const taskfile = (extra: string, deps: string) => `import { writeFileSync } from 'node:fs';
 import { task } from 'taskgraph';
 import { record } from './record.ts';
-task('a', { inputs: ['a.txt'], outputs: ['a.out'], run: () => { record('a'); writeFileSync('a.out', 'a'); } });
+import './a.ts';
 ${extra}
 task('default', { deps: [${deps}] });
 `;
     project = new Project({
       'record.ts': RECORD,
       'a.txt': 'a',
+      // In a module of its own: a task's definition is its module (and what that imports).
+      'a.ts': `import { writeFileSync } from 'node:fs';
+import { task } from 'taskgraph';
+import { record } from './record.ts';
+task('a', { inputs: ['a.txt'], outputs: ['a.out'], run: () => { record('a'); writeFileSync('a.out', 'a'); } });
+`,
       'Taskfile.ts': taskfile('', "'a'"),
     });
     watching = new Watching(project);

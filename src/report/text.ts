@@ -4,6 +4,7 @@
  */
 import type { Registry } from '../dsl.js';
 import { explainChanges } from '../fingerprint.js';
+import { PACKAGE_PREFIX } from '../module-graph.js';
 import type { Change } from '../fingerprint.js';
 import { suggest } from '../graph.js';
 import type { PlanError, PlanNode } from '../graph.js';
@@ -119,6 +120,10 @@ function describeChange(change: Change): string {
       return 'never ran successfully (no record in .task/)';
     case 'definition':
       return 'the task definition (its run function or version) changed';
+    case 'module':
+      return change.path.startsWith(PACKAGE_PREFIX)
+        ? `package ${change.path.slice(PACKAGE_PREFIX.length)}: ${change.old ?? '(none)'} -> ${change.now ?? '(none)'}`
+        : `module ${change.path}: ${change.old === undefined ? 'now imported' : change.now === undefined ? 'no longer imported' : 'modified'} (${short(change.old)} -> ${short(change.now)})`;
     case 'arg':
       return `argument ${change.name}: ${change.old ?? '(none)'} -> ${change.now ?? '(none)'}`;
     case 'var':

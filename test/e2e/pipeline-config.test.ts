@@ -1,7 +1,8 @@
 /**
  * Rendered config per environment (nginx site config, ECS task definitions), from a copy of the
  * repository with real builds: a render reruns exactly when its templates, its environment or the
- * images it names change, and an environment is one file in environments/.
+ * images it names change, or the code that renders (a task's definition covers the modules it
+ * imports), and an environment is one file in environments/.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireDocker } from '../support/docker-available.js';
@@ -93,6 +94,20 @@ describe.skipIf(!dockerReady)('rendered config', () => {
     const taskDefinition = await clone.read('build/qa/ecs/php-fpm.json');
     expect(taskDefinition).toContain('qa_example_php_fpm:');
     expect(taskDefinition).not.toContain('staging');
+  });
+
+  it('rerenders after an edit of the render code it imports (src/render/escape.ts), building no app image', async () => {
+    await clone.edit('src/render/escape.ts', (text) => `${text}// ${clone.nonce}\n`);
+
+    const run = await clone.task(['render']);
+    expect(run.exitCode, run.text).toBe(0);
+    expect(rendersThatRan(run)).toEqual(
+      expect.arrayContaining(['prod:render', 'staging:render', 'staging:nginx-config']),
+    );
+    expect(statuses(run)).toMatchObject({
+      'base:rebuild': 'up-to-date',
+      'images:build': 'up-to-date',
+    });
   });
 });
 

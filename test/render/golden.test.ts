@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
   discoverEnvironments,
-  loadEnvironment,
+  environmentOf,
   renderNginxConfig,
   renderTaskDefinitions,
   type RenderedFile,
@@ -41,7 +41,7 @@ describe('golden renders', () => {
 
   for (const name of names) {
     it(`renders ${name}`, async () => {
-      const env = await loadEnvironment(name);
+      const env = environmentOf(name, await import(`../../environments/${name}.ts`));
       await expectGolden(name, await renderNginxConfig(env, { cwd: root }));
       if (env.kind !== 'ecs') return;
       const registry = env.ecr.registry;
