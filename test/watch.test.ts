@@ -202,7 +202,8 @@ task('slow', {
   outputs: ['slow.out'],
   run: async (ctx) => {
     record('slow');
-    await ctx.exec('sh', ['-c', 'echo $$ > slow.pid; exec sleep "$(cat slow.txt)"']);
+    // slow.txt is read before the pid is written: the test edits it as soon as it sees the pid.
+    await ctx.exec('sh', ['-c', 's=$(cat slow.txt); echo $$ > slow.pid; exec sleep "$s"']);
     writeFileSync('slow.out', 'done');
   },
 });
