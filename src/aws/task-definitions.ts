@@ -133,6 +133,12 @@ function normaliseContainer(container: Record<string, unknown>, networkMode: unk
   return out;
 }
 
+/** Pure: "0.5 vCPU" -> "512", "2 GB" -> "2048" (1024 per unit), a number -> its string. */
+function taskSize(value: unknown, unit: RegExp): string {
+  const scaled = unit.exec(String(value))?.[1];
+  return scaled === undefined ? String(value) : String(Math.round(Number(scaled) * 1024));
+}
+
 /**
  * A task definition as a comparable value: a rendered RegisterTaskDefinition input and a
  * DescribeTaskDefinition result that ECS would consider the same normalise to equal values.
@@ -144,10 +150,11 @@ export function normaliseTaskDefinition(
   for (const [key, value] of Object.entries(definition)) {
     if (!SERVER_FIELDS.has(key)) out[key] = value;
   }
-  // Task-level sizes are strings in the API; a template may well write numbers.
-  for (const key of ['cpu', 'memory'] as const) {
-    if (typeof out[key] === 'number') out[key] = String(out[key]);
-  }
+  // Task-level sizes are strings in the API; a template may well write numbers, or "1 vCPU" /
+  // "2 GB", which ECS converts to CPU units and MiB when it registers the definition
+  // (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#task_size).
+  if (out.cpu !== undefined) out.cpu = taskSize(out.cpu, /^\s*([\d.]+)\s*vcpu\s*$/i);
+  if (out.memory !== undefined) out.memory = taskSize(out.memory, /^\s*([\d.]+)\s*gb\s*$/i);
   if (out.enableFaultInjection === false) delete out.enableFaultInjection;
   const containers = Array.isArray(out.containerDefinitions)
     ? (out.containerDefinitions as Record<string, unknown>[])

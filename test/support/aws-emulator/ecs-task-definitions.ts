@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { ecsArn } from './arn.js';
 import { findTaskDefinition, type EcsState, type TaskDefinitionRecord } from './ecs-state.js';
 import { defined, epochSeconds, fail, parseInput, type Handlers } from './protocol.js';
+import { requiresAttributes, storedTaskDefinition } from './task-definition-shape.js';
 
 const registerInput = z
   .object({
@@ -95,14 +96,15 @@ export function taskDefinitionHandlers(state: EcsState): Handlers {
 function render(state: EcsState, def: TaskDefinitionRecord): Record<string, unknown> {
   const requires = def.sent['requiresCompatibilities'];
   const fargate = Array.isArray(requires) && requires.includes('FARGATE');
+  // What ECS stored, not what was sent: see task-definition-shape.ts.
   return defined({
-    ...def.sent,
+    ...storedTaskDefinition(def.sent),
     taskDefinitionArn: def.arn,
     family: def.family,
     revision: def.revision,
     status: def.status,
     compatibilities: fargate ? ['EC2', 'FARGATE'] : ['EXTERNAL', 'EC2'],
-    requiresAttributes: [],
+    requiresAttributes: requiresAttributes(def.sent),
     registeredAt: epochSeconds(def.registeredAt),
     registeredBy: `arn:aws:iam::${state.account.accountId}:user/emulator`,
     deregisteredAt: def.deregisteredAt === undefined ? undefined : epochSeconds(def.deregisteredAt),
