@@ -18,6 +18,7 @@ import { killAllProcessGroups } from './process.js';
 import type { Reporter } from './report/events.js';
 import { jsonReporter } from './report/json.js';
 import { plainReporter } from './report/plain.js';
+import { quietReporter } from './report/quiet.js';
 import {
   describeLoadError,
   describePlanError,
@@ -64,6 +65,7 @@ Options:
       --no-wait        fail at once if another task run holds the lock
   -w, --watch          run, then rerun what changes make out of date
       --debounce MS    with --watch: coalesce changes within MS (default 100)
+  -q, --quiet          only the tasks' own output: no prefixes, progress or summary
       --trace          with a failure: the whole stack, mapped to your sources
   -v, --version        print the version
   -h, --help           print this help
@@ -467,6 +469,7 @@ type Values = {
   watch?: boolean;
   debounce?: string;
   trace?: boolean;
+  quiet?: boolean;
 };
 
 type Parsed =
@@ -499,6 +502,7 @@ const OPTIONS = {
   watch: { type: 'boolean', short: 'w' },
   debounce: { type: 'string' },
   trace: { type: 'boolean' },
+  quiet: { type: 'boolean', short: 'q' },
 } as const;
 
 /** Options handled before parseArgs (their value is optional), for suggestions. */
@@ -582,6 +586,7 @@ function describeArgsError(error: Error & { code?: string }): string {
 
 async function pickReporter(io: Io, values: Values): Promise<Reporter> {
   if (values.json) return jsonReporter(io.stdout);
+  if (values.quiet) return quietReporter(io.stdout, io.stderr);
   const trace = values.trace ?? false;
   const ci = io.env.CI !== undefined && io.env.CI !== '' && io.env.CI !== 'false';
   if (io.stdout.isTTY && !ci) {
