@@ -2,9 +2,9 @@ import { defineEnvironment } from '../src/environment.js';
 
 /**
  * Ports can be moved off the defaults without editing this file (a second checkout, a test run, a
- * machine where 8080 is taken): TASKGRAPH_LOCAL_NGINX_PORT, TASKGRAPH_LOCAL_PHP_FPM_PORT and
- * TASKGRAPH_LOCAL_PHP_FPM_ALTERNATE_PORT. The values end up in the rendered config and in the
- * tasks' vars, so changing one re-renders and redeploys.
+ * machine where 8080 is taken): TASKGRAPH_LOCAL_NGINX_PORT, TASKGRAPH_LOCAL_PHP_FPM_PORT,
+ * TASKGRAPH_LOCAL_PHP_FPM_ALTERNATE_PORT and TASKGRAPH_LOCAL_DB_PORT. The values end up in the
+ * rendered config and in the tasks' vars, so changing one re-renders and redeploys.
  */
 function port(variable: string, fallback: number): number {
   const raw = process.env[variable];
@@ -36,16 +36,23 @@ export default defineEnvironment('local', {
       maxRequests: 0,
     },
   },
+  // MariaDB in its own container, data on a named volume; 3307 so a MySQL of the machine's own on
+  // 3306 is left alone. The password (and APP_KEY) are the checkout's: build/local/secrets.json.
+  database: { port: port('TASKGRAPH_LOCAL_DB_PORT', 3307), name: 'example', user: 'example' },
+  // The same commands staging and prod run as their worker and scheduler services.
+  workers: {
+    worker: { command: ['php', 'artisan', 'queue:work', '--sleep=1', '--tries=3', '--max-time=3600'] },
+    scheduler: { command: ['php', 'artisan', 'schedule:work'] },
+  },
   app: {
     env: {
       APP_ENV: 'local',
       APP_DEBUG: 'true',
       APP_URL: `http://127.0.0.1:${nginxPort}`,
       LOG_CHANNEL: 'stderr',
-      DB_CONNECTION: 'sqlite',
-      DB_DATABASE: '/var/www/example/database/database.sqlite',
-      CACHE_STORE: 'file',
-      SESSION_DRIVER: 'file',
+      DB_CONNECTION: 'mysql',
+      CACHE_DRIVER: 'database',
+      QUEUE_CONNECTION: 'database',
     },
   },
 });

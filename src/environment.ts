@@ -329,6 +329,25 @@ const localSchema = z
         pool: poolSchema,
       })
       .strict(),
+    /**
+     * The database server local:deploy runs in its own container (images/mariadb), data on a named
+     * volume. The app reaches it at host:port with DB_DATABASE/DB_USERNAME set from these.
+     */
+    database: z
+      .object({
+        port,
+        name: matching(/^[A-Za-z0-9_]{1,64}$/, 'letters, digits and _'),
+        user: matching(/^[A-Za-z0-9_]{1,32}$/, 'letters, digits and _'),
+      })
+      .strict(),
+    /**
+     * Long-running commands run from the php-fpm image beside it (queue worker, scheduler), keyed
+     * by a name of the file's choosing; replaced after php-fpm on every deploy that changes it.
+     */
+    workers: z.record(
+      matching(/^[a-z][a-z0-9-]{0,30}$/, 'lower-case letters, digits and -'),
+      z.object({ command: z.array(z.string().min(1)).min(1) }).strict(),
+    ),
     app: appSchema,
   })
   .strict();
@@ -341,6 +360,24 @@ function checkLocal(env: z.output<typeof localSchema>, ctx: z.RefinementCtx): vo
       path: ['nginx', 'port'],
       params: { expected: 'a port not used by php-fpm' },
     });
+  }
+  if ([env.nginx.port, primary, alternate].includes(env.database.port)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['database', 'port'],
+      params: { expected: 'a port not used by nginx or php-fpm' },
+    });
+  }
+  for (const name of ['DB_HOST', 'DB_PORT', 'DB_DATABASE', 'DB_USERNAME', 'DB_PASSWORD', 'APP_KEY']) {
+    if (name in env.app.env) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['app', 'env', name],
+        params: {
+          expected: `no ${name}: local:deploy sets it from database (and the checkout's secrets)`,
+        },
+      });
+    }
   }
 }
 

@@ -22,7 +22,7 @@ export function sourceInputs(root: string): string[] {
   return [`${appDir}/**`, ...excludes, '.dockerignore'];
 }
 
-function devImage(name: 'php-fpm' | 'nginx', repository: string): void {
+function devImage(name: 'php-fpm' | 'nginx' | 'mariadb', repository: string): void {
   task(`dev-${name}`, {
     desc: `The ${name} development image (${repository}), tagged by its inputs' fingerprint`,
     inputs: [`images/${name}/**`],
@@ -47,7 +47,11 @@ function fingerprintLabels(ctx: TaskContext): Record<string, string> {
 namespace('images', () => {
   devImage('php-fpm', images.devPhpFpm);
   devImage('nginx', images.devNginx);
-  task('dev', { desc: 'Both development images', deps: ['dev-php-fpm', 'dev-nginx'] });
+  devImage('mariadb', images.devMariadb);
+  task('dev', {
+    desc: 'The development images',
+    deps: ['dev-php-fpm', 'dev-nginx', 'dev-mariadb'],
+  });
 });
 
 namespace('base', () => {

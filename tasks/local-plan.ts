@@ -25,7 +25,8 @@
  * the site template changed; its config changes (the php-fpm port) are reloads.
  */
 
-export type Role = 'nginx' | 'php-fpm';
+/** `worker`: a long-running command from the php-fpm image (environments/local.ts `workers`). */
+export type Role = 'nginx' | 'php-fpm' | 'database' | 'worker';
 
 /** One of our containers, as observed. */
 export interface LocalContainer {
@@ -34,8 +35,12 @@ export interface LocalContainer {
   readonly image: string;
   readonly state: string;
   readonly role: Role;
-  /** The port it listens on, from its label: FastCGI for php-fpm, HTTP for nginx. */
+  /** The port it listens on, from its label: FastCGI for php-fpm, HTTP for nginx, SQL. */
   readonly port: number | undefined;
+  /** A worker's name in the environment's `workers`. */
+  readonly service?: string | undefined;
+  /** The database's: which password it was started with (tasks/local-database.ts). */
+  readonly secretDigest?: string | undefined;
 }
 
 export interface Observed {

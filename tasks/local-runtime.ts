@@ -29,6 +29,8 @@ const INDEX_PHP = '/var/www/example/public/index.php';
 
 const ROLE = 'taskgraph.role';
 const PORT = 'taskgraph.port';
+const SERVICE = 'taskgraph.service';
+const ROLES: readonly Role[] = ['nginx', 'php-fpm', 'database', 'worker'];
 
 /**
  * Labels on every container we start. The project label (a hash of the checkout's path) keeps two
@@ -39,31 +41,49 @@ export function projectLabels(root: string): Record<string, string> {
   return { 'taskgraph.environment': 'local', 'taskgraph.project': id };
 }
 
-/** php-fpm containers are named by port, since two run side by side during a switch. */
-export function containerName(root: string, role: Role, port?: number): string {
+/**
+ * php-fpm containers are named by port and workers by name and image tag, since two of each run
+ * side by side during a switch.
+ */
+export function containerName(root: string, role: string, suffix?: number | string): string {
   const id = projectLabels(root)['taskgraph.project'] ?? '';
-  return `taskgraph-local-${id}-${role}${port === undefined ? '' : `-${port}`}`;
+  return `taskgraph-local-${id}-${role}${suffix === undefined ? '' : `-${suffix}`}`;
 }
 
-export function roleLabels(root: string, role: Role, port?: number): Record<string, string> {
+export function roleLabels(
+  root: string,
+  role: Role,
+  port?: number,
+  service?: string,
+): Record<string, string> {
   return {
     ...projectLabels(root),
     [ROLE]: role,
     ...(port === undefined ? {} : { [PORT]: String(port) }),
+    ...(service === undefined ? {} : { [SERVICE]: service }),
   };
 }
 
 export async function listContainers(docker: Docker, root: string): Promise<LocalContainer[]> {
   const found = await docker.ps({ labels: projectLabels(root) });
   return found
-    .map((container) => ({
-      id: container.id,
-      name: container.name,
-      image: container.image,
-      state: container.state,
-      role: container.labels[ROLE] === 'nginx' ? ('nginx' as const) : ('php-fpm' as const),
-      port: container.labels[PORT] === undefined ? undefined : Number(container.labels[PORT]),
-    }))
+    .flatMap((container) => {
+      // Labelled ours but no role (a migration's one-off container): not part of what serves.
+      const role = ROLES.find((known) => known === container.labels[ROLE]);
+      if (role === undefined) return [];
+      return [
+        {
+          id: container.id,
+          name: container.name,
+          image: container.image,
+          state: container.state,
+          role,
+          port: container.labels[PORT] === undefined ? undefined : Number(container.labels[PORT]),
+          service: container.labels[SERVICE],
+          secretDigest: container.labels['taskgraph.secret-digest'],
+        },
+      ];
+    })
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
@@ -122,7 +142,19 @@ export type LocalError =
       readonly check: string;
       readonly lastLines: readonly string[];
     }
-  | { readonly reason: 'nginx-config-rejected'; readonly output: string };
+  | { readonly reason: 'nginx-config-rejected'; readonly output: string }
+  | {
+      readonly reason: 'migration-failed';
+      readonly image: string;
+      readonly exitCode: number | undefined;
+      readonly lastLines: readonly string[];
+    }
+  | {
+      readonly reason: 'worker-exited';
+      readonly container: string;
+      readonly image: string;
+      readonly lastLines: readonly string[];
+    };
 
 export function describeLocalError(error: LocalError): string {
   switch (error.reason) {
@@ -136,6 +168,18 @@ export function describeLocalError(error: LocalError): string {
       ].join('\n');
     case 'nginx-config-rejected':
       return `nginx rejected the new site config (${RUNTIME_CONF_FILE}); the previous one is back in place:\n${error.output}`;
+    case 'migration-failed':
+      return [
+        `php artisan migrate --force (${error.image}) ${error.exitCode === undefined ? 'was killed' : `exited with code ${error.exitCode}`}; nothing was switched. Laravel said:`,
+        ...(error.lastLines.length === 0 ? ['(no output)'] : error.lastLines).map((l) => `  ${l}`),
+        'The containers that were serving before keep serving. Fix the migration, then run `npx task local:deploy` again.',
+      ].join('\n');
+    case 'worker-exited':
+      return [
+        `${error.container} (${error.image}) stopped right after it started. Its last log lines:`,
+        ...(error.lastLines.length === 0 ? ['(no output)'] : error.lastLines).map((l) => `  ${l}`),
+        'The worker that ran before keeps running. Fix it, then run `npx task local:deploy` again.',
+      ].join('\n');
   }
 }
 

@@ -15,6 +15,7 @@ import type { Docker } from 'taskgraph/docker/docker';
 import { renderNginxConfig } from '../environments/index.ts';
 import type { LocalEnvironment } from '../environments/index.ts';
 import { dockerFor } from './docker.ts';
+import { appEnvironment, databaseVolume, ensureDatabase, migrate } from './local-database.ts';
 import { configuredPort, planDeploy } from './local-plan.ts';
 import type { LocalContainer, Plan } from './local-plan.ts';
 import {
@@ -35,6 +36,8 @@ import {
   waitHealthy,
   writeSiteConfig,
 } from './local-runtime.ts';
+import { SECRETS_FILE, localSecrets } from './local-secrets.ts';
+import { deployWorkers, planWorkers } from './local-workers.ts';
 import { settings, tagOf } from './settings.ts';
 
 const HEALTH_TIMEOUT_MS = 30_000;
@@ -42,14 +45,15 @@ const PORT_VARIABLES = {
   nginx: 'TASKGRAPH_LOCAL_NGINX_PORT',
   primary: 'TASKGRAPH_LOCAL_PHP_FPM_PORT',
   alternate: 'TASKGRAPH_LOCAL_PHP_FPM_ALTERNATE_PORT',
+  database: 'TASKGRAPH_LOCAL_DB_PORT',
 } as const;
 
 export function defineLocalTasks(env: LocalEnvironment): void {
   const url = `http://${env.host}:${env.nginx.port}`;
 
   task('deploy', {
-    desc: `Build everything and run the production images on ${url}; php-fpm is replaced with no downtime`,
-    deps: [':images:build', 'nginx'],
+    desc: `Build everything and run the app on ${url} with its database, worker and scheduler; php-fpm is replaced with no downtime`,
+    deps: [':images:build', 'nginx', ':images:dev-mariadb'],
     vars: { env, images: settings.images },
     outputs: ({ root }) => [containersOutput(root), RUNTIME_CONF_FILE],
     run: (ctx) => deploy(ctx, env, url),
@@ -61,16 +65,33 @@ export function defineLocalTasks(env: LocalEnvironment): void {
   });
 
   task('down', {
-    desc: 'Stop and remove the local containers of this checkout (only ours, by label)',
+    desc: "Stop and remove this checkout's local containers; the database volume stays unless `local:down[purge]`",
+    args: ['purge'],
     run: async (ctx) => {
+      const purge = ctx.args.purge;
+      if (purge !== undefined && purge !== 'purge' && purge !== 'true')
+        throw new Error(`local:down[purge]: expected "purge", got "${purge}"`);
       const docker = dockerFor(ctx);
       const containers = await listContainers(docker, ctx.root);
-      if (containers.length === 0) return ctx.log('nothing runs for this checkout');
-      // `docker stop` sends each image's STOPSIGNAL (SIGQUIT): requests in flight finish.
+      if (containers.length === 0) ctx.log('nothing runs for this checkout');
+      // `docker stop` sends each container's stop signal (SIGQUIT for php-fpm, SIGTERM for the
+      // workers): requests and jobs in flight finish.
       const names = containers.map((container) => container.name);
-      await ctx.exec('docker', ['stop', '--time', '10', ...names], { quiet: true });
-      await docker.rm(names);
+      if (names.length > 0) {
+        await ctx.exec('docker', ['stop', '--time', '30', ...names], { quiet: true });
+        await docker.rm(names);
+      }
       for (const name of names) ctx.log(`removed ${name}`);
+      const volume = databaseVolume(ctx.root);
+      if (purge === undefined) {
+        ctx.log(`kept the database volume ${volume}: \`npx task 'local:down[purge]'\` removes it`);
+        return;
+      }
+      const removed = await ctx.exec('docker', ['volume', 'rm', volume], {
+        quiet: true,
+        allowFailure: true,
+      });
+      ctx.log(removed.exitCode === 0 ? `removed the database volume ${volume}` : `no database volume ${volume}`);
     },
   });
 }
@@ -81,12 +102,13 @@ async function deploy(ctx: TaskContext, env: LocalEnvironment, url: string): Pro
   const images = {
     phpFpm: `${settings.images.prodPhpFpm}:${tag('images:build')}`,
     nginx: `${settings.images.prodNginx}:${tag('local:nginx')}`,
+    database: `${settings.images.devMariadb}:${tag('images:dev-mariadb')}`,
   };
+  const secrets = localSecrets(ctx.root, process.env);
+  const environment = appEnvironment(env, secrets);
+  const containers = await listContainers(docker, ctx.root);
   const plan = planDeploy(
-    {
-      containers: await listContainers(docker, ctx.root),
-      configuredPort: configuredPort(readSiteConfig(ctx.root)),
-    },
+    { containers, configuredPort: configuredPort(readSiteConfig(ctx.root)) },
     { phpFpmImage: images.phpFpm, nginxImage: images.nginx, ports: env.phpFpm.ports },
   );
   // Every port is checked before anything changes, so a taken one leaves what runs untouched.
@@ -103,13 +125,34 @@ async function deploy(ctx: TaskContext, env: LocalEnvironment, url: string): Pro
   if (plan.nginx.kind === 'start' && !nginxHoldsPort) {
     await requireFreePort(env, env.nginx.port, 'nginx', PORT_VARIABLES.nginx);
   }
+  const databaseHoldsPort = containers.some(
+    (c) => c.role === 'database' && c.state === 'running' && c.port === env.database.port,
+  );
+  if (!databaseHoldsPort) {
+    await requireFreePort(env, env.database.port, 'database', PORT_VARIABLES.database);
+  }
+
+  // The database first, then the migrations from the new image: a failure here has switched
+  // nothing, and the old php-fpm, workers and nginx keep serving.
+  const database = await ensureDatabase(ctx, docker, {
+    env,
+    image: images.database,
+    secrets,
+    containers,
+  });
+  const workersChange = planWorkers(env.workers, containers, images.phpFpm).steps.some(
+    (step) => step.keep === undefined,
+  );
+  if (database.started || plan.phpFpm.kind === 'start' || workersChange) {
+    await migrate(ctx, docker, { image: images.phpFpm, environment });
+  }
   await docker.rm(plan.clear.map((container) => container.id));
 
   const phpFpm = plan.phpFpm.kind === 'keep' ? plan.phpFpm.container : undefined;
   const port = plan.phpFpm.kind === 'keep' ? (phpFpm?.port ?? 0) : plan.phpFpm.port;
   const phpFpmName = phpFpm?.name ?? containerName(ctx.root, 'php-fpm', port);
   if (plan.phpFpm.kind === 'start') {
-    await startPhpFpm(ctx, docker, env, images.phpFpm, port);
+    await startPhpFpm(ctx, docker, { env, image: images.phpFpm, port, environment });
   }
 
   const site = await renderNginxConfig(env, {
@@ -147,7 +190,16 @@ async function deploy(ctx: TaskContext, env: LocalEnvironment, url: string): Pro
     await docker.rm([retire.id]);
     ctx.log(`stopped ${retire.name} (${retire.image})`);
   }
+  // Last: the new code serves before the new workers take jobs from the queue.
+  const workers = await deployWorkers(ctx, docker, {
+    env,
+    image: images.phpFpm,
+    environment,
+    containers,
+  });
   ctx.log(describePlan(plan, images));
+  ctx.log(`workers: ${workers.join('; ') || 'none declared'}`);
+  ctx.log(`database: ${env.database.name} on ${env.host}:${env.database.port} (volume ${databaseVolume(ctx.root)}; secrets in ${SECRETS_FILE})`);
   ctx.log(`serving on ${url}`);
 }
 
@@ -158,15 +210,19 @@ async function deploy(ctx: TaskContext, env: LocalEnvironment, url: string): Pro
 async function startPhpFpm(
   ctx: TaskContext,
   docker: Docker,
-  env: LocalEnvironment,
-  image: string,
-  port: number,
+  options: {
+    readonly env: LocalEnvironment;
+    readonly image: string;
+    readonly port: number;
+    readonly environment: Readonly<Record<string, string>>;
+  },
 ): Promise<void> {
+  const { env, image, port } = options;
   const name = containerName(ctx.root, 'php-fpm', port);
   const pool = env.phpFpm.pool;
   // The same variables the ECS task definition sets (config-templates/ecs/php-fpm.json.ejs).
   const containerEnv = {
-    ...env.app.env,
+    ...options.environment,
     PHP_FPM_HOST: env.host,
     PHP_FPM_PORT: String(port),
     PHP_FPM_PM: pool.pm,
@@ -271,18 +327,39 @@ async function status(ctx: TaskContext, env: LocalEnvironment, url: string): Pro
   for (const container of containers) {
     const health = await healthOf(ctx, container, url);
     const serving = container.role === 'php-fpm' && container.port === active ? ' (serving)' : '';
-    const where = container.role === 'nginx' ? url : `${env.host}:${container.port ?? '?'}`;
+    const where =
+      container.role === 'nginx'
+        ? url
+        : container.port === undefined
+          ? '-'
+          : `${env.host}:${container.port}`;
+    const role = container.role === 'worker' ? (container.service ?? 'worker') : container.role;
     ctx.log(
-      `${container.role.padEnd(8)} ${container.image}  ${where}  ${container.state}, ${health}${serving}  [${container.name}]`,
+      `${role.padEnd(9)} ${container.image}  ${where}  ${container.state}, ${health}${serving}  [${container.name}]`,
     );
   }
 }
 
 async function healthOf(ctx: TaskContext, container: LocalContainer, url: string): Promise<string> {
   if (container.state !== 'running') return 'not running';
+  // A worker has nothing to ask: running is all it shows (its log says what it does).
+  if (container.role === 'worker') return 'no health check';
   const probe =
     container.role === 'nginx'
       ? await httpHealth(`${url}/health`, ctx.signal)
-      : await pingPhpFpm(ctx, container.name);
+      : container.role === 'database'
+        ? await pingDatabase(ctx, container.name)
+        : await pingPhpFpm(ctx, container.name);
   return probe.ok ? 'healthy' : `unhealthy: ${probe.detail}`;
+}
+
+async function pingDatabase(
+  ctx: TaskContext,
+  container: string,
+): Promise<{ ok: boolean; detail: string }> {
+  const result = await ctx.exec('docker', ['exec', container, 'mariadb-entrypoint', 'ping'], {
+    quiet: true,
+    allowFailure: true,
+  });
+  return { ok: result.exitCode === 0, detail: `mariadb-admin ping: exit ${result.exitCode}` };
 }

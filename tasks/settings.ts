@@ -14,6 +14,8 @@ export const settings = {
   images: {
     devPhpFpm: 'local_example_php_fpm',
     devNginx: 'local_example_nginx',
+    /** The local environment's database server (staging and prod use a managed one). */
+    devMariadb: 'local_example_mariadb',
     base: 'base_prod_example_php_fpm',
     prodPhpFpm: 'prod_example_php_fpm',
     prodNginx: 'prod_example_nginx',

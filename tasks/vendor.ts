@@ -18,12 +18,12 @@ import { dockerFor } from './docker.ts';
 import { settings, tagOf } from './settings.ts';
 
 const app = settings.appDir;
-/** What composer reads: the path repositories' sources count, composer.lock does not hash them. */
-export const COMPOSER_INPUTS = [
-  `${app}/composer.json`,
-  `${app}/composer.lock`,
-  `${app}/packages/**`,
-];
+/**
+ * What composer reads. The path repositories it installs from (Laravel and its libraries, made
+ * from Debian's packages in /opt/composer-debian) are in the development image, whose fingerprint
+ * is a dependency of vendor:install.
+ */
+export const COMPOSER_INPUTS = [`${app}/composer.json`, `${app}/composer.lock`];
 
 namespace('vendor', () => {
   task('install', {
@@ -36,7 +36,7 @@ namespace('vendor', () => {
       rmSync(staging, { recursive: true, force: true });
       mkdirSync(staging, { recursive: true });
       // composer works on a copy, so example/vendor is replaced only once it succeeded.
-      for (const entry of ['composer.json', 'composer.lock', 'packages']) {
+      for (const entry of ['composer.json', 'composer.lock']) {
         if (existsSync(join(ctx.root, app, entry))) {
           cpSync(join(ctx.root, app, entry), join(staging, entry), { recursive: true });
         }

@@ -1,8 +1,27 @@
 <?php
 
-declare(strict_types=1);
+/*
+ * The application container, bound to this app's kernels and exception handler exactly as a
+ * Laravel 8 skeleton does; public/index.php and artisan both start here.
+ */
 
-// Shared by public/index.php and artisan, as in Laravel.
-require __DIR__ . '/../vendor/autoload.php';
+$app = new Illuminate\Foundation\Application(
+    $_ENV['APP_BASE_PATH'] ?? dirname(__DIR__)
+);
 
-return new App\Application(dirname(__DIR__));
+$app->singleton(
+    Illuminate\Contracts\Http\Kernel::class,
+    App\Http\Kernel::class
+);
+
+$app->singleton(
+    Illuminate\Contracts\Console\Kernel::class,
+    App\Console\Kernel::class
+);
+
+$app->singleton(
+    Illuminate\Contracts\Debug\ExceptionHandler::class,
+    App\Exceptions\Handler::class
+);
+
+return $app;

@@ -1,8 +1,18 @@
 <?php
 
-declare(strict_types=1);
+use Illuminate\Contracts\Http\Kernel;
+use Illuminate\Http\Request;
 
-$app = require __DIR__ . '/../bootstrap/app.php';
+define('LARAVEL_START', microtime(true));
 
-$method = $_SERVER['REQUEST_METHOD'] ?? 'GET';
-$app->handle($method, $_SERVER['REQUEST_URI'] ?? '/')->send($method !== 'HEAD');
+require __DIR__.'/../vendor/autoload.php';
+
+$app = require_once __DIR__.'/../bootstrap/app.php';
+
+$kernel = $app->make(Kernel::class);
+
+$response = $kernel->handle(
+    $request = Request::capture()
+)->send();
+
+$kernel->terminate($request, $response);

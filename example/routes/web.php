@@ -1,11 +1,8 @@
 <?php
 
-declare(strict_types=1);
-
 use App\Http\Controllers\HealthController;
-use App\Http\Controllers\HomeController;
+use App\Http\Controllers\VisitController;
+use Illuminate\Support\Facades\Route;
 
-return [
-    '/' => [HomeController::class, 'index'],
-    '/health' => [HealthController::class, 'show'],
-];
+Route::get('/', [VisitController::class, 'index'])->name('visits');
+Route::get('/health', HealthController::class)->name('health');

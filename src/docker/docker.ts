@@ -57,8 +57,10 @@ export interface ImageInfo {
 }
 
 export interface Volume {
-  /** Host path, relative to cwd or absolute. */
+  /** Host path, relative to cwd or absolute; with `kind: 'volume'`, a named volume's name. */
   readonly source: string;
+  /** `bind` (default): a host folder. `volume`: a named volume docker creates on first use. */
+  readonly kind?: 'bind' | 'volume';
   readonly target: string;
   readonly readOnly?: boolean;
 }
@@ -75,6 +77,8 @@ export interface RunOptions {
   readonly workdir?: string;
   readonly volumes?: readonly Volume[];
   readonly entrypoint?: string;
+  /** Overrides the image's STOPSIGNAL for this container (`docker stop` on Docker 20.10 has no --signal). */
+  readonly stopSignal?: string;
   /** `never` for images that only exist locally, so a typo fails fast instead of asking a hub. */
   readonly pull?: 'always' | 'missing' | 'never';
 }
@@ -248,14 +252,16 @@ export function createDocker(options: DockerOptions): Docker {
     if (run.user !== undefined) args.push('--user', run.user);
     if (run.workdir !== undefined) args.push('--workdir', run.workdir);
     if (run.entrypoint !== undefined) args.push('--entrypoint', run.entrypoint);
+    if (run.stopSignal !== undefined) args.push('--stop-signal', run.stopSignal);
     if (run.pull !== undefined) args.push('--pull', run.pull);
     for (const volume of run.volumes ?? []) {
       // --mount, not -v: a missing source is an error instead of a silently created empty dir.
       const readOnly = volume.readOnly === true ? ',readonly' : '';
-      args.push(
-        '--mount',
-        `type=bind,source=${path.resolve(cwd, volume.source)},target=${volume.target}${readOnly}`,
-      );
+      const source =
+        volume.kind === 'volume'
+          ? `type=volume,source=${volume.source}`
+          : `type=bind,source=${path.resolve(cwd, volume.source)}`;
+      args.push('--mount', `${source},target=${volume.target}${readOnly}`);
     }
     args.push('--', run.image, ...(run.command ?? []));
     return { args, env };

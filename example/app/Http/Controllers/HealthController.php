@@ -1,24 +1,32 @@
 <?php
 
-declare(strict_types=1);
-
 namespace App\Http\Controllers;
 
-use App\Application;
-use App\Http\Response;
+use Illuminate\Contracts\Encryption\Encrypter;
+use Illuminate\Http\JsonResponse;
+use Illuminate\Support\Facades\DB;
+use Illuminate\Support\Facades\Log;
+use Throwable;
 
-/** Load balancer target groups and smoke checks hit this; it must stay cheap and dependency-free. */
-final class HealthController
+class HealthController extends Controller
 {
-    public function __construct(private readonly Application $app)
+    /**
+     * Healthy means able to serve the page: the database answers and the migrations have run (the
+     * visits table exists), and APP_KEY is set and valid (the encrypter resolves). A target group
+     * and local:deploy both ask this before sending traffic.
+     */
+    public function __invoke(): JsonResponse
     {
-    }
+        try {
+            DB::select('select 1');
+            $visits = DB::table('visits')->count();
+            app(Encrypter::class);
+        } catch (Throwable $error) {
+            Log::error('health check failed: '.$error->getMessage());
 
-    public function show(): Response
-    {
-        return new Response(200, "ok\n", [
-            'Content-Type' => 'text/plain; charset=utf-8',
-            'Cache-Control' => 'no-store',
-        ]);
+            return response()->json(['status' => 'failing', 'error' => class_basename($error)], 503);
+        }
+
+        return response()->json(['status' => 'ok', 'database' => 'ok', 'visits' => $visits]);
     }
 }
