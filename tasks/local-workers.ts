@@ -82,6 +82,8 @@ export async function deployWorkers(
       user: 'www-data',
       // The image's STOPSIGNAL is php-fpm's SIGQUIT; queue:work finishes its job on SIGTERM.
       stopSignal: 'SIGTERM',
+      // tini as PID 1 passes SIGTERM on: schedule:work sets no handler and would ignore it.
+      init: true,
       env: options.environment,
       labels: roleLabels(ctx.root, 'worker', undefined, step.service),
     });
