@@ -41,7 +41,9 @@ export default defineEnvironment('local', {
   database: { port: port('TASKGRAPH_LOCAL_DB_PORT', 3307), name: 'example', user: 'example' },
   // The same commands staging and prod run as their worker and scheduler services.
   workers: {
-    worker: { command: ['php', 'artisan', 'queue:work', '--sleep=1', '--tries=3', '--max-time=3600'] },
+    worker: {
+      command: ['php', 'artisan', 'queue:work', '--sleep=1', '--tries=3', '--max-time=3600'],
+    },
     scheduler: { command: ['php', 'artisan', 'schedule:work'] },
   },
   app: {

@@ -368,7 +368,14 @@ function checkLocal(env: z.output<typeof localSchema>, ctx: z.RefinementCtx): vo
       params: { expected: 'a port not used by nginx or php-fpm' },
     });
   }
-  for (const name of ['DB_HOST', 'DB_PORT', 'DB_DATABASE', 'DB_USERNAME', 'DB_PASSWORD', 'APP_KEY']) {
+  for (const name of [
+    'DB_HOST',
+    'DB_PORT',
+    'DB_DATABASE',
+    'DB_USERNAME',
+    'DB_PASSWORD',
+    'APP_KEY',
+  ]) {
     if (name in env.app.env) {
       ctx.addIssue({
         code: 'custom',

@@ -108,7 +108,8 @@ export async function ensureDatabase(
         reason: 'unhealthy',
         container: name,
         image,
-        check: state === 'running' ? 'no answer to mariadb-admin ping' : `the container is ${state}`,
+        check:
+          state === 'running' ? 'no answer to mariadb-admin ping' : `the container is ${state}`,
         lastLines: await lastLogLines(ctx, name),
       });
     }

@@ -2,7 +2,8 @@
  * The local environment's workers: long-running commands from the php-fpm image (the queue worker,
  * the scheduler), declared as data in environments/local.ts `workers`. They take no traffic, so
  * replacing one is: start the new container, see it still running after a moment, then stop the
- * old one with SIGTERM, on which `queue:work` finishes its current job before it exits.
+ * old one; the image's entry point passes the stop signal on as SIGTERM, on which `queue:work`
+ * finishes its current job before it exits (images/php-fpm/laravel-entrypoint).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TaskContext } from 'taskgraph';
@@ -80,10 +81,6 @@ export async function deployWorkers(
       pull: 'never',
       // The pool user, as php-fpm's workers: storage/ and bootstrap/cache are writable by it only.
       user: 'www-data',
-      // The image's STOPSIGNAL is php-fpm's SIGQUIT; queue:work finishes its job on SIGTERM.
-      stopSignal: 'SIGTERM',
-      // tini as PID 1 passes SIGTERM on: schedule:work sets no handler and would ignore it.
-      init: true,
       env: options.environment,
       labels: roleLabels(ctx.root, 'worker', undefined, step.service),
     });
@@ -94,7 +91,11 @@ export async function deployWorkers(
       await docker.rm([name]);
       failLocal({ reason: 'worker-exited', container: name, image: options.image, lastLines });
     }
-    await stop(ctx, docker, step.retire.filter((c) => c.name !== name));
+    await stop(
+      ctx,
+      docker,
+      step.retire.filter((c) => c.name !== name),
+    );
     done.push(`${step.service} ${options.image}${step.retire.length > 0 ? ' (replaced)' : ''}`);
   }
   await stop(ctx, docker, orphans);

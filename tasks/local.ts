@@ -91,7 +91,11 @@ export function defineLocalTasks(env: LocalEnvironment): void {
         quiet: true,
         allowFailure: true,
       });
-      ctx.log(removed.exitCode === 0 ? `removed the database volume ${volume}` : `no database volume ${volume}`);
+      ctx.log(
+        removed.exitCode === 0
+          ? `removed the database volume ${volume}`
+          : `no database volume ${volume}`,
+      );
     },
   });
 }
@@ -199,7 +203,9 @@ async function deploy(ctx: TaskContext, env: LocalEnvironment, url: string): Pro
   });
   ctx.log(describePlan(plan, images));
   ctx.log(`workers: ${workers.join('; ') || 'none declared'}`);
-  ctx.log(`database: ${env.database.name} on ${env.host}:${env.database.port} (volume ${databaseVolume(ctx.root)}; secrets in ${SECRETS_FILE})`);
+  ctx.log(
+    `database: ${env.database.name} on ${env.host}:${env.database.port} (volume ${databaseVolume(ctx.root)}; secrets in ${SECRETS_FILE})`,
+  );
   ctx.log(`serving on ${url}`);
 }
 

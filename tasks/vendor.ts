@@ -19,11 +19,32 @@ import { settings, tagOf } from './settings.ts';
 
 const app = settings.appDir;
 /**
- * What composer reads. The path repositories it installs from (Laravel and its libraries, made
- * from Debian's packages in /opt/composer-debian) are in the development image, whose fingerprint
- * is a dependency of vendor:install.
+ * The app's own path repositories: relative `url`s in composer.json (`packages/*`), read when the
+ * Taskfile loads. composer.lock does not hash their sources, so they are inputs of their own. The
+ * absolute ones (Laravel and its libraries, made from Debian's packages in /opt/composer-debian)
+ * are in the development image, whose fingerprint is a dependency of vendor:install.
  */
-export const COMPOSER_INPUTS = [`${app}/composer.json`, `${app}/composer.lock`];
+function localPathRepositories(root: string): string[] {
+  const file = join(root, app, 'composer.json');
+  if (!existsSync(file)) return [];
+  const json = JSON.parse(readFileSync(file, 'utf8')) as { repositories?: unknown };
+  const repositories = Array.isArray(json.repositories) ? (json.repositories as unknown[]) : [];
+  return repositories.flatMap((repository) => {
+    const { type, url } = (repository ?? {}) as { type?: unknown; url?: unknown };
+    if (type !== 'path' || typeof url !== 'string' || url.startsWith('/')) return [];
+    const folder = url.replace(/^\.\//, '').split('/')[0] ?? '';
+    return folder === '' || folder === '..' ? [] : [folder];
+  });
+}
+
+const ownRepositories = localPathRepositories(join(import.meta.dirname, '..'));
+
+/** What composer reads. */
+export const COMPOSER_INPUTS = [
+  `${app}/composer.json`,
+  `${app}/composer.lock`,
+  ...ownRepositories.map((folder) => `${app}/${folder}/**`),
+];
 
 namespace('vendor', () => {
   task('install', {
@@ -36,7 +57,7 @@ namespace('vendor', () => {
       rmSync(staging, { recursive: true, force: true });
       mkdirSync(staging, { recursive: true });
       // composer works on a copy, so example/vendor is replaced only once it succeeded.
-      for (const entry of ['composer.json', 'composer.lock']) {
+      for (const entry of ['composer.json', 'composer.lock', ...ownRepositories]) {
         if (existsSync(join(ctx.root, app, entry))) {
           cpSync(join(ctx.root, app, entry), join(staging, entry), { recursive: true });
         }

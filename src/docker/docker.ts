@@ -77,14 +77,6 @@ export interface RunOptions {
   readonly workdir?: string;
   readonly volumes?: readonly Volume[];
   readonly entrypoint?: string;
-  /**
-   * Runs docker's init (tini) as PID 1, which forwards signals: a command that installs no handler
-   * of its own (php artisan schedule:work) would otherwise ignore SIGTERM as PID 1 and wait out
-   * `docker stop`'s timeout.
-   */
-  readonly init?: boolean;
-  /** Overrides the image's STOPSIGNAL for this container (`docker stop` on Docker 20.10 has no --signal). */
-  readonly stopSignal?: string;
   /** `never` for images that only exist locally, so a typo fails fast instead of asking a hub. */
   readonly pull?: 'always' | 'missing' | 'never';
 }
@@ -258,8 +250,6 @@ export function createDocker(options: DockerOptions): Docker {
     if (run.user !== undefined) args.push('--user', run.user);
     if (run.workdir !== undefined) args.push('--workdir', run.workdir);
     if (run.entrypoint !== undefined) args.push('--entrypoint', run.entrypoint);
-    if (run.init === true) args.push('--init');
-    if (run.stopSignal !== undefined) args.push('--stop-signal', run.stopSignal);
     if (run.pull !== undefined) args.push('--pull', run.pull);
     for (const volume of run.volumes ?? []) {
       // --mount, not -v: a missing source is an error instead of a silently created empty dir.

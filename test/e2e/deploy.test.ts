@@ -23,7 +23,7 @@ import {
 
 const dockerReady = await requireDocker({ commands: ['docker-registry', 'htpasswd'] });
 
-const APP_FILE = 'example/app/Application.php';
+const APP_FILE = 'example/app/Http/Controllers/VisitController.php';
 const count = (calls: readonly string[], operation: string) =>
   calls.filter((call) => call === operation).length;
 

@@ -65,7 +65,10 @@ describe.skipIf(!dockerReady)('rendered config', () => {
 
   it('rebuilds the php-fpm image but no nginx image after a PHP-only change', async () => {
     const nginxBefore = await clone.read('build/staging/ecs/nginx.json');
-    await clone.edit('example/app/Application.php', (text) => `${text}// ${clone.nonce}\n`);
+    await clone.edit(
+      'example/app/Http/Controllers/VisitController.php',
+      (text) => `${text}// ${clone.nonce}\n`,
+    );
 
     const run = await clone.task(['staging:render']);
     expect(run.exitCode, run.text).toBe(0);

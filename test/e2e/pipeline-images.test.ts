@@ -53,7 +53,10 @@ describe.skipIf(!dockerReady)('image pipeline', () => {
   it('adds only a source-sized top layer after one app file changes', async () => {
     const before = taggedBy(first, 'images:build');
     const base = taggedBy(first, 'base:rebuild');
-    await clone.edit('example/app/Application.php', (text) => `${text}// ${clone.nonce}\n`);
+    await clone.edit(
+      'example/app/Http/Controllers/VisitController.php',
+      (text) => `${text}// ${clone.nonce}\n`,
+    );
 
     const run = await clone.task(['images:build']);
     expect(run.exitCode, run.text).toBe(0);
@@ -98,9 +101,11 @@ describe.skipIf(!dockerReady)('image pipeline', () => {
       `${dir}/src/Marker.php`,
       `<?php\n\nnamespace Example\\Extra${clone.nonce};\n\nfinal class Marker {}\n`,
     );
+    // The app's own path repository beside Debian's: vendor:install copies and hashes it too.
     await clone.edit('example/composer.json', (text) => {
-      const json = JSON.parse(text) as { require: Record<string, string> };
+      const json = JSON.parse(text) as { require: Record<string, string>; repositories: unknown[] };
       json.require[name] = '^1.0';
+      json.repositories.push({ type: 'path', url: 'packages/*', options: { symlink: false } });
       return `${JSON.stringify(json, null, 4)}\n`;
     });
     // The lock is written by composer itself, as a developer would, in the development image.

@@ -80,7 +80,10 @@ export async function startDeployWorld(): Promise<DeployWorld> {
   await mkdir(path.join(home, 'tmp'));
   await writeEnvironment(clone, smokeUrl);
   // A marker in the app: every php-fpm tag this copy builds is its own, never the checkout's.
-  await clone.edit('example/app/Application.php', (text) => `${text}// e2e ${clone.nonce}\n`);
+  await clone.edit(
+    'example/app/Http/Controllers/VisitController.php',
+    (text) => `${text}// e2e ${clone.nonce}\n`,
+  );
 
   const childEnv = {
     HOME: home,
