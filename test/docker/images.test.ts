@@ -159,11 +159,17 @@ describe.skipIf(!dockerReady)('image pipeline', () => {
   it('runs the one-off migration from the production image', async () => {
     const { stdout } = await docker.run({
       image: tags.phpProd,
-      command: ['sh', '-c', 'touch /tmp/app.sqlite && php artisan migrate --force'],
+      // The file first, then the image's entry point: with SQLite, caching the config connects.
+      command: [
+        'sh',
+        '-c',
+        'touch /tmp/app.sqlite && laravel-entrypoint php artisan migrate --force',
+      ],
+      entrypoint: '',
       env: { ...SQLITE, APP_ENV: 'production' },
       labels,
     });
-    expect(stdout).toContain('Migrated:  2026_01_01_000000_create_visits_table');
+    expect(stdout.join('\n')).toContain('Migrated:  2026_01_01_000000_create_visits_table');
   });
 
   it('serves the app through nginx and php-fpm, and answers FastCGI pings', async () => {
@@ -188,8 +194,13 @@ describe.skipIf(!dockerReady)('image pipeline', () => {
       command: [
         'sh',
         '-c',
-        'touch /tmp/app.sqlite && php artisan migrate --force && chown www-data /tmp/app.sqlite && exec php-fpm8.2 --nodaemonize',
+        [
+          'touch /tmp/app.sqlite && chown www-data /tmp/app.sqlite',
+          'laravel-entrypoint php artisan migrate --force',
+          'exec laravel-entrypoint php-fpm8.2 --nodaemonize',
+        ].join(' && '),
       ],
+      entrypoint: '',
       labels,
     });
     await docker.runDetached({ image: tags.nginxProd, network: 'host', labels });
