@@ -57,6 +57,33 @@ export default defineEnvironment('staging', {
           'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/example-staging-web/9a0b1c2d3e4f5a6b',
       },
     },
+    // The queue worker and the scheduler: the php-fpm image with another command, no port and no
+    // load balancer (config-templates/ecs/worker.json.ejs). One scheduler task, never more:
+    // schedule:work on two tasks would run every scheduled command twice.
+    queueWorker: {
+      name: 'example-staging-queue-worker',
+      family: 'example-staging-queue-worker',
+      image: 'phpFpm',
+      command: ['php', 'artisan', 'queue:work', '--sleep=1', '--tries=3', '--max-time=3600'],
+      template: 'config-templates/ecs/worker.json.ejs',
+      desiredCount: 1,
+      cpu: 256,
+      memory: 512,
+      launchType: 'FARGATE',
+      runtimePlatform: { cpuArchitecture: 'X86_64', operatingSystemFamily: 'LINUX' },
+    },
+    scheduler: {
+      name: 'example-staging-scheduler',
+      family: 'example-staging-scheduler',
+      image: 'phpFpm',
+      command: ['php', 'artisan', 'schedule:work'],
+      template: 'config-templates/ecs/worker.json.ejs',
+      desiredCount: 1,
+      cpu: 256,
+      memory: 512,
+      launchType: 'FARGATE',
+      runtimePlatform: { cpuArchitecture: 'X86_64', operatingSystemFamily: 'LINUX' },
+    },
   },
   deploy: {
     minimumHealthyPercent: 100,
@@ -66,7 +93,8 @@ export default defineEnvironment('staging', {
     migrate: { service: 'phpFpm', command: ['php', 'artisan', 'migrate', '--force'] },
     smokeCheckUrl: 'https://staging.example.com/health',
     // php-fpm first: the new code must be serving before nginx's new static files point at it.
-    order: [['phpFpm'], ['nginx']],
+    // The worker and the scheduler last, together: jobs queued by the new code meet new code.
+    order: [['phpFpm'], ['nginx'], ['queueWorker', 'scheduler']],
   },
   nlb: { host: 'php-fpm.staging.example.internal', port: 9000 },
   nginx: { serverNames: ['staging.example.com'] },
@@ -92,8 +120,8 @@ export default defineEnvironment('staging', {
       DB_PORT: '3306',
       DB_DATABASE: 'example',
       DB_USERNAME: 'example',
-      CACHE_STORE: 'database',
-      SESSION_DRIVER: 'database',
+      CACHE_DRIVER: 'database',
+      QUEUE_CONNECTION: 'database',
     },
   },
   secrets: {

@@ -20,6 +20,7 @@ import {
 import type { RenderedTaskDefinitions } from '../../src/aws/task-definitions.js';
 import { renderFor, type ImageTags } from './render.js';
 import { manualClock, type ManualClock } from '../support/aws-emulator/clock.js';
+import { webOnly } from '../support/worker-environment.js';
 import { pointSdkAt } from '../support/aws-emulator/sdk-env.js';
 import {
   startAwsEmulator,
@@ -43,12 +44,15 @@ export interface Harness {
 }
 
 export interface HarnessOptions extends AwsEmulatorOptions {
-  /** Changes staging before the test uses it (e.g. adds a service: see withWorker). */
+  /**
+   * Changes staging before the test uses it (e.g. adds a service: see withWorker). Default:
+   * its load-balanced services only (webOnly).
+   */
   readonly environment?: (env: EcsEnvironment) => EcsEnvironment;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
-  const { environment = (env: EcsEnvironment) => env, ...emulatorOptions } = options;
+  const { environment = webOnly, ...emulatorOptions } = options;
   const emuClock = manualClock();
   const emu = await startAwsEmulator({
     clock: emuClock,

@@ -94,7 +94,7 @@ describe('validateEnvironment', () => {
       },
       {
         path: 'extra',
-        expected: 'one of the known keys kind|host|nginx|phpFpm|app',
+        expected: 'one of the known keys kind|host|nginx|phpFpm|database|workers|app',
         found: 'unknown key "extra"',
       },
     ]);
@@ -164,15 +164,15 @@ describe('validateEnvironment', () => {
 
   it('rejects a deploy order or migration naming a service that is not declared', () => {
     const raw = rawOf(staging, {
-      'deploy.order': [['phpFpm'], ['nginx', 'wroker']],
+      'deploy.order': [['phpFpm'], ['nginx', 'wroker'], ['queueWorker', 'scheduler']],
       'deploy.migrate.service': 'php',
     });
     const { message } = failure(() =>
       validateEnvironment(raw, 'environments/staging.ts', 'staging'),
     );
     expect(message.split('\n').slice(0, 2)).toEqual([
-      'environments/staging.ts: deploy.order: expected only keys of services (phpFpm|nginx); wroker is not one, found an array of 2',
-      'environments/staging.ts: deploy.migrate.service: expected one of the services (phpFpm|nginx), found "php"',
+      'environments/staging.ts: deploy.order: expected only keys of services (phpFpm|nginx|queueWorker|scheduler); wroker is not one, found an array of 3',
+      'environments/staging.ts: deploy.migrate.service: expected one of the services (phpFpm|nginx|queueWorker|scheduler), found "php"',
     ]);
   });
 
