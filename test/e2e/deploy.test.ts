@@ -64,6 +64,8 @@ describe.skipIf(!dockerReady)(`${ENV}: deploy tasks through the CLI`, () => {
     expect(created.text).toContain('cluster created');
     expect(created.text).toContain(`${SERVICES.phpFpm}: created, running ${SERVICES.phpFpm}:1`);
     expect(created.text).toContain(`${SERVICES.nginx}: created, running ${SERVICES.nginx}:1`);
+    for (const worker of [SERVICES.queueWorker, SERVICES.scheduler])
+      expect(created.text).toContain(`${worker}: created, running ${worker}:1`);
     expect(count(created.calls, 'RunTask')).toBe(1); // the migration, before any service starts
 
     const deployed = await task(`${ENV}:deploy`);
@@ -84,6 +86,31 @@ describe.skipIf(!dockerReady)(`${ENV}: deploy tasks through the CLI`, () => {
       expect(tag).toMatch(/^[0-9a-f]{12}$/);
       expect(await world.registryTags(REPOSITORIES[key])).toEqual([tag]);
     }
+    // The queue worker and the scheduler run the php-fpm image with their own commands.
+    const phpImage = world.emu.ecs.taskDefinitions.get(SERVICES.phpFpm)?.[0]?.images[0];
+    for (const [worker, command] of [
+      [SERVICES.queueWorker, 'queue:work'],
+      [SERVICES.scheduler, 'schedule:work'],
+    ] as const) {
+      expect(world.service(worker)).toEqual({ revision: `${worker}:1`, desired: 1, running: 1 });
+      const definition = JSON.parse(
+        await readFile(
+          path.join(
+            world.clone.dir,
+            'build',
+            ENV,
+            'ecs',
+            `${worker.replace('example-e2e-', '')}.json`,
+          ),
+          'utf8',
+        ),
+      ) as { containerDefinitions: { image: string; command: string[]; user: string }[] };
+      expect(definition.containerDefinitions[0]).toMatchObject({
+        image: phpImage,
+        user: 'www-data',
+      });
+      expect(definition.containerDefinitions[0]?.command).toContain(command);
+    }
   });
 
   it('redeploys nothing when nothing changed, and says so', async () => {
@@ -97,7 +124,7 @@ describe.skipIf(!dockerReady)(`${ENV}: deploy tasks through the CLI`, () => {
     expect(count(run.calls, 'GetAuthorizationToken')).toBe(0);
   });
 
-  it('ships a source change as a new php-fpm image and revision only', async () => {
+  it('ships a source change as a new php-fpm image: new revisions for the three php services, none for nginx', async () => {
     const nginxTags = await world.registryTags(REPOSITORIES.nginx);
     const phpTags = await world.registryTags(REPOSITORIES.phpFpm);
     await changeSource();
@@ -105,10 +132,15 @@ describe.skipIf(!dockerReady)(`${ENV}: deploy tasks through the CLI`, () => {
     expect(run.exitCode, run.text).toBe(0);
     expect(run.text).toContain(`${SERVICES.phpFpm}:1 -> ${SERVICES.phpFpm}:2 (new revision)`);
     expect(run.text).toMatch(/migration task [0-9a-f]{32} exited 0/);
-    expect(count(run.calls, 'RegisterTaskDefinition')).toBe(1);
-    expect(count(run.calls, 'UpdateService')).toBe(1);
+    for (const worker of [SERVICES.queueWorker, SERVICES.scheduler])
+      expect(run.text).toContain(`${worker}:1 -> ${worker}:2 (new revision)`);
+    expect(count(run.calls, 'RegisterTaskDefinition')).toBe(3);
+    expect(count(run.calls, 'UpdateService')).toBe(3);
+    expect(count(run.calls, 'RunTask')).toBe(1);
     expect(statuses(run)[`${ENV}:nginx`]).toBe('up-to-date');
     expect(world.service(SERVICES.phpFpm).revision).toBe(`${SERVICES.phpFpm}:2`);
+    expect(world.service(SERVICES.queueWorker).revision).toBe(`${SERVICES.queueWorker}:2`);
+    expect(world.service(SERVICES.scheduler).revision).toBe(`${SERVICES.scheduler}:2`);
     expect(world.service(SERVICES.nginx).revision).toBe(`${SERVICES.nginx}:1`);
     expect(await world.registryTags(REPOSITORIES.nginx)).toEqual(nginxTags);
     expect(await world.registryTags(REPOSITORIES.phpFpm)).toHaveLength(phpTags.length + 1);
@@ -132,6 +164,9 @@ describe.skipIf(!dockerReady)(`${ENV}: deploy tasks through the CLI`, () => {
     expect(run.text).toContain(`${SERVICES.phpFpm}: ECS rolled back to ${SERVICES.phpFpm}:2`);
     expect(world.service(SERVICES.phpFpm).revision).toBe(`${SERVICES.phpFpm}:2`);
     expect(world.service(SERVICES.nginx).revision).toBe(`${SERVICES.nginx}:1`);
+    // Their stage comes after php-fpm's, which failed: the workers never left the old code.
+    expect(world.service(SERVICES.queueWorker).revision).toBe(`${SERVICES.queueWorker}:2`);
+    expect(world.service(SERVICES.scheduler).revision).toBe(`${SERVICES.scheduler}:2`);
   });
 
   it('stops before touching a service when the migration exits 1', async () => {
@@ -179,6 +214,7 @@ describe.skipIf(!dockerReady)(`${ENV}: deploy tasks through the CLI`, () => {
     expect(forced.exitCode, forced.text).toBe(0);
     expect(forced.text).toContain(`${SERVICES.phpFpm}:2 -> ${SERVICES.phpFpm}:3`);
     expect(world.service(SERVICES.phpFpm).revision).toBe(`${SERVICES.phpFpm}:3`);
+    expect(world.service(SERVICES.queueWorker).revision).toBe(`${SERVICES.queueWorker}:3`);
     expect(world.emu.service(CLUSTER, SERVICES.phpFpm)?.deployments).toHaveLength(1);
   });
 

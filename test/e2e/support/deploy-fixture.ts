@@ -20,7 +20,13 @@ import { Clone, localTags, type TaskRun } from './clone.js';
 /** The environment the tests add, as a user adds one: staging.ts copied and renamed. */
 export const ENV = 'e2e';
 export const CLUSTER = 'example-e2e';
-export const SERVICES = { phpFpm: 'example-e2e-php-fpm', nginx: 'example-e2e-nginx' } as const;
+/** The environment's four services (from environments/staging.ts): the last two run the php-fpm image. */
+export const SERVICES = {
+  phpFpm: 'example-e2e-php-fpm',
+  nginx: 'example-e2e-nginx',
+  queueWorker: 'example-e2e-queue-worker',
+  scheduler: 'example-e2e-scheduler',
+} as const;
 export const REPOSITORIES = { phpFpm: 'e2e_example_php_fpm', nginx: 'e2e_example_nginx' } as const;
 const ACCOUNT = { accountId: '123456789012', region: 'eu-west-1' };
 
