@@ -5,7 +5,11 @@
  * Output kinds are pluggable: files and directories live here; Docker images and registry images
  * live in src/docker/ and implement the same interface.
  */
+import type { OutputInfo } from './dsl.js';
 import type { FileHasher, MaybePromise } from './file-hasher.js';
+import { TaskError } from './failure.js';
+import type { PlanNode } from './graph.js';
+import { projectPath } from './task-options.js';
 import { isPromise } from './file-hasher.js';
 
 export interface Output {
@@ -47,4 +51,22 @@ export function digestAll(outputs: readonly Output[]): MaybePromise<(string | un
   return digests.some(isPromise)
     ? Promise.all(digests.map(async (digest) => digest))
     : (digests as (string | undefined)[]);
+}
+
+/** A node's outputs as Output objects: paths become file outputs, a function is called first. */
+export function outputsOf(node: PlanNode, info: OutputInfo, hasher: FileHasher): Output[] {
+  const { outputs } = node.task;
+  const specs = typeof outputs === 'function' ? outputs(info) : (outputs ?? []);
+  return specs.map((spec) => {
+    if (isOutput(spec)) return spec;
+    if (typeof spec === 'string') {
+      // Static outputs were made relative when defined; a function's are checked here.
+      const checked = /^(\/|\.\.)/.test(spec) ? projectPath(spec, info.root) : { path: spec };
+      if ('error' in checked) {
+        throw new TaskError({ reason: 'reported', message: `${node.key}: ${checked.error}` });
+      }
+      return fileOutput(hasher, checked.path);
+    }
+    throw new Error(`task ${node.key}: an output must be a path or an Output, got ${typeof spec}`);
+  });
 }

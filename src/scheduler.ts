@@ -14,14 +14,17 @@
  *                 │
  *              record fingerprint + output digests ──> ran
  *
- * Each running node has its own AbortController, linked to the run's signal: watch mode cancels
- * the nodes a change makes stale (`cancel`) while the others carry on; a cancelled node records
- * nothing. With `background` (watch mode), a persistent node starts and its dependents go on at
+ * Each running node has its own AbortController, linked to the run's signal. Watch mode reruns
+ * the nodes a change makes stale within the run (`rerun`): each gets a new attempt (attempts.ts)
+ * that starts as soon as its own deps allow, a running one being killed first, while the others
+ * carry on; a cancelled attempt records nothing. Invoked tasks are in invoke.ts. With `background` (watch mode), a persistent node starts and its dependents go on at
  * once; it keeps running across runs until its fingerprint changes or the run's signal aborts
  * (background.ts). The context a run function receives is shaped in task-context.ts.
  */
 import { relative } from 'node:path';
 import { linkAbort, SUPERSEDED } from './abort-link.js';
+import { Attempts } from './attempts.js';
+import type { Attempt } from './attempts.js';
 import { launch } from './background.js';
 import type { Background } from './background.js';
 import { now } from './clock.js';
@@ -33,8 +36,10 @@ import type { Failure } from './failure.js';
 import type { DepResult, FingerprintDetail } from './fingerprint.js';
 import { fingerprintNode } from './fingerprint.js';
 import type { PlanNode, Planner } from './graph.js';
-import { closure, parseTarget } from './graph.js';
-import { digestAll, fileOutput, isOutput } from './output.js';
+import { closure } from './graph.js';
+import { invoke, planEntry } from './invoke.js';
+import type { InvokeHost } from './invoke.js';
+import { digestAll, outputsOf } from './output.js';
 import type { Output } from './output.js';
 import { runPreflights } from './preflight.js';
 import type { PreflightFailure } from './preflight.js';
@@ -43,7 +48,6 @@ import { locateFailure } from './source-location.js';
 import { missingInput, unmatchedInputs } from './input-check.js';
 import { withinTask } from './escaped-error.js';
 import { taskContext } from './task-context.js';
-import { projectPath } from './task-options.js';
 import { openLog } from './task-log.js';
 import type { TaskLog } from './task-log.js';
 import { compareOutputs, decide, outputsUnchecked } from './up-to-date.js';
@@ -86,15 +90,11 @@ export interface NodeResult {
 const TAIL_LINES = 20;
 
 export class Scheduler {
-  readonly results = new Map<string, Promise<NodeResult>>();
-  /** Results of the nodes that have settled so far, readable while the run goes on. */
-  readonly settled = new Map<string, NodeResult>();
-  /** Nodes whose run() is in progress: their controller and the input hashes they started with. */
-  private readonly live = new Map<
-    string,
-    { controller: AbortController; files: Readonly<Record<string, string>> }
-  >();
-  private readonly cancelled = new Set<string>();
+  private readonly attempts = new Attempts();
+  /** What run() waits for: its nodes, and those that rerun() added. */
+  private readonly targets = new Set<PlanNode>();
+  /** Set once run() has seen every target settle: rerun() is refused from then on. */
+  private finished = false;
   private readonly tails = new Map<string, string[]>();
   private readonly failures: RunSummary['failures'] = [];
   private readonly slots: Semaphore;
@@ -110,8 +110,23 @@ export class Scheduler {
   /** Records being written off the event loop; the run ends only when they are on disk. */
   private readonly writes: Promise<void>[] = [];
 
+  private readonly invokeHost: InvokeHost;
+
+  /** Results of the nodes that have settled so far, readable while the run goes on. */
+  get settled(): ReadonlyMap<string, NodeResult> {
+    return this.attempts.settled;
+  }
+
   constructor(private readonly options: SchedulerOptions) {
     this.slots = new Semaphore(Math.max(1, options.concurrency));
+    this.invokeHost = {
+      planner: options.planner,
+      slots: this.slots,
+      emit: options.emit,
+      has: (key) => this.has(key),
+      settle: (node) => this.settle(node),
+      whyNot: (key, result) => this.whyNot(key, result),
+    };
   }
 
   /** Runs the nodes and everything they depend on; resolves when all have settled. */
@@ -119,11 +134,7 @@ export class Scheduler {
     const started = now();
     this.options.emit({
       type: 'plan',
-      tasks: closure(nodes).map((node) => ({
-        key: node.key,
-        deps: node.deps.map((d) => d.key),
-        desc: node.task.desc,
-      })),
+      tasks: closure(nodes).map(planEntry),
     });
     if (!this.options.dryRun) {
       this.preflightFailure = await runPreflights(closure(nodes), {
@@ -133,11 +144,18 @@ export class Scheduler {
       });
     }
     // After a failed preflight every node settles at once, each saying why it did not start.
-    const first = this.preflightFailure ? closure(nodes) : nodes;
-    await Promise.all(first.map((node) => this.settle(node)));
+    for (const node of this.preflightFailure ? closure(nodes) : nodes) this.targets.add(node);
+    // rerun() may replace a target's promise (or add targets) while this waits: wait again.
+    for (;;) {
+      const waited = [...this.targets].map((node) => this.settle(node));
+      await Promise.all(waited);
+      const { results } = this.attempts;
+      if ([...this.targets].every((node, i) => results.get(node.key) === waited[i])) break;
+    }
+    this.finished = true;
     await Promise.all(this.writes);
     if (!this.options.dryRun) await this.options.state.compact();
-    const settled = await Promise.all(this.results.values());
+    const settled = await Promise.all(this.attempts.results.values());
     const counts = { ran: 0, 'up-to-date': 0, failed: 0, skipped: 0, cancelled: 0, 'would-run': 0 };
     for (const result of settled) counts[result.status]++;
     const summary: RunSummary = {
@@ -151,31 +169,65 @@ export class Scheduler {
   }
 
   settle(node: PlanNode): Promise<NodeResult> {
-    let result = this.results.get(node.key);
-    if (!result) {
-      // execute() enters the node into `settled` itself, as soon as it is decided.
-      result = this.execute(node);
-      this.results.set(node.key, result);
+    // execute() enters the node into `settled` itself, as soon as it is decided.
+    return this.attempts.results.get(node.key) ?? this.attempts.begin(node, this.execute);
+  }
+
+  /**
+   * Watch mode, mid-run: these nodes (a change made them stale, and their dependents, in
+   * dependency order) start again as soon as their own dependencies allow. A running one is
+   * aborted (its processes killed) and starts again once it has exited; the other nodes carry on.
+   * Returns false, doing nothing, when the run has already finished (see `accepting`): the
+   * caller starts a new run instead.
+   */
+  rerun(nodes: readonly PlanNode[]): boolean {
+    if (this.finished) return false;
+    const { replaced, exiting } = this.attempts.supersede(nodes);
+    // The change is a new request: a failure it reruns no longer stops the run.
+    for (let i = this.failures.length - 1; i >= 0; i--) {
+      if (replaced.has((this.failures[i] as RunSummary['failures'][number]).key)) {
+        this.failures.splice(i, 1);
+      }
     }
-    return result;
-  }
-
-  /** Aborts these nodes if they are running, and keeps them from starting; others carry on. */
-  cancel(keys: Iterable<string>): void {
-    for (const key of keys) {
-      this.cancelled.add(key);
-      this.live.get(key)?.controller.abort();
+    if (this.failures.length === 0) this.stopping = false;
+    const added = nodes.filter((node) => !replaced.has(node.key) && !this.has(node.key));
+    if (added.length > 0) this.options.emit({ type: 'plan', tasks: added.map(planEntry) });
+    for (const node of nodes) {
+      this.targets.add(node);
+      if (!this.has(node.key)) void this.attempts.begin(node, this.execute, exiting.get(node.key));
     }
+    return true;
   }
 
-  /** The nodes running now, with the hash of each input file as it was when they started. */
-  running(): ReadonlyMap<string, Readonly<Record<string, string>>> {
-    return new Map([...this.live].map(([key, { files }]) => [key, files]));
+  /**
+   * The hash of each input file as `key` saw it in this run (hashed, running or settled);
+   * undefined when it has not hashed its inputs yet (it will see the files as they are then).
+   */
+  seen(key: string): Readonly<Record<string, string>> | undefined {
+    return this.attempts.seen(key);
   }
 
-  private async execute(node: PlanNode): Promise<NodeResult> {
-    const { emit, signal } = this.options;
-    if (this.preflightFailure) return this.notPreflighted(node, this.preflightFailure);
+  /** Whether this run has `key` in hand: it will decide it, or already did. */
+  has(key: string): boolean {
+    return this.attempts.results.has(key);
+  }
+
+  /** Whether `key`'s run function is in progress. */
+  isRunning(key: string): boolean {
+    return this.attempts.live.has(key);
+  }
+
+  /** Whether rerun() can still add work; false once the run has seen its last node settle. */
+  get accepting(): boolean {
+    return !this.finished;
+  }
+
+  private readonly execute = async (attempt: Attempt): Promise<NodeResult> => {
+    const { node } = attempt;
+    const { emit, signal, root } = this.options;
+    // A rerun waits for the attempt it replaces to be gone: never two copies of a task at once.
+    if (attempt.replaces) await attempt.replaces;
+    if (this.preflightFailure) return this.notPreflighted(attempt, this.preflightFailure);
     // Deps that have settled already are read without awaiting: on a no-op run every node is
     // decided in one synchronous pass, dependencies first, with no suspension per node.
     const depResults =
@@ -183,15 +235,21 @@ export class Scheduler {
     const blocked = node.deps.find((_, i) => isBlocking(depResults[i]?.status));
     if (blocked) {
       const why = `dependency ${blocked.key} did not succeed`;
-      return this.finish(node, 'skipped', 0, why, undefined);
+      return this.finish(attempt, 'skipped', 0, why, undefined);
     }
     if (this.stopping || signal.aborted) {
-      return this.finish(node, 'skipped', 0, 'not started: the run is stopping', undefined);
+      return this.finish(attempt, 'skipped', 0, 'not started: the run is stopping', undefined);
     }
     if (this.options.dryRun) {
       const pending = node.deps.find((_, i) => depResults[i]?.status === 'would-run');
       if (pending) {
-        return this.finish(node, 'would-run', 0, `dependency ${pending.key} would run`, undefined);
+        return this.finish(
+          attempt,
+          'would-run',
+          0,
+          `dependency ${pending.key} would run`,
+          undefined,
+        );
       }
     }
 
@@ -207,22 +265,23 @@ export class Scheduler {
     this.warnEmpty(node, unmatched.empty);
     const [missing] = unmatched.missing;
     if (missing !== undefined)
-      return this.failEarly(node, missingInput(missing, this.options.root));
+      return this.failEarly(attempt, missingInput(missing, this.options.root));
     const { fingerprint, detail } = fingerprintNode(node, files, deps, this.options.env);
-    const outputs = this.outputsOf(node, fingerprint);
+    this.attempts.hashedWith(attempt, detail);
+    const outputs = outputsOf(node, { fingerprint, args: node.args, root }, this.options.hasher);
     if (node.task.persistent && node.task.run && this.options.background && !this.options.dryRun) {
       const { background } = this.options;
-      return this.startInBackground(node, background, fingerprint, detail, outputs);
+      return this.startInBackground(attempt, background, fingerprint, detail, outputs);
     }
 
     const deciding = this.verdict(node, fingerprint, outputs, depResults);
     const verdict = isPromise(deciding) ? await deciding : deciding;
     if (verdict.upToDate) {
       const result = { fingerprint, outputs: verdict.outputs, detail };
-      return this.finish(node, 'up-to-date', 0, verdict.reason, undefined, result, outputs);
+      return this.finish(attempt, 'up-to-date', 0, verdict.reason, undefined, result, outputs);
     }
     if (this.options.dryRun) {
-      return this.finish(node, 'would-run', 0, verdict.reason, undefined, {
+      return this.finish(attempt, 'would-run', 0, verdict.reason, undefined, {
         fingerprint,
         outputs: {},
         detail,
@@ -230,16 +289,17 @@ export class Scheduler {
     }
 
     await this.slots.acquire();
-    if (this.stopping || signal.aborted || this.cancelled.has(node.key)) {
+    if (this.stopping || signal.aborted || attempt.superseded) {
       this.slots.release();
-      return this.cancelled.has(node.key)
-        ? this.finish(node, 'cancelled', 0, SUPERSEDED, undefined)
-        : this.finish(node, 'skipped', 0, 'not started: the run is stopping', undefined);
+      return attempt.superseded
+        ? this.finish(attempt, 'cancelled', 0, SUPERSEDED, undefined)
+        : this.finish(attempt, 'skipped', 0, 'not started: the run is stopping', undefined);
     }
     const started = now();
     const controller = new AbortController();
     const unlink = linkAbort(signal, controller);
-    this.live.set(node.key, { controller, files: detail.files });
+    this.attempts.live.set(node.key, controller);
+    attempt.started = true;
     emit({ type: 'start', key: node.key });
     const log = openLog(this.options.state.logPath(node.key));
     try {
@@ -250,7 +310,7 @@ export class Scheduler {
       // A task that ignores its signal still finished against inputs that are gone: no record.
       if (controller.signal.aborted) {
         const why = signal.aborted ? 'interrupted' : (this.stopReason ?? SUPERSEDED);
-        return this.finish(node, 'cancelled', now() - started, why, undefined);
+        return this.finish(attempt, 'cancelled', now() - started, why, undefined);
       }
       const values = await digestAll(outputs);
       const missing = outputs.find((_, i) => values[i] === undefined);
@@ -268,13 +328,27 @@ export class Scheduler {
         );
       }
       const result = { fingerprint, outputs: digests as Record<string, string>, detail };
-      return this.finish(node, 'ran', now() - started, verdict.reason, undefined, result, outputs);
+      return this.finish(
+        attempt,
+        'ran',
+        now() - started,
+        verdict.reason,
+        undefined,
+        result,
+        outputs,
+      );
     } catch (error) {
       const durationMs = now() - started;
       if (signal.aborted)
-        return this.finish(node, 'cancelled', durationMs, 'interrupted', undefined);
+        return this.finish(attempt, 'cancelled', durationMs, 'interrupted', undefined);
       if (controller.signal.aborted)
-        return this.finish(node, 'cancelled', durationMs, this.stopReason ?? SUPERSEDED, undefined);
+        return this.finish(
+          attempt,
+          'cancelled',
+          durationMs,
+          this.stopReason ?? SUPERSEDED,
+          undefined,
+        );
       const failure = locateFailure(failureFrom(error), this.options.root);
       // What the task started and left running (a run() that never settled) goes with it.
       controller.abort();
@@ -287,25 +361,26 @@ export class Scheduler {
         lastLines: this.tails.get(node.key) ?? [],
         log: relative(this.options.root, this.options.state.logPath(node.key)),
       });
-      return this.finish(node, 'failed', durationMs, verdict.reason, failure);
+      return this.finish(attempt, 'failed', durationMs, verdict.reason, failure);
     } finally {
       unlink();
       this.escapes.delete(node.key);
-      this.live.delete(node.key);
+      this.attempts.live.delete(node.key);
       this.writes.push(log.close().catch(() => {}));
       this.slots.release();
     }
-  }
+  };
 
   /** A node of a run whose preflight failed: the failing task fails, the others never start. */
-  private notPreflighted(node: PlanNode, preflight: PreflightFailure): NodeResult {
+  private notPreflighted(attempt: Attempt, preflight: PreflightFailure): NodeResult {
+    const { node } = attempt;
     if (preflight.key !== node.key) {
       const why = `not started: ${preflight.key}'s preflight check failed`;
-      return this.finish(node, 'skipped', 0, why, undefined);
+      return this.finish(attempt, 'skipped', 0, why, undefined);
     }
     const failure = locateFailure(preflight.failure, this.options.root);
     this.failures.push({ key: node.key, failure, lastLines: this.tails.get(node.key) ?? [] });
-    return this.finish(node, 'failed', 0, 'its preflight check failed', failure);
+    return this.finish(attempt, 'failed', 0, 'its preflight check failed', failure);
   }
 
   /**
@@ -314,21 +389,23 @@ export class Scheduler {
    * as started.
    */
   private async startInBackground(
-    node: PlanNode,
+    attempt: Attempt,
     background: Background,
     fingerprint: string,
     detail: FingerprintDetail,
     outputs: readonly Output[],
   ): Promise<NodeResult> {
+    const { node } = attempt;
     const result = { fingerprint, outputs: {}, detail };
     if (background.fingerprintOf(node.key) === fingerprint) {
-      return this.finish(node, 'up-to-date', 0, 'still running', undefined, result, outputs);
+      return this.finish(attempt, 'up-to-date', 0, 'still running', undefined, result, outputs);
     }
     await background.stop(node.key);
     const { signal, emit } = this.options;
-    if (this.stopping || signal.aborted || this.cancelled.has(node.key)) {
-      return this.finish(node, 'skipped', 0, 'not started: the run is stopping', undefined);
+    if (this.stopping || signal.aborted || attempt.superseded) {
+      return this.finish(attempt, 'skipped', 0, 'not started: the run is stopping', undefined);
     }
+    attempt.started = true;
     const { controller, done } = launch({
       key: node.key,
       root: this.options.root,
@@ -345,7 +422,7 @@ export class Scheduler {
     });
     background.adopt(node.key, fingerprint, controller, done);
     return this.enter(
-      node,
+      attempt,
       { status: 'ran', reason: 'started in the background', ...result },
       outputs,
     );
@@ -361,7 +438,7 @@ export class Scheduler {
     const fail = key === undefined ? undefined : this.escapes.get(key);
     this.stopping = true;
     this.stopReason = `stopped: ${fail ? key : 'an error'} escaped a task`;
-    for (const [other, { controller }] of this.live) if (other !== key) controller.abort();
+    for (const [other, controller] of this.attempts.live) if (other !== key) controller.abort();
     if (fail) return fail(error);
     const failure = locateFailure(failureFrom(error), this.options.root);
     const blamed = key === undefined ? '(outside any task)' : `${key} (after it finished)`;
@@ -369,10 +446,11 @@ export class Scheduler {
   }
 
   /** A failure found before the task ran: counted, and stopping the run, as any other. */
-  private failEarly(node: PlanNode, failure: Failure): NodeResult {
+  private failEarly(attempt: Attempt, failure: Failure): NodeResult {
+    if (attempt.superseded) return this.finish(attempt, 'cancelled', 0, SUPERSEDED, undefined);
     if (!this.options.keepGoing) this.stopping = true;
-    this.failures.push({ key: node.key, failure, lastLines: [] });
-    return this.finish(node, 'failed', 0, undefined, failure);
+    this.failures.push({ key: attempt.node.key, failure, lastLines: [] });
+    return this.finish(attempt, 'failed', 0, undefined, failure);
   }
 
   /** Warns of each input glob that matched no file, once per run for each task and pattern. */
@@ -454,30 +532,6 @@ export class Scheduler {
     }
   }
 
-  private outputsOf(node: PlanNode, fingerprint: string): Output[] {
-    const { outputs } = node.task;
-    const specs =
-      typeof outputs === 'function'
-        ? outputs({ fingerprint, args: node.args, root: this.options.root })
-        : (outputs ?? []);
-    return specs.map((spec) => {
-      if (isOutput(spec)) return spec;
-      if (typeof spec === 'string') {
-        // Static outputs were made relative when defined; a function's are checked here.
-        const checked = /^(\/|\.\.)/.test(spec)
-          ? projectPath(spec, this.options.root)
-          : { path: spec };
-        if ('error' in checked) {
-          throw new TaskError({ reason: 'reported', message: `${node.key}: ${checked.error}` });
-        }
-        return fileOutput(this.options.hasher, checked.path);
-      }
-      throw new Error(
-        `task ${node.key}: an output must be a path or an Output, got ${typeof spec}`,
-      );
-    });
-  }
-
   private context(
     node: PlanNode,
     fingerprint: string,
@@ -498,53 +552,9 @@ export class Scheduler {
         this.tails.set(node.key, tail);
         emit({ type: 'output', key: node.key, stream, line: text });
       },
-      invoke: (name, args) => this.invoke(node, name, args),
+      invoke: (name, args) => invoke(this.invokeHost, node, name, args),
       resultOf: (dep) => this.settled.get(dep.key),
     });
-  }
-
-  /** Rake's invoke, from inside a run: the invoker gives up its slot while it waits. */
-  private async invoke(from: PlanNode, name: string, args?: Record<string, string>): Promise<void> {
-    const request = args ? { ...parseTarget(name), named: args } : parseTarget(name);
-    const expansion = this.options.planner.expand([request], from.task.scope);
-    if (!expansion.ok) {
-      const why =
-        expansion.error.reason === 'unknown-task'
-          ? `no task named "${name}"`
-          : expansion.error.reason;
-      throw new TaskError({ reason: 'invoke-failed', task: name, why });
-    }
-    const [target] = expansion.nodes as [PlanNode];
-    if (closure([target]).includes(from)) {
-      throw new TaskError({
-        reason: 'invoke-failed',
-        task: target.key,
-        why: `it depends on ${from.key}`,
-      });
-    }
-    this.options.emit({
-      type: 'plan',
-      tasks: closure([target])
-        .filter((n) => !this.results.has(n.key))
-        .map((n) => ({ key: n.key, deps: n.deps.map((d) => d.key), desc: n.task.desc })),
-    });
-    this.slots.release();
-    try {
-      const result = await this.settle(target);
-      if (
-        result.status === 'failed' ||
-        result.status === 'skipped' ||
-        result.status === 'cancelled'
-      ) {
-        throw new TaskError({
-          reason: 'invoke-failed',
-          task: target.key,
-          why: this.whyNot(target.key, result),
-        });
-      }
-    } finally {
-      await this.slots.acquire();
-    }
   }
 
   /** Why a node did not succeed, in words: its failure if it failed, else its status. */
@@ -555,7 +565,7 @@ export class Scheduler {
   }
 
   private finish(
-    node: PlanNode,
+    attempt: Attempt,
     status: TaskStatus,
     durationMs: number,
     reason: string | undefined,
@@ -568,8 +578,12 @@ export class Scheduler {
     /** The node's outputs, for a success: what its dependents hash is derived from them. */
     outputs?: readonly Output[],
   ): NodeResult {
-    this.options.emit({ type: 'end', key: node.key, status, durationMs, reason, failure });
-    return this.enter(node, { status, reason, ...result }, outputs);
+    // A superseded attempt that never started is no news: its replacement reports the node.
+    if (!attempt.superseded || attempt.started) {
+      const { key } = attempt.node;
+      this.options.emit({ type: 'end', key, status, durationMs, reason, failure });
+    }
+    return this.enter(attempt, { status, reason, ...result }, outputs);
   }
 
   /**
@@ -577,9 +591,9 @@ export class Scheduler {
    * dependents read it synchronously, so it is completed first (with a success's outputs, the
    * `dep` part its dependents hash).
    */
-  private enter(node: PlanNode, result: NodeResult, outputs?: readonly Output[]): NodeResult {
+  private enter(attempt: Attempt, result: NodeResult, outputs?: readonly Output[]): NodeResult {
     if (outputs && result.fingerprint !== undefined) withDep(result, result.fingerprint, outputs);
-    this.settled.set(node.key, result);
+    this.attempts.enter(attempt, result);
     return result;
   }
 }

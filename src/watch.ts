@@ -1,14 +1,15 @@
 /**
  * Watch mode: run the targets, then rerun what each change makes out of date.
  *
- *   idle ──change──> debouncing ──quiet for debounceMs──> running ──run settled──> idle
- *                       ▲   │ change: restart the timer        │
- *                       │   └──────────────────────────────────┘ changes pile up meanwhile
- *                       │                                      │ quiet again, mid-run
- *                       │                                      ▼
- *                       └──── run settled, changes pending ── cancelling (abort only the running
- *                                                             tasks they make stale; the others
- *                                                             carry on)
+ *   changes:  ──change──> debouncing ──quiet for debounceMs──> no run going: start one
+ *                          ▲    │                               a run going: react within it
+ *                          └────┘ change: restart the timer
+ *
+ *   runs:     idle ──start──> running ──settled──> idle, or the next run when a Taskfile edit
+ *                              │  ▲                 (reloads wait for the run) is pending
+ *                              └──┘ react: the stale tasks and their dependents join the run
+ *                                   and start as soon as their own deps allow, running ones
+ *                                   killed first; the other tasks carry on
  *
  * A change counts by content, not by event: a path makes a task stale only when its inputs match
  * it and its hash differs from the one the task last saw. So a save that changed nothing, a
@@ -16,7 +17,8 @@
  * anything, and no rerun can loop. What reruns is the stale tasks and every dependent in the plan.
  *
  * Persistent tasks live in `BackgroundTasks` between runs; the scheduler restarts one only when
- * its fingerprint differs from the one it was started with. Locks are taken per run.
+ * its fingerprint differs from the one it was started with. Locks are taken per run, on every
+ * task of the watched graph: a change mid-run may add any of them to the run.
  *
  * Events come from tree-watcher.ts (one fs.watch per folder in scope, not chokidar: see there).
  */
@@ -88,6 +90,8 @@ class Watcher {
   private timer: NodeJS.Timeout | undefined;
   private current: Scheduler | undefined;
   private loop: Promise<void> | undefined;
+  /** Mid-run reactions, one after another (each hashes the changed files first). */
+  private reacting: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: WatchOptions) {
     this.graph = options.graph;
@@ -102,12 +106,14 @@ class Watcher {
     this.tree.open();
     await this.runNodes(this.graph.nodes, this.options.force);
     this.idle();
+    this.next();
     await new Promise<void>((resolve) => {
       if (signal.aborted) resolve();
       else signal.addEventListener('abort', () => resolve(), { once: true });
     });
     clearTimeout(this.timer);
     this.tree.close();
+    await this.reacting;
     await this.loop;
     await this.background.stopAll();
   }
@@ -121,12 +127,21 @@ class Watcher {
 
   private onQuiet(): void {
     this.timer = undefined;
-    if (this.current) {
-      const scheduler = this.current;
-      void this.cancelStale(scheduler).catch((error: unknown) => this.bug(error));
+    const scheduler = this.current;
+    if (scheduler) {
+      this.reacting = this.reacting
+        .then(() => this.react(scheduler))
+        .catch((error: unknown) => this.bug(error));
       return;
     }
     this.kick();
+  }
+
+  /** Between runs: handles what changed meanwhile, if anything did. */
+  private next(): void {
+    if (this.pending.size > 0 && !this.timer && !this.current && !this.options.signal.aborted) {
+      this.kick();
+    }
   }
 
   private kick(): void {
@@ -175,22 +190,36 @@ class Watcher {
     this.idle();
   }
 
-  /** Mid-run: aborts the running (and not yet started) tasks the pending changes make stale. */
-  private async cancelStale(scheduler: Scheduler): Promise<void> {
+  /**
+   * Mid-run: the tasks the pending changes make stale, and their dependents, start again within
+   * the running run, as soon as their own dependencies allow; running ones among them are killed
+   * first. Unrelated running tasks carry on. A Taskfile edit waits for the run to end (reloading
+   * replaces the graph).
+   */
+  private async react(scheduler: Scheduler): Promise<void> {
     const paths = [...this.pending].filter((path) => !this.sources.has(path));
-    const running = scheduler.running();
-    const seen = (key: string) => running.get(key) ?? scheduler.settled.get(key)?.detail?.files;
-    // A task that has not started yet will hash its inputs when it does: only the others count.
-    const started = (node: PlanNode) => running.has(node.key) || scheduler.settled.has(node.key);
-    const { changed, stale } = await this.staleNodes(paths, seen, started);
-    if (this.current !== scheduler || changed.length === 0) return;
-    const victims = withDependents(closure(this.graph.nodes), stale)
-      .map((node) => node.key)
-      .filter((key) => !scheduler.settled.has(key));
-    const stopping = victims.filter((key) => running.has(key));
-    if (stopping.length > 0)
-      this.options.out(`${listPaths(changed)} changed -> cancelling ${stopping.join(', ')}`);
-    scheduler.cancel(victims);
+    for (const path of paths) this.pending.delete(path);
+    // What a task saw: in this run once it has hashed its inputs; before that it will hash the
+    // files as they are, so only a task this run does not include goes by the last run's hashes.
+    const seen = (key: string) =>
+      scheduler.has(key) ? scheduler.seen(key) : this.results.get(key)?.detail?.files;
+    const considered = (node: PlanNode) =>
+      !scheduler.has(node.key) || scheduler.seen(node.key) !== undefined;
+    const { changed, stale } = await this.staleNodes(paths, seen, considered);
+    if (changed.length === 0) return;
+    if (this.current !== scheduler || !scheduler.accepting) {
+      // The run ended while the files were hashed: the next run takes the changes.
+      for (const path of paths) this.pending.add(path);
+      this.next();
+      return;
+    }
+    const rerun = withDependents(closure(this.graph.nodes), stale);
+    const stopping = rerun.filter((node) => scheduler.isRunning(node.key)).map((node) => node.key);
+    const cancelling = stopping.length > 0 ? ` (cancelling ${stopping.join(', ')})` : '';
+    this.options.out(
+      `${listPaths(changed)} changed -> ${rerun.map((n) => n.key).join(', ')}${cancelling}`,
+    );
+    scheduler.rerun(rerun);
   }
 
   /** The changed paths that make some task stale, and those tasks (without their dependents). */
@@ -285,7 +314,8 @@ class Watcher {
   }
 
   private async runNodes(nodes: readonly PlanNode[], force: boolean): Promise<void> {
-    const release = await this.options.lock(nodes);
+    // Every task of the graph, not only `nodes`: a change mid-run may add any of them (react).
+    const release = await this.options.lock(this.graph.nodes);
     if (!release) return;
     try {
       const { options } = this;

@@ -222,13 +222,127 @@ task('default', { deps: ['slow'] });
 
     // Not '0' again: that would match the first run's record, and slow would be up to date.
     project.write('slow.txt', '0.01');
-    await watching.until(/^slow\.txt changed -> cancelling slow$/);
+    await watching.until(/^slow\.txt changed -> slow, default \(cancelling slow\)$/);
     await waitFor(() => !isAlive(sleeping), TIMEOUT);
     await watching.until(/^\[slow\] cancelled$/);
     await watching.until(/^\[slow\] done in /, 2);
-    await watching.until(IDLE, 3);
+    // The rerun happened within that run: one idle line after it, not one per attempt.
+    await watching.until(IDLE, 2);
     expect(project.runs()).toEqual(['slow', 'slow', 'slow']);
     expect(project.read('slow.out')).toBe('done');
+  });
+
+  // The issue's scenario: both <- fast (in/*.txt) and slow (a 30 s process). A change reruns what
+  // it makes stale at once, in the first run or a later one, while unrelated tasks keep running.
+  const FAST_AND_SLOW = `import { readFileSync, writeFileSync } from 'node:fs';
+import { task } from 'taskgraph';
+import { record } from './record.ts';
+task('fast', {
+  inputs: ['in/*.txt'],
+  outputs: ['fast.out'],
+  run: () => {
+    record('fast');
+    writeFileSync('fast.out', readFileSync('in/a.txt', 'utf8'));
+  },
+});
+task('slow', {
+  inputs: ['slow.txt'],
+  outputs: ['slow.out'],
+  run: async (ctx) => {
+    record('slow');
+    // slow.txt is read before the pid is written (see the test above).
+    await ctx.exec('sh', ['-c', 's="$(cat slow.txt)"; echo $$ >> slow.pids; exec sleep "$s"']);
+    writeFileSync('slow.out', 'done');
+  },
+});
+task('both', {
+  deps: ['fast', 'slow'],
+  outputs: ['both.out'],
+  run: () => {
+    record('both');
+    writeFileSync('both.out', 'both');
+  },
+});
+`;
+
+  function fastAndSlow(slow: string): { project: Project; pids: () => number[] } {
+    const made = new Project({
+      'record.ts': RECORD,
+      'Taskfile.ts': FAST_AND_SLOW,
+      'in/a.txt': 'a1',
+      'slow.txt': slow,
+    });
+    const pids = () =>
+      (existsSync(made.path('slow.pids')) ? made.read('slow.pids') : '')
+        .split('\n')
+        .filter(Boolean)
+        .map(Number);
+    return { project: made, pids };
+  }
+
+  /** Edits in/a.txt while slow's process runs: fast reruns and that process lives on. */
+  async function editFastWhileSlowRuns(w: Watching, p: Project, sleeping: number, times: number) {
+    p.write('in/a.txt', `a${times + 1}`);
+    await w.until(/^in\/a\.txt changed -> fast, both$/, times);
+    await waitFor(() => p.read('fast.out') === `a${times + 1}`, TIMEOUT);
+    await w.until(/^\[fast\] done in /, times + 1);
+    expect(isAlive(sleeping)).toBe(true);
+    expect(p.runs()).not.toContain('both');
+  }
+
+  /** Edits slow's own input: its process is killed and slow starts again; returns the new pid. */
+  async function restartSlow(w: Watching, made: ReturnType<typeof fastAndSlow>, sleeping: number) {
+    const before = made.pids().length;
+    made.project.write('slow.txt', '31');
+    await w.until(/^slow\.txt changed -> slow, both \(cancelling slow\)$/);
+    await waitFor(() => !isAlive(sleeping), TIMEOUT);
+    await waitFor(() => made.pids().length === before + 1, TIMEOUT);
+    const restarted = made.pids()[before] as number;
+    expect(isAlive(restarted)).toBe(true);
+    return restarted;
+  }
+
+  it('a change during the first run reruns what it affects at once; the unrelated task runs on', async () => {
+    const made = fastAndSlow('30');
+    project = made.project;
+    watching = new Watching(project, ['both']);
+    await waitFor(() => made.pids().length === 1, TIMEOUT);
+    const [first] = made.pids() as [number];
+    await editFastWhileSlowRuns(watching, project, first, 1);
+    expect(project.runs().filter((r) => r === 'fast')).toHaveLength(2);
+    // Still the first run: no run has ended, so the watcher never went idle.
+    expect(watching.count(IDLE)).toBe(0);
+
+    // slow's own input: its process is killed and slow starts again; fast is left alone.
+    const second = await restartSlow(watching, made, first);
+    expect(project.runs().filter((r) => r === 'fast')).toHaveLength(2);
+
+    // Ctrl-C: exit 130, and nothing left running.
+    expect(await watching.interrupt()).toBe(130);
+    expect(isAlive(second)).toBe(false);
+    expect(project.runs()).not.toContain('both');
+  });
+
+  it('a change during a later run reruns what it affects at once, even a task not in that run', async () => {
+    const made = fastAndSlow('0');
+    project = made.project;
+    watching = new Watching(project, ['both']);
+    await watching.until(IDLE);
+    expect(project.runs().sort()).toEqual(['both', 'fast', 'slow']);
+    project.clearRuns();
+
+    // A second run, for slow and both only; fast joins it when its input changes.
+    project.write('slow.txt', '30');
+    await watching.until(/^slow\.txt changed -> slow, both$/);
+    await waitFor(() => made.pids().length === 2, TIMEOUT);
+    const sleeping = made.pids()[1] as number;
+    await editFastWhileSlowRuns(watching, project, sleeping, 1);
+    expect(project.runs()).toEqual(['slow', 'fast']);
+    expect(watching.count(IDLE)).toBe(1);
+
+    const restarted = await restartSlow(watching, made, sleeping);
+    expect(await watching.interrupt()).toBe(130);
+    expect(isAlive(restarted)).toBe(false);
   });
 
   it('a persistent task runs in the background and restarts only when its inputs change', async () => {

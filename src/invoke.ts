@@ -1,0 +1,79 @@
+/**
+ * Rake's invoke, from inside a run: `ctx.invoke('name')` plans the task (and its deps) on demand
+ * and settles it in the same run, so each node still runs once and incrementally. The invoker
+ * gives up its concurrency slot while it waits, so invoking never deadlocks a full pool.
+ */
+import { TaskError } from './failure.js';
+import { closure, parseTarget } from './graph.js';
+import type { PlanNode, Planner } from './graph.js';
+import type { RunEvent } from './report/events.js';
+import type { NodeResult } from './scheduler.js';
+import type { Semaphore } from './semaphore.js';
+
+/** What invoke needs of the running scheduler. */
+export interface InvokeHost {
+  readonly planner: Planner;
+  readonly slots: Semaphore;
+  emit(event: RunEvent): void;
+  /** Whether the run has this node in hand already (it is not announced again). */
+  has(key: string): boolean;
+  settle(node: PlanNode): Promise<NodeResult>;
+  /** Why a node did not succeed, in words. */
+  whyNot(key: string, result: NodeResult): string;
+}
+
+export async function invoke(
+  host: InvokeHost,
+  from: PlanNode,
+  name: string,
+  args?: Record<string, string>,
+): Promise<void> {
+  const request = args ? { ...parseTarget(name), named: args } : parseTarget(name);
+  const expansion = host.planner.expand([request], from.task.scope);
+  if (!expansion.ok) {
+    const why =
+      expansion.error.reason === 'unknown-task'
+        ? `no task named "${name}"`
+        : expansion.error.reason;
+    throw new TaskError({ reason: 'invoke-failed', task: name, why });
+  }
+  const [target] = expansion.nodes as [PlanNode];
+  const needed = closure([target]);
+  if (needed.includes(from)) {
+    throw new TaskError({
+      reason: 'invoke-failed',
+      task: target.key,
+      why: `it depends on ${from.key}`,
+    });
+  }
+  host.emit({
+    type: 'plan',
+    tasks: needed.filter((n) => !host.has(n.key)).map(planEntry),
+  });
+  host.slots.release();
+  try {
+    const result = await host.settle(target);
+    if (
+      result.status === 'failed' ||
+      result.status === 'skipped' ||
+      result.status === 'cancelled'
+    ) {
+      throw new TaskError({
+        reason: 'invoke-failed',
+        task: target.key,
+        why: host.whyNot(target.key, result),
+      });
+    }
+  } finally {
+    await host.slots.acquire();
+  }
+}
+
+/** A node as the `plan` event lists it. */
+export function planEntry(node: PlanNode): {
+  key: string;
+  deps: string[];
+  desc: string | undefined;
+} {
+  return { key: node.key, deps: node.deps.map((d) => d.key), desc: node.task.desc };
+}
