@@ -163,6 +163,19 @@ describe.skipIf(!dockerReady)('local:deploy', () => {
     expect(`${stdout}${stderr}`).toContain('Processed:  App\\Jobs\\StampVisit');
   });
 
+  it('runs the scheduled command from the scheduler container', async () => {
+    // schedule:work runs heartbeat:record at each minute boundary: one comes within 60 s.
+    const beats = async () => Number((await sql('SELECT COUNT(*) FROM heartbeats'))[0]?.[0]);
+    const deadline = Date.now() + 75_000;
+    while ((await beats()) === 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+    expect(await beats()).toBeGreaterThan(0);
+    const scheduler = (await containers()).find((line) => line.includes('-scheduler-'));
+    const { stdout, stderr } = await execa('docker', ['logs', scheduler?.split(' ')[0] ?? '']);
+    expect(`${stdout}${stderr}`).toContain('heartbeat:record');
+  });
+
   it('does nothing when nothing changed', async () => {
     const before = await containers();
     const started = performance.now();
