@@ -24,7 +24,10 @@ export interface FingerprintParts {
   args: Readonly<Record<string, string>>;
   /** sha256 per `vars` key (settings, image names) so --explain can name the one that changed. */
   vars: Record<string, string>;
-  /** sha256 per declared env var (null when unset): values never land in .task/, secrets included. */
+  /**
+   * A keyed hash per declared env var (null when unset; env-key.ts): values never land in .task/,
+   * secrets included, and their digests cannot be brute-forced without the checkout's key.
+   */
   env: Record<string, string | null>;
   /** sha256 over the sorted (path, sha256) of every input file: adds, deletes and renames count. */
   inputs: string;
@@ -53,6 +56,8 @@ export function fingerprintNode(
   inputs: readonly FileDigest[],
   deps: ReadonlyMap<string, DepResult>,
   env: NodeJS.ProcessEnv,
+  /** How an env value is digested: keyed per checkout (env-key.ts); sha256 in unit tests. */
+  digestEnv: (value: string) => string = sha256,
 ): { fingerprint: string; detail: FingerprintDetail } {
   const { task } = node;
   const fixed = definitionHashes(task);
@@ -65,7 +70,7 @@ export function fingerprintNode(
   const envEntries: [string, string | null][] = [];
   for (const name of task.env.length > 1 ? [...new Set(task.env)].sort() : task.env) {
     const value = env[name];
-    envEntries.push([name, value === undefined ? null : sha256(value)]);
+    envEntries.push([name, value === undefined ? null : digestEnv(value)]);
   }
   const depEntries: [string, string][] = [];
   for (const dep of node.deps) {

@@ -47,6 +47,7 @@ import { Semaphore } from './semaphore.js';
 import { locateFailure } from './source-location.js';
 import { missingInput, unmatchedInputs } from './input-check.js';
 import { withinTask } from './escaped-error.js';
+import { envValueDigest } from './env-key.js';
 import { taskContext } from './task-context.js';
 import { openLog } from './task-log.js';
 import type { TaskLog } from './task-log.js';
@@ -98,6 +99,8 @@ export class Scheduler {
   private readonly tails = new Map<string, string[]>();
   private readonly failures: RunSummary['failures'] = [];
   private readonly slots: Semaphore;
+  /** Declared env values' keyed digest; the key is read only if some task declares env. */
+  private readonly envDigest: (value: string) => string;
   /** How to fail each running task from outside its run() (escaped()). */
   private readonly escapes = new Map<string, (error: unknown) => void>();
   /** Why running tasks were cancelled when the run, not a change or the user, stopped them. */
@@ -127,6 +130,7 @@ export class Scheduler {
       settle: (node) => this.settle(node),
       whyNot: (key, result) => this.whyNot(key, result),
     };
+    this.envDigest = envValueDigest(options.state.dir);
   }
 
   /** Runs the nodes and everything they depend on; resolves when all have settled. */
@@ -266,7 +270,13 @@ export class Scheduler {
     const [missing] = unmatched.missing;
     if (missing !== undefined)
       return this.failEarly(attempt, missingInput(missing, this.options.root));
-    const { fingerprint, detail } = fingerprintNode(node, files, deps, this.options.env);
+    const { fingerprint, detail } = fingerprintNode(
+      node,
+      files,
+      deps,
+      this.options.env,
+      this.envDigest,
+    );
     this.attempts.hashedWith(attempt, detail);
     const outputs = outputsOf(node, { fingerprint, args: node.args, root }, this.options.hasher);
     if (node.task.persistent && node.task.run && this.options.background && !this.options.dryRun) {
