@@ -112,16 +112,22 @@ function collect(
   const chunks: Buffer[] = [];
   let kept = 0;
   const decoder = new StringDecoder('utf8');
-  let pending = '';
+  // The unfinished line, in pieces: only new text is searched for a newline and the pieces are
+  // joined once, so a 100 MB line with no newline costs linear time, not a rescan per chunk.
+  let pending: string[] = [];
+  const line = (text: string): void => onLine?.(text.endsWith('\r') ? text.slice(0, -1) : text);
   const emit = (text: string): void => {
     if (!onLine) return;
-    pending += text;
-    let end = pending.indexOf('\n');
+    let start = 0;
+    let end = text.indexOf('\n');
     while (end !== -1) {
-      onLine(pending.slice(0, end > 0 && pending[end - 1] === '\r' ? end - 1 : end));
-      pending = pending.slice(end + 1);
-      end = pending.indexOf('\n');
+      pending.push(text.slice(start, end));
+      line(pending.length === 1 ? (pending[0] as string) : pending.join(''));
+      pending = [];
+      start = end + 1;
+      end = text.indexOf('\n', start);
     }
+    if (start < text.length) pending.push(text.slice(start));
   };
   stream.on('data', (chunk: Buffer) => {
     chunks.push(chunk);
@@ -131,8 +137,8 @@ function collect(
   });
   stream.on('end', () => {
     emit(decoder.end());
-    if (pending !== '') onLine?.(pending.endsWith('\r') ? pending.slice(0, -1) : pending);
-    pending = '';
+    if (pending.length > 0) line(pending.join(''));
+    pending = [];
   });
   return {
     text: () => {

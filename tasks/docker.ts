@@ -32,12 +32,34 @@ export async function gitLabels(ctx: TaskContext): Promise<Record<string, string
   const revision = await git(['rev-parse', 'HEAD']);
   if (revision === undefined) return { 'taskgraph.git-dirty': 'unknown' };
   const created = (await git(['show', '-s', '--format=%cI', 'HEAD'])) ?? '';
-  const source = (await git(['config', '--get', 'remote.origin.url'])) ?? '';
+  const source = sourceUrl((await git(['config', '--get', 'remote.origin.url'])) ?? '');
   const dirty = (await git(['status', '--porcelain', '--untracked-files=no'])) ?? '';
   return {
     'org.opencontainers.image.revision': revision,
     'org.opencontainers.image.created': created,
-    'org.opencontainers.image.source': source,
+    ...(source === undefined ? {} : { 'org.opencontainers.image.source': source }),
     'taskgraph.git-dirty': dirty === '' ? 'false' : 'true',
   };
+}
+
+/**
+ * The origin as a label may carry it: a remote URL (https, ssh, git, or scp-like
+ * `git@host:org/repo`) without any user or token in it; never a local path or file:// URL, which
+ * would publish the builder's folder layout with the image.
+ */
+export function sourceUrl(origin: string): string | undefined {
+  const scp = /^[\w.-]+@([\w.-]+\.[\w-]+):(?!\/)(.+)$/.exec(origin);
+  if (scp) return `ssh://${scp[1]}/${scp[2]}`;
+  let url: URL;
+  try {
+    url = new URL(origin);
+  } catch {
+    return undefined;
+  }
+  if (!['https:', 'http:', 'ssh:', 'git:', 'git+ssh:'].includes(url.protocol) || !url.hostname) {
+    return undefined;
+  }
+  url.username = '';
+  url.password = '';
+  return url.href;
 }

@@ -1,0 +1,50 @@
+import { execaSync } from 'execa';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Project, REPO } from './support/project.js';
+
+let project: Project;
+afterEach(() => project.remove());
+
+const TASKFILE = `import { task } from 'taskgraph';
+import { gitLabels } from ${JSON.stringify(`${REPO}/tasks/docker.ts`)};
+task('labels', { run: async (ctx) => ctx.log(JSON.stringify(await gitLabels(ctx))) });
+`;
+
+function labelsWith(origin: string): Promise<Record<string, string>> {
+  const git = (...args: string[]) => execaSync('git', args, { cwd: project.dir });
+  git('remote', 'set-url', 'origin', origin);
+  return project.task(['-q', 'labels']).then((result) => {
+    expect(result.exitCode).toBe(0);
+    return JSON.parse(result.stdout) as Record<string, string>;
+  });
+}
+
+describe('image labels from git', () => {
+  it('carry the origin only when it is a remote URL, without credentials; never a local path', async () => {
+    project = new Project({ 'Taskfile.ts': TASKFILE });
+    const git = (...args: string[]) => execaSync('git', args, { cwd: project.dir });
+    git('init', '-q');
+    git(
+      '-c',
+      'user.name=t',
+      '-c',
+      'user.email=t@example.com',
+      'commit',
+      '-q',
+      '--allow-empty',
+      '-m',
+      'x',
+    );
+    git('remote', 'add', 'origin', '/home/someone/src/app');
+    const source = 'org.opencontainers.image.source';
+    expect((await labelsWith('/home/someone/src/app'))[source]).toBeUndefined();
+    expect((await labelsWith('../app'))[source]).toBeUndefined();
+    expect((await labelsWith('file:///home/someone/src/app'))[source]).toBeUndefined();
+    expect((await labelsWith('https://bot:s3cret@github.com/org/app.git'))[source]).toBe(
+      'https://github.com/org/app.git',
+    );
+    expect((await labelsWith('git@github.com:org/app.git'))[source]).toBe(
+      'ssh://github.com/org/app.git',
+    );
+  });
+});
