@@ -9,6 +9,7 @@
  *   stage, watch
  */
 import { requireAccount } from './account.js';
+import { imagesOf, markDeployed } from './ecr-lifecycle.js';
 import {
   CreateClusterCommand,
   CreateServiceCommand,
@@ -144,6 +145,13 @@ export async function create(options: CreateOptions): Promise<Result<CreateRepor
       ctx.log(`${name}: exists, left untouched (use ${env.name}:deploy to change it)`);
     const revisions = await resolveRevisions(ctx, options.taskDefinitions, new Map(), missing);
     const arnOf = (key: ServiceKey) => revisions.find((r) => r.key === key)?.arn ?? '';
+    await markDeployed(
+      ctx,
+      imagesOf(
+        options.taskDefinitions,
+        missing.map((key) => ({ key })),
+      ),
+    );
     const migrating = env.deploy.migrate.service;
     const migrationTaskId = missing.includes(migrating)
       ? await migrate(ctx, arnOf(migrating))

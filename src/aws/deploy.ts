@@ -13,6 +13,7 @@ import type { TaskDefinition } from '@aws-sdk/client-ecs';
 import { serviceSettings, type EcsEnvironment, type ServiceKey } from '../environment.js';
 import type { AwsContext } from './clients.js';
 import { AwsFailure, runCommand, type Result } from './errors.js';
+import { imagesOf, markDeployed } from './ecr-lifecycle.js';
 import { runMigration } from './migration.js';
 import type { ServiceSnapshot } from './rollout.js';
 import {
@@ -177,6 +178,8 @@ export async function deploy(options: DeployOptions): Promise<Result<DeployRepor
         reconfigured: plan.reconfigure,
       } satisfies DeployReport;
     }
+    // Before anything runs them: the lifecycle policy must never expire these images.
+    await markDeployed(ctx, imagesOf(options.taskDefinitions, plan.stages.flat()));
     const migrating = plan.stages.flat().find((c) => c.key === env.deploy.migrate.service);
     const migrationTaskId =
       plan.migrate && migrating ? await migrate(ctx, migrating.taskDefinition) : undefined;

@@ -3,7 +3,8 @@
  * the registry does not already have.
  *
  *   for each image: repository exists? ─ no ─> CreateRepository (scan on push, tag immutability)
- *                                             + PutLifecyclePolicy (keep the last N images)
+ *                                             + lifecycle policy (src/aws/ecr-lifecycle.ts)
+ *                   exists ─> lifecycle policy reconciled
  *                   DescribeImages(tag) ─ present ─> skip
  *   anything missing? ─> GetAuthorizationToken ─> config.json with the token in a throwaway
  *                        DOCKER_CONFIG ─> tag + push each ─> remove DOCKER_CONFIG
@@ -17,11 +18,11 @@ import {
   DescribeImagesCommand,
   DescribeRepositoriesCommand,
   GetAuthorizationTokenCommand,
-  PutLifecyclePolicyCommand,
 } from '@aws-sdk/client-ecr';
 import { withRegistryAuth } from '../docker/registry-auth.js';
-import { IMAGE_KEYS, type EcsEnvironment, type ImageKey } from '../environment.js';
+import { IMAGE_KEYS, type ImageKey } from '../environment.js';
 import { requireAccount } from './account.js';
+import { reconcileLifecyclePolicy } from './ecr-lifecycle.js';
 import type { AwsContext } from './clients.js';
 import { AwsFailure, awsCall, awsErrorName, runCommand, type Result } from './errors.js';
 
@@ -50,24 +51,6 @@ export interface PushedImage {
   readonly tag: string;
   readonly outcome: 'pushed' | 'present';
   readonly repositoryCreated: boolean;
-}
-
-/** The lifecycle rule the environment asks for: expire all but the newest `keepLast` images. */
-export function lifecyclePolicy(env: EcsEnvironment): string {
-  return JSON.stringify({
-    rules: [
-      {
-        rulePriority: 1,
-        description: `keep the last ${env.ecr.lifecycle.keepLast} images`,
-        selection: {
-          tagStatus: 'any',
-          countType: 'imageCountMoreThan',
-          countNumber: env.ecr.lifecycle.keepLast,
-        },
-        action: { type: 'expire' },
-      },
-    ],
-  });
 }
 
 /** Pure: `AWS:<password>` from an ECR authorization token. */
@@ -103,7 +86,12 @@ async function ensureRepository(ctx: AwsContext, repository: string): Promise<bo
       throw error;
     }
   });
-  if (exists) return false;
+  if (exists) {
+    if (await reconcileLifecyclePolicy(ctx, repository)) {
+      ctx.log(`ecr ${repository}: lifecycle policy updated to environments/${env.name}.ts's`);
+    }
+    return false;
+  }
   await awsCall('ecr:CreateRepository', repository, async () => {
     try {
       await ctx.clients.ecr.send(
@@ -119,14 +107,7 @@ async function ensureRepository(ctx: AwsContext, repository: string): Promise<bo
       if (awsErrorName(error) !== 'RepositoryAlreadyExistsException') throw error;
     }
   });
-  await awsCall('ecr:PutLifecyclePolicy', repository, () =>
-    ctx.clients.ecr.send(
-      new PutLifecyclePolicyCommand({
-        repositoryName: repository,
-        lifecyclePolicyText: lifecyclePolicy(env),
-      }),
-    ),
-  );
+  await reconcileLifecyclePolicy(ctx, repository);
   ctx.log(
     `ecr ${repository}: created (scan on push ${env.ecr.scanOnPush ? 'on' : 'off'}, tags ${env.ecr.tagImmutability ? 'immutable' : 'mutable'}, keep last ${env.ecr.lifecycle.keepLast})`,
   );

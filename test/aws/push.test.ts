@@ -86,7 +86,10 @@ describe('push', () => {
       imageTagMutability: 'IMMUTABLE',
     });
     expect(JSON.parse(repo?.lifecyclePolicyText ?? '{}')).toMatchObject({
-      rules: [{ selection: { countType: 'imageCountMoreThan', countNumber: 20 } }],
+      rules: [
+        { rulePriority: 1, selection: { tagStatus: 'tagged', tagPrefixList: ['deployed-'] } },
+        { rulePriority: 2, selection: { tagStatus: 'any', countNumber: 20 } },
+      ],
     });
     // The registry is the token's proxyEndpoint, not the environment's ECR host.
     expect(log.calls).toEqual([

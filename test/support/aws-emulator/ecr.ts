@@ -3,8 +3,10 @@
  * `app` here is repository `app` in the registry, so `docker push <repositoryUri>:tag` after a
  * `docker login` with GetAuthorizationToken's password lands where DescribeImages looks.
  */
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { ecrArn, type Account } from './arn.js';
+import { lifecycleExpired } from './lifecycle.js';
 import { AwsError, defined, epochSeconds, fail, parseInput, type Handlers } from './protocol.js';
 import {
   registryBase,
@@ -70,6 +72,17 @@ const getAuthorizationTokenInput = z
       .min(1)
       .max(10)
       .optional(),
+  })
+  .passthrough();
+const repositoryOnlyInput = z.object({ repositoryName: z.string() }).passthrough();
+/** https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_PutImage.html */
+const putImageInput = z
+  .object({
+    repositoryName: z.string(),
+    imageManifest: z.string().min(1).max(4194304),
+    imageManifestMediaType: z.string().optional(),
+    imageTag: z.string().min(1).max(300).optional(),
+    imageDigest: z.string().optional(),
   })
   .passthrough();
 const batchGetImageInput = z
@@ -195,11 +208,126 @@ export function ecrHandlers(
           "Invalid parameter at 'LifecyclePolicyText' failed to satisfy constraint: 'Lifecycle policy validation failure: object has missing required properties ([\"rules\"])'",
         );
       }
+      // "A rule with a tagStatus value of any must have the highest value for rulePriority"
+      // (https://docs.aws.amazon.com/AmazonECR/latest/userguide/lifecycle_policy_parameters.html).
+      const typed = rules as { rulePriority?: number; selection?: { tagStatus?: string } }[];
+      const last = Math.max(...typed.map((r) => r.rulePriority ?? 0));
+      if (typed.some((r) => r.selection?.tagStatus === 'any' && r.rulePriority !== last)) {
+        return fail(
+          'LifecyclePolicyValidationException',
+          "Invalid parameter at 'LifecyclePolicyText' failed to satisfy constraint: 'Lifecycle policy validation failure: a rule with tagStatus any must have the highest rulePriority'",
+        );
+      }
       record.lifecyclePolicyText = input.lifecyclePolicyText;
       return {
         registryId: accountId,
         repositoryName: record.name,
         lifecyclePolicyText: input.lifecyclePolicyText,
+      };
+    },
+
+    GetLifecyclePolicy(raw) {
+      const record = requireRepository(parseInput(repositoryOnlyInput, raw).repositoryName);
+      if (record.lifecyclePolicyText === undefined) {
+        return fail(
+          'LifecyclePolicyNotFoundException',
+          `Lifecycle policy does not exist for the repository with name '${record.name}' in the registry with id '${accountId}'`,
+        );
+      }
+      return {
+        registryId: accountId,
+        repositoryName: record.name,
+        lifecyclePolicyText: record.lifecyclePolicyText,
+      };
+    },
+
+    /**
+     * What the repository's policy would expire now, evaluated as ECR documents (lifecycle.ts).
+     * ECR's preview is asynchronous; this one is complete when asked.
+     */
+    async GetLifecyclePolicyPreview(raw) {
+      const record = requireRepository(parseInput(repositoryOnlyInput, raw).repositoryName);
+      if (record.lifecyclePolicyText === undefined) {
+        return fail('LifecyclePolicyPreviewNotFoundException', 'No lifecycle policy preview');
+      }
+      const all = [...(await images(record.name)).values()];
+      const expired = new Set(
+        lifecycleExpired(
+          record.lifecyclePolicyText,
+          all.map(({ manifest, tags }) => ({
+            digest: manifest.digest,
+            tags,
+            pushedAt: state.firstSeen.get(manifest.digest) ?? now(),
+          })),
+          now(),
+        ),
+      );
+      return {
+        registryId: accountId,
+        repositoryName: record.name,
+        lifecyclePolicyText: record.lifecyclePolicyText,
+        status: 'COMPLETE',
+        previewResults: all
+          .filter(({ manifest }) => expired.has(manifest.digest))
+          .map(({ manifest, tags }) => ({
+            imageTags: tags,
+            imageDigest: manifest.digest,
+            imagePushedAt: epochSeconds(state.firstSeen.get(manifest.digest) ?? now()),
+            action: { type: 'EXPIRE' },
+          })),
+      };
+    },
+
+    /**
+     * https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_PutImage.html: a tag that
+     * exists with this very manifest is ImageAlreadyExistsException; a tag that exists with
+     * another one, in an IMMUTABLE repository, is ImageTagAlreadyExistsException.
+     */
+    async PutImage(raw) {
+      const input = parseInput(putImageInput, raw);
+      const record = requireRepository(input.repositoryName);
+      const registryClient = requireRegistry();
+      const digest = `sha256:${createHash('sha256').update(input.imageManifest).digest('hex')}`;
+      if (input.imageDigest !== undefined && input.imageDigest !== digest) {
+        return fail(
+          'ImageDigestDoesNotMatchException',
+          'The image digest does not match the manifest.',
+        );
+      }
+      if (input.imageTag !== undefined) {
+        const existing = await registryClient.manifest(record.name, input.imageTag);
+        if (existing?.digest === digest) {
+          return fail(
+            'ImageAlreadyExistsException',
+            `Image with digest '${digest}' and tag '${input.imageTag}' already exists in the repository with name '${record.name}' in registry with id '${accountId}'`,
+          );
+        }
+        if (existing && record.sent['imageTagMutability'] === 'IMMUTABLE') {
+          return fail(
+            'ImageTagAlreadyExistsException',
+            `The image tag '${input.imageTag}' already exists in the '${record.name}' repository and cannot be overwritten because the repository is immutable.`,
+          );
+        }
+      }
+      const mediaType =
+        input.imageManifestMediaType ??
+        ((JSON.parse(input.imageManifest) as { mediaType?: string }).mediaType ||
+          'application/vnd.docker.distribution.manifest.v2+json');
+      await registryClient.putManifest(
+        record.name,
+        input.imageTag ?? digest,
+        input.imageManifest,
+        mediaType,
+      );
+      if (!state.firstSeen.has(digest)) state.firstSeen.set(digest, now());
+      return {
+        image: defined({
+          registryId: accountId,
+          repositoryName: record.name,
+          imageId: defined({ imageDigest: digest, imageTag: input.imageTag }),
+          imageManifest: input.imageManifest,
+          imageManifestMediaType: mediaType,
+        }),
       };
     },
 
@@ -243,7 +371,10 @@ export function ecrHandlers(
     async BatchGetImage(raw) {
       const input = parseInput(batchGetImageInput, raw);
       const repository = requireRepository(input.repositoryName).name;
-      const registryClient = requireRegistry();
+      // Without a registry there are no images: every id is not found, as in an empty repository.
+      const registryClient = client ?? {
+        manifest: () => Promise.resolve(undefined),
+      };
       const found = [];
       const failures = [];
       for (const id of input.imageIds) {

@@ -65,6 +65,29 @@ export function registryClient(access: RegistryAccess) {
   }
 
   return {
+    /** Stores `body` as `repository:reference` (PutImage's way in); returns the digest. */
+    async putManifest(
+      repository: string,
+      reference: string,
+      body: string,
+      mediaType: string,
+    ): Promise<string> {
+      const response = await fetch(`${base}/v2/${repository}/manifests/${reference}`, {
+        method: 'PUT',
+        headers: { authorization, 'content-type': mediaType },
+        body,
+      });
+      if (response.status !== 201) {
+        throw new AwsError(
+          'ServerException',
+          `registry refused the manifest: ${response.status} ${await response.text()}`,
+          500,
+        );
+      }
+      await response.body?.cancel();
+      return response.headers.get('docker-content-digest') ?? '';
+    },
+
     /** Tags of a repository; empty when the registry has never seen the repository. */
     async tags(repository: string): Promise<string[]> {
       const response = await get(`/v2/${repository}/tags/list`);

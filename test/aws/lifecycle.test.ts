@@ -1,0 +1,106 @@
+/**
+ * The ECR lifecycle policy against ECR's documented evaluation (the emulator's preview): an image
+ * a deploy ran is never expired, however many newer images are pushed; a repository that already
+ * exists gets its policy reconciled; deploys mark their images before any service runs them.
+ */
+import {
+  DescribeImagesCommand,
+  GetLifecyclePolicyPreviewCommand,
+  PutLifecyclePolicyCommand,
+} from '@aws-sdk/client-ecr';
+import { afterAll, beforeAll, beforeEach, expect, test } from 'vitest';
+import { create } from '../../src/aws/create.js';
+import { push, type PushDocker } from '../../src/aws/ecr.js';
+import type { EcsEnvironment } from '../../src/environment.js';
+import {
+  pushImage,
+  startRegistry,
+  type Registry,
+} from '../support/aws-emulator/registry-fixture.js';
+import { startHarness, value, type Harness } from './harness.js';
+
+let registry: Registry;
+let h: Harness;
+
+beforeAll(async () => {
+  registry = await startRegistry();
+});
+
+afterAll(async () => {
+  await registry.stop();
+});
+
+beforeEach(async () => {
+  h = await startHarness({ registry: { url: registry.url, password: registry.password } });
+  return () => h.stop();
+});
+
+const PHP = 'staging_example_php_fpm';
+
+/** A docker that pushes a small image per tag straight to the registry, as the CLI would. */
+const docker: PushDocker = {
+  tag: () => Promise.resolve(),
+  push: async (ref) => {
+    const [, repository = '', tag = ''] = /\/([^:]+):(.+)$/.exec(ref) ?? [];
+    await pushImage(registry, repository, tag);
+  },
+};
+
+/** Pushes `tag` of both images through ENV:push, then lets time pass so pushes are ordered. */
+async function pushTag(env: EcsEnvironment, tag: string) {
+  value(
+    await push({
+      ...h.ctx({ env }),
+      docker,
+      images: { phpFpm: { source: `php:${tag}`, tag }, nginx: { source: `nginx:${tag}`, tag } },
+    }),
+  );
+  await h.clients.ecr.send(new DescribeImagesCommand({ repositoryName: PHP }));
+  h.emuClock.advance(3600);
+}
+
+async function expiredTags(): Promise<string[]> {
+  const preview = await h.clients.ecr.send(
+    new GetLifecyclePolicyPreviewCommand({ repositoryName: PHP }),
+  );
+  return (preview.previewResults ?? []).flatMap((r) => r.imageTags ?? []).sort();
+}
+
+test('an image a deploy ran is never expired; an existing repository gets the policy', async () => {
+  const env: EcsEnvironment = { ...h.env, ecr: { ...h.env.ecr, lifecycle: { keepLast: 2 } } };
+  await pushTag(env, 't1');
+  value(
+    await create({
+      ...h.ctx({ env }),
+      taskDefinitions: await h.render({ phpFpm: 't1', nginx: 't1' }),
+    }),
+  );
+  expect(h.lines).toContain(`ecr ${PHP}:t1: marked deployed-t1 (the lifecycle policy keeps it)`);
+  for (const tag of ['t2', 't3', 't4']) await pushTag(env, tag);
+
+  // The policy this repository had before: keep the last 2 images of any kind. It would expire
+  // t1, which the running services still name: their next task could not pull it.
+  await h.clients.ecr.send(
+    new PutLifecyclePolicyCommand({
+      repositoryName: PHP,
+      lifecyclePolicyText: JSON.stringify({
+        rules: [
+          {
+            rulePriority: 1,
+            description: 'keep the last 2 images',
+            selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 2 },
+            action: { type: 'expire' },
+          },
+        ],
+      }),
+    }),
+  );
+  expect(await expiredTags()).toEqual(['deployed-t1', 't1', 't2']);
+
+  // The next push reconciles the existing repository's policy.
+  h.lines.length = 0;
+  await pushTag(env, 't5');
+  expect(h.lines).toContain(`ecr ${PHP}: lifecycle policy updated to environments/staging.ts's`);
+  // t5, t4 are the newest two; t3 and t2 go; t1, deployed, stays however old.
+  expect(await expiredTags()).toEqual(['t2', 't3']);
+});
