@@ -41,6 +41,7 @@ import { invoke, planEntry } from './invoke.js';
 import type { InvokeHost } from './invoke.js';
 import { digestAll, outputsOf } from './output.js';
 import type { Output } from './output.js';
+import { ExpectedFiles, predictOutputs } from './dry-run.js';
 import { runPreflights } from './preflight.js';
 import type { PreflightFailure } from './preflight.js';
 import { Semaphore } from './semaphore.js';
@@ -110,6 +111,8 @@ export class Scheduler {
   private stopping = false;
   /** A preflight check that failed: nothing in this run starts (preflight.ts). */
   private preflightFailure: PreflightFailure | undefined;
+  /** Dry run: the output files the tasks that would run are expected to leave (dry-run.ts). */
+  private readonly expected = new ExpectedFiles();
   /** Records being written off the event loop; the run ends only when they are on disk. */
   private readonly writes: Promise<void>[] = [];
 
@@ -244,18 +247,11 @@ export class Scheduler {
     if (this.stopping || signal.aborted) {
       return this.finish(attempt, 'skipped', 0, 'not started: the run is stopping', undefined);
     }
-    if (this.options.dryRun) {
-      const pending = node.deps.find((_, i) => depResults[i]?.status === 'would-run');
-      if (pending) {
-        return this.finish(
-          attempt,
-          'would-run',
-          0,
-          `dependency ${pending.key} would run`,
-          undefined,
-        );
-      }
-    }
+    // A dry run hashes a dep that would run as what its run will give (predictOutputs), so a
+    // dependent is decided as the run will decide it; `unknown` when that cannot be told first.
+    const unknown = this.options.dryRun
+      ? node.deps.find((_, i) => depResults[i]?.status === 'would-run' && !depResults[i]?.dep)
+      : undefined;
 
     const deps = new Map<string, DepResult>();
     for (let i = 0; i < node.deps.length; i++) {
@@ -264,10 +260,13 @@ export class Scheduler {
       if (dep) deps.set((node.deps[i] as PlanNode).key, dep);
     }
     const hashing = this.options.hasher.hashInputs(node.task.inputs);
-    const files = isPromise(hashing) ? await hashing : hashing;
+    const hashed = isPromise(hashing) ? await hashing : hashing;
+    // A dry run reads another task's output as that task would leave it.
+    const overlaid = this.options.dryRun ? this.expected.overlay(hashed, node.task.inputs) : hashed;
+    const files = overlaid ?? hashed;
     const unmatched = unmatchedInputs(node.task.inputs, files, this.options.root);
     this.warnEmpty(node, unmatched.empty);
-    const [missing] = unmatched.missing;
+    const missing = unmatched.missing.find((path) => !this.expected.willMake(path));
     if (missing !== undefined)
       return this.failEarly(attempt, missingInput(missing, this.options.root));
     const { fingerprint, detail } = fingerprintNode(
@@ -284,6 +283,14 @@ export class Scheduler {
       return this.startInBackground(attempt, background, fingerprint, detail, outputs);
     }
 
+    if (unknown) {
+      const why = `dependency ${unknown.key} would run, and what it makes is known only then`;
+      return this.dryRunWouldRun(attempt, why, fingerprint, detail, outputs);
+    }
+    if (!overlaid) {
+      const why = 'an input file another task would remake changes, and how is known only then';
+      return this.dryRunWouldRun(attempt, why, fingerprint, detail, outputs);
+    }
     const deciding = this.verdict(node, fingerprint, outputs, depResults);
     const verdict = isPromise(deciding) ? await deciding : deciding;
     if (verdict.upToDate) {
@@ -291,11 +298,7 @@ export class Scheduler {
       return this.finish(attempt, 'up-to-date', 0, verdict.reason, undefined, result, outputs);
     }
     if (this.options.dryRun) {
-      return this.finish(attempt, 'would-run', 0, verdict.reason, undefined, {
-        fingerprint,
-        outputs: {},
-        detail,
-      });
+      return this.dryRunWouldRun(attempt, verdict.reason, fingerprint, detail, outputs);
     }
 
     await this.slots.acquire();
@@ -540,6 +543,23 @@ export class Scheduler {
     } catch (error) {
       return unchecked(error);
     }
+  }
+
+  /** A dry run's node that would run, with what its run is expected to make (predictOutputs). */
+  private async dryRunWouldRun(
+    attempt: Attempt,
+    reason: string,
+    fingerprint: string,
+    detail: FingerprintDetail,
+    outputs: readonly Output[],
+  ): Promise<NodeResult> {
+    const { node } = attempt;
+    const record = node.task.run ? this.options.state.read(node.key) : undefined;
+    const predicting = predictOutputs(record, fingerprint, outputs);
+    const predicted = isPromise(predicting) ? await predicting : predicting;
+    this.expected.add(outputs, predicted);
+    const result = { fingerprint, outputs: predicted ?? {}, detail };
+    return this.finish(attempt, 'would-run', 0, reason, undefined, result, predicted && outputs);
   }
 
   private context(

@@ -115,7 +115,7 @@ describe('cli', () => {
     expect(events.filter((e) => e.type === 'output')).toHaveLength(2);
     const dry = await project.task(['-n', 'staging:render']);
     expect(dry.stdout).toContain('[hello] would run: no inputs or outputs: always runs');
-    expect(dry.stdout).toContain('[staging:render] would run: dependency hello would run');
+    expect(dry.stdout).toContain('[staging:render] would run: no inputs or outputs: always runs');
     expect(dry.stdout).not.toContain('rendering');
   });
 

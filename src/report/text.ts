@@ -98,17 +98,19 @@ export function renderGraph(nodes: readonly PlanNode[], format: string): string 
 
 export function explainText(node: PlanNode, result: NodeResult, state: State): string {
   const lines: string[] = [];
+  const changes = result.detail ? explainChanges(state.readDetail(node.key), result.detail) : [];
   if (result.status === 'up-to-date') {
     lines.push(
       `${node.key} is up to date: its fingerprint matches the last successful run and its outputs are intact.`,
     );
+  } else if (changes.length > 0 && result.reason?.startsWith('inputs changed')) {
+    // The verdict's own reason points at --explain, which is what is running: say what changed.
+    lines.push(`${node.key} would run: since its last successful run,`);
   } else {
     lines.push(`${node.key} would run: ${result.reason ?? 'unknown'}`);
+    if (changes.length > 0) lines.push('  and since its last successful run,');
   }
-  if (result.detail) {
-    const changes = explainChanges(state.readDetail(node.key), result.detail);
-    for (const change of changes) lines.push(`  ${describeChange(change)}`);
-  }
+  for (const change of changes) lines.push(`  ${describeChange(change)}`);
   return `${lines.join('\n')}\n`;
 }
 

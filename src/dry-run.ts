@@ -1,0 +1,91 @@
+/**
+ * The files a dry run expects the tasks that would run to leave behind, so that a task reading
+ * another's output file is decided as the run will decide it: it reads what its dependency is
+ * about to (re)make, not what lies on disk now (deleted, or edited by hand).
+ */
+import type { FileDigest, MaybePromise } from './file-hasher.js';
+import { isPromise } from './file-hasher.js';
+import { digestAll } from './output.js';
+import type { Output } from './output.js';
+import type { TaskRecord } from './state.js';
+
+export class ExpectedFiles {
+  /** Path -> digest the file will have; undefined when it will be remade but its digest is unknown. */
+  private readonly files = new Map<string, string | undefined>();
+
+  /** A node that would run: its file outputs, with their predicted digests when known. */
+  add(outputs: readonly Output[], predicted: Readonly<Record<string, string>> | undefined): void {
+    for (const output of outputs) {
+      if (!output.id.startsWith('file:')) continue;
+      const digest = predicted?.[output.id];
+      // A folder's digest is not a file hash: what it will hold is not known here.
+      this.files.set(
+        output.id.slice('file:'.length),
+        digest?.startsWith('dir:') ? undefined : digest,
+      );
+    }
+  }
+
+  /** Whether a task that would run is going to make this path. */
+  willMake(path: string): boolean {
+    return this.files.has(path);
+  }
+
+  /**
+   * The input files as the run will hash them: a file another task would remake gets its
+   * predicted digest, and a literal input that it would make (and is missing now) is added.
+   * Undefined when one of them will change in a way not known before the run.
+   */
+  overlay(files: readonly FileDigest[], patterns: readonly string[]): FileDigest[] | undefined {
+    if (this.files.size === 0) return [...files];
+    const byPath = new Map(files.map((file) => [file.path, file.sha256]));
+    for (const pattern of patterns) {
+      if (!/[*?[\]{}()!]/.test(pattern) && this.files.has(pattern)) byPath.set(pattern, '');
+    }
+    const result: FileDigest[] = [];
+    for (const [path, sha256] of byPath) {
+      if (!this.files.has(path)) {
+        result.push({ path, sha256 });
+        continue;
+      }
+      const expected = this.files.get(path);
+      if (expected === undefined) return undefined;
+      result.push({ path, sha256: expected });
+    }
+    return result.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  }
+}
+
+/**
+ * A dry run's answer to "what will this node's outputs digest to once it has run", so that its
+ * dependents are decided as the run will decide them. Tasks are taken as deterministic (what
+ * content hashing assumes anyway): no outputs give none; the same fingerprint as recorded
+ * remakes what it recorded (an output deleted or edited by hand comes back); with no record,
+ * outputs all present now are made again as they are. A changed fingerprint gives undefined:
+ * its dependents' fingerprints, which hold this one, change too, so they would run. (Only a
+ * dependent that last ran against this very fingerprint, say after an edit was undone, may then
+ * turn out up to date: the dry run errs toward running, as the engine does when unsure.)
+ */
+export function predictOutputs(
+  record: Pick<TaskRecord, 'fingerprint' | 'outputs'> | undefined,
+  fingerprint: string,
+  outputs: readonly Output[],
+): MaybePromise<Record<string, string> | undefined> {
+  if (outputs.length === 0) return {};
+  if (record) {
+    const same =
+      record.fingerprint === fingerprint &&
+      outputs.every((o) => record.outputs[o.id] !== undefined);
+    return same ? record.outputs : undefined;
+  }
+  const present = (digests: readonly (string | undefined)[]) =>
+    digests.every((d) => d !== undefined)
+      ? Object.fromEntries(outputs.map((o, i) => [o.id, digests[i] as string]))
+      : undefined;
+  try {
+    const digests = digestAll(outputs);
+    return isPromise(digests) ? digests.then(present, () => undefined) : present(digests);
+  } catch {
+    return undefined;
+  }
+}
