@@ -5,14 +5,14 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Registry } from './dsl.js';
 import { FileHasher } from './file-hasher.js';
 import { closure, parseTarget, Planner, suggest } from './graph.js';
 import type { PlanNode, Request } from './graph.js';
 import { currentTask } from './escaped-error.js';
-import { loadTaskfile } from './loader.js';
+import { findTaskfile, loadTaskfile } from './loader.js';
 import { TaskError } from './failure.js';
 import { killAllProcessGroups } from './process.js';
 import type { Reporter } from './report/events.js';
@@ -65,6 +65,7 @@ Options:
       --no-wait        fail at once if another task run holds the lock
   -w, --watch          run, then rerun what changes make out of date
       --debounce MS    with --watch: coalesce changes within MS (default 100)
+      --check          typecheck the Taskfile with the project's tsc (loading does not)
   -q, --quiet          only the tasks' own output: no prefixes, progress or summary
       --trace          with a failure: the whole stack, mapped to your sources
   -v, --version        print the version
@@ -159,6 +160,7 @@ async function runCommand(io: Io): Promise<number> {
     io.stderr.write(`task: -C: no directory ${cwd}\n`);
     return EXIT.usage;
   }
+  if (values.check) return runCheck(io, cwd, values.file);
   const loaded = await loadTaskfile({ cwd, ...(values.file ? { file: values.file } : {}) });
   if (!loaded.ok) {
     io.stderr.write(`task: ${describeLoadError(loaded.error)}\n`);
@@ -470,6 +472,7 @@ type Values = {
   debounce?: string;
   trace?: boolean;
   quiet?: boolean;
+  check?: boolean;
 };
 
 type Parsed =
@@ -503,6 +506,7 @@ const OPTIONS = {
   debounce: { type: 'string' },
   trace: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
+  check: { type: 'boolean' },
 } as const;
 
 /** Options handled before parseArgs (their value is optional), for suggestions. */
@@ -606,6 +610,33 @@ function silentReporter(): Reporter {
  * otherwise outlive us. A second one stops waiting for tasks that ignore their signal.
  */
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/** --check: the Taskfile typechecked by the project's tsc; 1 on type errors, 2 without tsc. */
+async function runCheck(io: Io, cwd: string, file: string | undefined): Promise<number> {
+  const found = findTaskfile(cwd, file);
+  if ('error' in found) {
+    io.stderr.write(`task: ${describeLoadError(found.error)}\n`);
+    return EXIT.usage;
+  }
+  const { checkTypes } = await import('./typecheck.js');
+  const result = await checkTypes({
+    root: dirname(found.file),
+    file: found.file,
+    node: process.execPath,
+    env: io.env,
+    signal: new AbortController().signal,
+    out: (line) => io.stdout.write(`${line}\n`),
+  });
+  if (result.ok) {
+    io.stdout.write(`task: ${relative(io.cwd, found.file) || found.file}: types check\n`);
+    return EXIT.ok;
+  }
+  if (result.reason === 'type-errors') return EXIT.failed;
+  io.stderr.write(
+    `task: --check needs TypeScript, and there is none in ${result.searchedFrom} or above: run \`npm install -D typescript\`, then \`npx task --check\` (loading a Taskfile strips its types without checking them)\n`,
+  );
+  return EXIT.usage;
+}
 
 /** A throw in a task's timer or an unhandled rejection fails that task, not the process. */
 function failTasksOnEscape(scheduler: Scheduler): () => void {
