@@ -205,6 +205,11 @@ const ecsSchema = z
           .object({ service: serviceKey, command: z.array(z.string().min(1)).min(1) })
           .strict(),
         smokeCheckUrl: z.string().url('an absolute URL'),
+        /**
+         * Seconds a deploy waits, after writing its lock tag on the cluster, for another deploy's
+         * tag to become visible (ECS reads are eventually consistent). Default 10.
+         */
+        lockSettleSeconds: int(0, 600).optional(),
         /** Stages run in order; the services within a stage update in parallel. */
         order: z.array(z.array(serviceKey).min(1)).min(1),
       })

@@ -35,9 +35,14 @@ export interface AwsClients {
  * where its cluster is). Call `destroyAwsClients` when done so sockets close.
  */
 export function createAwsClients(env: Pick<EcsEnvironment, 'aws'>): AwsClients {
+  // ECS and ECR are polled for many minutes during a deploy: adaptive retry mode adds a
+  // client-side rate limiter to the standard retries, so a throttled account is polled more
+  // slowly instead of exhausting its attempts (https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html).
+  // AWS_MAX_ATTEMPTS still sets the number of attempts.
+  const retryMode = 'adaptive';
   return {
-    ecs: new ECSClient({ region: env.aws.region }),
-    ecr: new ECRClient({ region: env.aws.region }),
+    ecs: new ECSClient({ region: env.aws.region, retryMode }),
+    ecr: new ECRClient({ region: env.aws.region, retryMode }),
     sts: new STSClient({ region: env.aws.region }),
     logs: new CloudWatchLogsClient({ region: env.aws.region }),
     ssm: new SSMClient({ region: env.aws.region }),

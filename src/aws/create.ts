@@ -15,7 +15,7 @@ import {
   CreateServiceCommand,
   type RegisterTaskDefinitionCommandInput,
 } from '@aws-sdk/client-ecs';
-import { serviceSettings, type ServiceKey } from '../environment.js';
+import { kebabCase, serviceSettings, type ServiceKey } from '../environment.js';
 import type { AwsContext } from './clients.js';
 import { migrate, stagesOf, type DeployOptions } from './deploy.js';
 import { AwsFailure, awsCall, runCommand, type Result } from './errors.js';
@@ -100,7 +100,10 @@ async function createService(
   const snapshot = toSnapshot(out.service ?? {});
   const primary = snapshot.deployments.find((d) => d.status === 'PRIMARY');
   ctx.log(`${service.name}: created with ${taskDefinition}, deployment ${primary?.id ?? '-'}`);
-  return { snapshot, ours: { deploymentId: primary?.id ?? '', taskDefinition } };
+  return {
+    snapshot,
+    ours: { deploymentId: primary?.id ?? '', taskDefinition, createdAt: primary?.createdAt },
+  };
 }
 
 export async function create(options: CreateOptions): Promise<Result<CreateReport>> {
@@ -198,6 +201,7 @@ export async function create(options: CreateOptions): Promise<Result<CreateRepor
           ),
           restored: failed.map((s) => ({
             service: s.service,
+            key: kebabCase(s.key),
             restored: { how: 'nothing-to-restore' },
           })),
         });

@@ -13,14 +13,15 @@ import type { TaskDefinition } from '@aws-sdk/client-ecs';
 import { serviceSettings, type EcsEnvironment, type ServiceKey } from '../environment.js';
 import type { AwsContext } from './clients.js';
 import { AwsFailure, runCommand, type Result } from './errors.js';
+import { withDeployLock } from './deploy-lock.js';
 import { imagesOf, markDeployed } from './ecr-lifecycle.js';
 import { runMigration } from './migration.js';
+import { restoreServices } from './restore.js';
 import type { ServiceSnapshot } from './rollout.js';
 import {
   deploymentConfiguration,
   foreignDeployment,
   requireServices,
-  restoreServices,
   rollOutStages,
   updateService,
   type ServiceChange,
@@ -136,87 +137,98 @@ export async function migrate(ctx: AwsContext, arn: string): Promise<string> {
 
 export async function deploy(options: DeployOptions): Promise<Result<DeployReport>> {
   return runCommand(async () => {
-    const ctx = options;
-    const { env } = ctx;
-    const keys = env.deploy.order.flat();
-    await requireAccount(ctx);
-    const migrationService = serviceSettings(env, env.deploy.migrate.service).name;
-    const snapshots = await requireServices(ctx, keys);
-    if (options.force !== true) {
-      for (const [key, snapshot] of snapshots) {
-        const running = foreignDeployment(snapshot);
-        if (running !== undefined) {
-          throw new AwsFailure({
-            reason: 'deploy-in-progress',
-            environment: env.name,
-            service: serviceSettings(env, key).name,
-            deploymentId: running.id,
-            taskDefinition: running.taskDefinition,
-          });
-        }
-      }
-    }
-    const running = new Map([...snapshots].map(([key, s]) => [key, s.taskDefinition]));
-    const revisions = await resolveRevisions(ctx, options.taskDefinitions, running, keys);
-    const plan = planDeploy(env, snapshots, revisions);
-    const registered = new Set(revisions.filter((r) => r.registered).map((r) => r.key));
-    for (const service of plan.reconfigure) {
-      ctx.log(
-        `${service}: deployment configuration differs from environments/${env.name}.ts; updating it (no new deployment)`,
-      );
-      await updateService(ctx, service, {});
-    }
-    if (plan.stages.length === 0) {
-      ctx.log(
-        `${env.name}: nothing to deploy: every service already runs its rendered task definition`,
-      );
-      return {
-        outcome: 'unchanged',
-        services: [],
-        migrationTaskId: undefined,
-        migrationService,
-        reconfigured: plan.reconfigure,
-      } satisfies DeployReport;
-    }
-    // Before anything runs them: the lifecycle policy must never expire these images.
-    await markDeployed(ctx, imagesOf(options.taskDefinitions, plan.stages.flat()));
-    const migrating = plan.stages.flat().find((c) => c.key === env.deploy.migrate.service);
-    const migrationTaskId =
-      plan.migrate && migrating ? await migrate(ctx, migrating.taskDefinition) : undefined;
-    const seen = new Set([...snapshots.values()].flatMap((s) => s.events.map((e) => e.id)));
-    const rolled = await rollOutStages(ctx, plan.stages, seen);
-    if (!rolled.ok) throw new AwsFailure(rolled.failure);
-    const url = env.deploy.smokeCheckUrl;
-    if (url !== undefined && url !== '') {
-      const smoke = await smokeCheck(ctx, url);
-      if (!smoke.ok) {
-        ctx.log(`smoke check failed: returning every updated service to its previous revision`);
-        const restored = await restoreServices(ctx, rolled.started, seen);
+    await requireAccount(options);
+    // Missing cluster or services fail here, naming the fix, before any lock is written.
+    await requireServices(options, options.env.deploy.order.flat());
+    return withDeployLock(options, () => deployLocked(options));
+  });
+}
+
+/** The deploy itself, run while this run holds the environment's deploy lock. */
+async function deployLocked(options: DeployOptions): Promise<DeployReport> {
+  const ctx = options;
+  const { env } = ctx;
+  const keys = env.deploy.order.flat();
+  const migrationService = serviceSettings(env, env.deploy.migrate.service).name;
+  // Read again under the lock: what another run did before we took it is what we build on.
+  const snapshots = await requireServices(ctx, keys);
+  if (options.force !== true) {
+    for (const [key, snapshot] of snapshots) {
+      const running = foreignDeployment(snapshot);
+      if (running !== undefined) {
         throw new AwsFailure({
-          reason: 'smoke-check-failed',
+          reason: 'deploy-in-progress',
           environment: env.name,
-          url,
-          detail: smoke.detail,
-          restored,
+          service: serviceSettings(env, key).name,
+          deploymentId: running.id,
+          taskDefinition: running.taskDefinition,
         });
       }
     }
-    ctx.log(`${env.name}: deployed`);
+  }
+  const running = new Map([...snapshots].map(([key, s]) => [key, s.taskDefinition]));
+  const revisions = await resolveRevisions(ctx, options.taskDefinitions, running, keys);
+  const plan = planDeploy(env, snapshots, revisions);
+  const registered = new Set(revisions.filter((r) => r.registered).map((r) => r.key));
+  for (const service of plan.reconfigure) {
+    ctx.log(
+      `${service}: deployment configuration differs from environments/${env.name}.ts; updating it (no new deployment)`,
+    );
+    await updateService(ctx, service, {});
+  }
+  if (plan.stages.length === 0) {
+    ctx.log(
+      `${env.name}: nothing to deploy: every service already runs its rendered task definition`,
+    );
     return {
-      outcome: 'deployed',
-      services: rolled.started.map((s) => ({
-        key: s.key,
-        service: s.service,
-        from: s.previous ?? '',
-        to: s.taskDefinition,
-        registered: registered.has(s.key),
-        deploymentId: s.ours.deploymentId,
-      })),
-      migrationTaskId,
+      outcome: 'unchanged',
+      services: [],
+      migrationTaskId: undefined,
       migrationService,
       reconfigured: plan.reconfigure,
     } satisfies DeployReport;
+  }
+  // Before anything runs them: the lifecycle policy must never expire these images.
+  await markDeployed(ctx, imagesOf(options.taskDefinitions, plan.stages.flat()));
+  const migrating = plan.stages.flat().find((c) => c.key === env.deploy.migrate.service);
+  const migrationTaskId =
+    plan.migrate && migrating ? await migrate(ctx, migrating.taskDefinition) : undefined;
+  const seen = new Set([...snapshots.values()].flatMap((s) => s.events.map((e) => e.id)));
+  const rolled = await rollOutStages(ctx, plan.stages, seen, {
+    operation: 'deploy',
+    force: options.force === true,
   });
+  if (!rolled.ok) throw new AwsFailure(rolled.failure);
+  const url = env.deploy.smokeCheckUrl;
+  if (url !== undefined && url !== '') {
+    const smoke = await smokeCheck(ctx, url);
+    if (!smoke.ok) {
+      ctx.log(`smoke check failed: returning every updated service to its previous revision`);
+      const restored = await restoreServices(ctx, { started: rolled.started, seen });
+      throw new AwsFailure({
+        reason: 'smoke-check-failed',
+        environment: env.name,
+        url,
+        detail: smoke.detail,
+        restored,
+      });
+    }
+  }
+  ctx.log(`${env.name}: deployed`);
+  return {
+    outcome: 'deployed',
+    services: rolled.started.map((s) => ({
+      key: s.key,
+      service: s.service,
+      from: s.previous ?? '',
+      to: s.taskDefinition,
+      registered: registered.has(s.key),
+      deploymentId: s.ours.deploymentId,
+    })),
+    migrationTaskId,
+    migrationService,
+    reconfigured: plan.reconfigure,
+  } satisfies DeployReport;
 }
 
 /** One line per outcome, for the task's output. */

@@ -16,13 +16,28 @@ export interface StoppedTask {
   readonly containers: readonly { name: string; exitCode: number | undefined; reason?: string }[];
 }
 
-/** How a service ended up after its rollout failed. */
+/** How a service ended up after a deploy (or rollback) failed. */
 export type Restored =
   | { readonly how: 'ecs-rolled-back'; readonly taskDefinition: string }
   | { readonly how: 'updated-back'; readonly taskDefinition: string }
   | { readonly how: 'nothing-to-restore' }
+  /** This run never changed it (a later stage, or it already ran its revision). */
+  | { readonly how: 'unchanged'; readonly taskDefinition: string }
+  /** Someone else's deployment replaced ours, or it runs a revision we did not deploy: theirs. */
+  | { readonly how: 'left-alone'; readonly taskDefinition: string; readonly why: string }
   | { readonly how: 'restore-failed'; readonly taskDefinition: string; readonly why: string }
   | { readonly how: 'interrupted'; readonly deploymentId: string | undefined };
+
+/** One service's final state after a failed deploy or rollback; every service gets one. */
+export interface ServiceOutcome {
+  readonly service: string;
+  /** The environment's key for it, as `rollback[key,revision]` takes it (kebab-case). */
+  readonly key: string;
+  readonly restored: Restored;
+}
+
+/** Which command failed: its report says so ("Rollback of staging failed"). */
+export type Operation = 'deploy' | 'rollback';
 
 export interface RolloutFailureDetail {
   readonly service: string;
@@ -162,15 +177,36 @@ export type AwsFailureData =
   | {
       readonly reason: 'rollout-failed';
       readonly environment: string;
+      /** Default 'deploy'. */
+      readonly operation?: Operation;
       readonly failures: readonly RolloutFailureDetail[];
-      readonly restored: readonly { service: string; restored: Restored }[];
+      readonly restored: readonly ServiceOutcome[];
     }
   | {
       readonly reason: 'smoke-check-failed';
       readonly environment: string;
       readonly url: string;
       readonly detail: string;
-      readonly restored: readonly { service: string; restored: Restored }[];
+      readonly restored: readonly ServiceOutcome[];
+    }
+  | {
+      /** Another run holds the environment's deploy lock (deploy-lock.ts). */
+      readonly reason: 'deploy-locked';
+      readonly environment: string;
+      readonly cluster: string;
+      readonly holder: string;
+      readonly since: string;
+      readonly expires: string;
+      readonly runId: string;
+    }
+  | {
+      /** An UpdateService was refused mid-way (throttled past retries, access denied...). */
+      readonly reason: 'update-refused';
+      readonly environment: string;
+      readonly operation: Operation;
+      readonly service: string;
+      readonly refused: AwsFailureData;
+      readonly restored: readonly ServiceOutcome[];
     }
   | {
       readonly reason: 'interrupted';
@@ -325,7 +361,8 @@ function task(environment: string, name: string): string {
   return `\`npx task ${environment}:${name}\``;
 }
 
-function describeRestored(service: string, restored: Restored): string {
+function describeRestored(environment: string, outcome: ServiceOutcome): string {
+  const { service, key, restored } = outcome;
   switch (restored.how) {
     case 'ecs-rolled-back':
       return `${service}: ECS rolled back to ${shortArn(restored.taskDefinition)}; it is serving that revision.`;
@@ -333,11 +370,30 @@ function describeRestored(service: string, restored: Restored): string {
       return `${service}: updated back to ${shortArn(restored.taskDefinition)}; it is serving that revision.`;
     case 'nothing-to-restore':
       return `${service}: a new service, there is no earlier revision to return to.`;
-    case 'restore-failed':
-      return `${service}: could NOT return to ${shortArn(restored.taskDefinition)}: ${restored.why}. Check it with \`aws ecs describe-services\` and update it by hand.`;
+    case 'unchanged':
+      return `${service}: not changed by this run; still on ${shortArn(restored.taskDefinition)}.`;
+    case 'left-alone':
+      return `${service}: left as it is, on ${shortArn(restored.taskDefinition)}: ${restored.why}.`;
+    case 'restore-failed': {
+      const revision = /:(\d+)$/.exec(restored.taskDefinition)?.[1] ?? '';
+      return `${service}: could NOT return to ${shortArn(restored.taskDefinition)}: ${restored.why}. It may still run the new revision; finish the job with ${task(environment, `rollback[${key},${revision}]`)}.`;
+    }
     case 'interrupted':
-      return `${service}: interrupted while returning to the previous revision${restored.deploymentId === undefined ? '' : ` (deployment ${restored.deploymentId})`}.`;
+      return `${service}: interrupted while returning to the previous revision${restored.deploymentId === undefined ? '' : ` (deployment ${restored.deploymentId})`}; follow it with ${task(environment, 'status')}.`;
   }
+}
+
+/** Every service's final state, under one heading. */
+function describeOutcomes(environment: string, outcomes: readonly ServiceOutcome[]): string[] {
+  if (outcomes.length === 0) return [];
+  return [
+    'Where each service is now:',
+    ...outcomes.map((o) => `  ${describeRestored(environment, o)}`),
+  ];
+}
+
+function capitalised(operation: Operation | undefined): string {
+  return operation === 'rollback' ? 'Rollback of' : 'Deploy to';
 }
 
 /** `family:revision` from a task definition ARN (or the text itself). */
@@ -450,15 +506,22 @@ export function describeAwsFailure(failure: AwsFailureData, context: DescribeCon
         : `The migration task ${failure.taskId} did not stop within ${failure.seconds} s and could NOT be stopped (${failure.stopFailed}): it may still be running. Stop it with \`aws ecs stop-task --cluster ${failure.cluster} --task ${failure.taskId}\` before deploying again; no service was changed.`;
     case 'rollout-failed':
       return [
-        `Deploy to ${failure.environment} failed.`,
+        `${capitalised(failure.operation)} ${failure.environment} failed.`,
         ...failure.failures.map(describeRollout),
-        ...failure.restored.map(({ service, restored }) => describeRestored(service, restored)),
-        `Fix the cause, then deploy again; ${task(failure.environment, 'status')} shows where each service is.`,
+        ...describeOutcomes(failure.environment, failure.restored),
+        `Fix the cause, then ${failure.operation === 'rollback' ? 'roll back' : 'deploy'} again; ${task(failure.environment, 'status')} shows where each service is.`,
       ].join('\n');
     case 'smoke-check-failed':
       return [
         `Deploy to ${failure.environment} failed: the smoke check ${failure.url} did not answer 200 (${failure.detail}).`,
-        ...failure.restored.map(({ service, restored }) => describeRestored(service, restored)),
+        ...describeOutcomes(failure.environment, failure.restored),
+      ].join('\n');
+    case 'deploy-locked':
+      return `Another deploy of ${failure.environment} is running: started by ${failure.holder} at ${failure.since} (run ${failure.runId}, lock on cluster ${failure.cluster}). Nothing was changed. Wait for it to finish (${task(failure.environment, 'status')}) and deploy again; a lock left by a run that died expires at ${failure.expires}.`;
+    case 'update-refused':
+      return [
+        `${capitalised(failure.operation)} ${failure.environment} failed: updating ${failure.service} was refused. ${describeAwsFailure(failure.refused, { environment: failure.environment })}`,
+        ...describeOutcomes(failure.environment, failure.restored),
       ].join('\n');
     case 'interrupted':
       return [

@@ -129,7 +129,8 @@ export async function rollback(options: RollbackOptions): Promise<Result<RolledB
     const seen = new Set([...snapshots.values()].flatMap((s) => s.events.map((e) => e.id)));
     // Rolling back: the reverse of the deploy order (the last stage first).
     const stages = stagesOf(env, changes).reverse();
-    const rolled = await rollOutStages(ctx, stages, seen);
+    // A rollback is the way out of a stuck deployment: it does not wait for one to finish.
+    const rolled = await rollOutStages(ctx, stages, seen, { operation: 'rollback', force: true });
     if (!rolled.ok) throw new AwsFailure(rolled.failure);
     return rolled.started.map((s) => ({
       service: s.service,

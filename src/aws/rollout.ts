@@ -2,23 +2,33 @@
  * Watching a rolling deployment: a pure verdict over DescribeServices snapshots, and the loop that
  * polls until every watched service has one.
  *
- *   UpdateService ──> ours = the new PRIMARY deployment id
+ *   UpdateService ──> ours = the new PRIMARY deployment (id, task definition, createdAt)
  *        │
  *        v        poll (backoff), log each changed deployment line and each new event
  *   in-progress ──────────────────────────────────────────────┐
+ *        ├─ ours not visible yet, within the grace period ────> in-progress (reads lag writes)
  *        ├─ ours PRIMARY, COMPLETED, running = desired, alone ─> succeeded
  *        ├─ ours rolloutState FAILED ─────────────────────────> failed (circuit-breaker)
- *        ├─ ours gone, or no longer PRIMARY ──────────────────> failed (rolled-back | superseded)
+ *        ├─ a deployment newer than ours is PRIMARY ──────────> failed (rolled-back by ECS's
+ *        │                                                       circuit breaker | superseded)
+ *        ├─ ours still not visible after the grace period ────> failed (not-visible)
  *        ├─ the service's task definition is not ours ───────> failed (foreign-task-definition)
  *        └─ deadline passed ─────────────────────────────────> failed (timeout)
  *
  * A circuit-breaker rollback is a failure, whether or not it has finished: "the service is
  * healthy again" is not "the deploy worked".
+ *
+ * ECS's API is eventually consistent (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_UpdateService.html,
+ * "Amazon ECS API follows an eventual consistency model"): right after UpdateService a
+ * DescribeServices may still show the old PRIMARY and no trace of ours. That is not a rollback;
+ * only a PRIMARY created after ours (by `createdAt`) means ours was replaced. A transient error
+ * while polling (throttling, a 5xx, a dropped connection) is retried with backoff until the
+ * rollout's own deadline, never taken as the rollout's verdict.
  */
 import { DescribeServicesCommand, type Service } from '@aws-sdk/client-ecs';
 import { backoffDelay } from './backoff.js';
 import type { AwsContext } from './clients.js';
-import { awsCall } from './errors.js';
+import { AwsFailure, awsCall, describeAwsFailure, type AwsFailureData } from './errors.js';
 
 export interface DeploymentSnapshot {
   readonly id: string;
@@ -83,20 +93,29 @@ export function toSnapshot(service: Service): ServiceSnapshot {
   };
 }
 
-/** The deployment this run made: its id and the task definition it rolls out. */
+/** The deployment this run made: its id, the task definition it rolls out, when ECS made it. */
 export interface Ours {
   readonly deploymentId: string;
   readonly taskDefinition: string;
+  /** ms since the epoch, from the UpdateService response; undefined when ECS did not say. */
+  readonly createdAt?: number | undefined;
 }
 
 export type RolloutCause =
   | 'circuit-breaker'
   | 'rolled-back'
   | 'superseded'
+  | 'not-visible'
   | 'foreign-task-definition'
   | 'service-gone'
   | 'timeout'
   | 'smoke-check';
+
+/**
+ * How long "our deployment is not in DescribeServices yet" counts as still in progress. ECS gives
+ * no bound for its eventual consistency; reads usually catch up within seconds.
+ */
+export const VISIBILITY_GRACE_MS = 60_000;
 
 export type Verdict =
   | { readonly state: 'in-progress' }
@@ -113,12 +132,43 @@ function counts(d: DeploymentSnapshot): string {
   return `desired ${d.desiredCount}, running ${d.runningCount}, pending ${d.pendingCount}, failed ${d.failedTasks}`;
 }
 
+/** Pure: whether `d` was created after `ours` (so it replaced ours rather than preceded it). */
+export function newerThan(d: DeploymentSnapshot, ours: Ours): boolean {
+  if (d.id === ours.deploymentId) return false;
+  if (d.createdAt === undefined || ours.createdAt === undefined) return true;
+  return d.createdAt > ours.createdAt;
+}
+
+/**
+ * Pure: the PRIMARY deployment that replaced ours, if one did. With ours in view and not PRIMARY,
+ * the PRIMARY is newer (ECS makes the newest deployment PRIMARY). With ours not in view (a read
+ * that predates our write), only a PRIMARY created after ours counts.
+ */
+export function replacedBy(snapshot: ServiceSnapshot, ours: Ours): DeploymentSnapshot | undefined {
+  const primary = snapshot.deployments.find((d) => d.status === 'PRIMARY');
+  if (primary === undefined || primary.id === ours.deploymentId) return undefined;
+  const mine = snapshot.deployments.some((d) => d.id === ours.deploymentId);
+  return mine || newerThan(primary, ours) ? primary : undefined;
+}
+
+/** ECS names its circuit breaker in the rollback deployment's reason ("rolling back to ..."). */
+const CIRCUIT_BREAKER = /circuit breaker/i;
+
 /** Pure: where the rollout of `ours` stands in `snapshot`, `elapsedMs` after it started. */
 export function rolloutVerdict(
   snapshot: ServiceSnapshot | undefined,
   ours: Ours,
-  time: { readonly elapsedMs: number; readonly timeoutMs: number },
+  time: {
+    readonly elapsedMs: number;
+    readonly timeoutMs: number;
+    /** Default VISIBILITY_GRACE_MS. */
+    readonly graceMs?: number;
+  },
 ): Verdict {
+  const withinGrace =
+    time.elapsedMs < Math.min(time.graceMs ?? VISIBILITY_GRACE_MS, time.timeoutMs);
+  // A service just created may not be listed yet: DescribeServices answers MISSING meanwhile.
+  if (snapshot === undefined && withinGrace) return { state: 'in-progress' };
   if (snapshot === undefined || snapshot.status !== 'ACTIVE') {
     return {
       state: 'failed',
@@ -128,11 +178,11 @@ export function rolloutVerdict(
     };
   }
   const mine = snapshot.deployments.find((d) => d.id === ours.deploymentId);
-  const primary = snapshot.deployments.find((d) => d.status === 'PRIMARY');
-  const returning = primary !== undefined && primary.taskDefinition !== ours.taskDefinition;
+  const replaced = replacedBy(snapshot, ours);
+  const returning = replaced !== undefined && replaced.taskDefinition !== ours.taskDefinition;
   const rolledBack: 'no' | 'in-progress' | 'completed' = !returning
     ? 'no'
-    : primary.rolloutState === 'COMPLETED' && snapshot.deployments.length === 1
+    : replaced.rolloutState === 'COMPLETED' && snapshot.deployments.length === 1
       ? 'completed'
       : 'in-progress';
   if (mine?.rolloutState === 'FAILED') {
@@ -143,20 +193,39 @@ export function rolloutVerdict(
       rolledBack,
     };
   }
-  if (mine === undefined || mine.status !== 'PRIMARY') {
-    return returning
+  if (replaced !== undefined) {
+    // Only ECS's own rollback is a rollback (its reason, or while it lasted its events, say so);
+    // anything else newer is someone else's deployment.
+    const byEcs =
+      CIRCUIT_BREAKER.test(replaced.rolloutStateReason ?? '') ||
+      snapshot.events.some(
+        (e) =>
+          e.message.includes(`(deployment ${ours.deploymentId}) deployment failed`) ||
+          /rolling back to deployment/.test(e.message),
+      );
+    return returning && byEcs
       ? {
           state: 'failed',
           cause: 'rolled-back',
-          reason: `ECS replaced deployment ${ours.deploymentId} with one of ${primary.taskDefinition}${primary.rolloutStateReason ? ` (${primary.rolloutStateReason})` : ''}`,
+          reason: `ECS replaced deployment ${ours.deploymentId} with one of ${replaced.taskDefinition} (${replaced.rolloutStateReason ?? ''})`,
           rolledBack,
         }
       : {
           state: 'failed',
           cause: 'superseded',
-          reason: `deployment ${ours.deploymentId} was replaced by ${primary?.id ?? 'another deployment'} (someone else updated the service)`,
+          reason: `deployment ${ours.deploymentId} was replaced by ${replaced.id} of ${replaced.taskDefinition} (someone else updated the service)`,
           rolledBack: 'no',
         };
+  }
+  if (mine === undefined || mine.status !== 'PRIMARY') {
+    // Reads lag writes: the old PRIMARY, without ours, is what a stale read shows.
+    if (withinGrace) return { state: 'in-progress' };
+    return {
+      state: 'failed',
+      cause: 'not-visible',
+      reason: `deployment ${ours.deploymentId} is not the PRIMARY deployment ${Math.round((time.graceMs ?? VISIBILITY_GRACE_MS) / 1000)} s after it started, and no newer one is`,
+      rolledBack: 'no',
+    };
   }
   if (snapshot.taskDefinition !== ours.taskDefinition) {
     return {
@@ -253,13 +322,35 @@ export type WatchOutcome =
   | { readonly interrupted: true };
 
 /**
+ * Pure: whether a failed call is worth repeating: throttling, a dropped connection or a 5xx says
+ * nothing about the rollout. Access denied, bad credentials or a missing cluster do not go away.
+ */
+export function isTransient(failure: AwsFailureData): boolean {
+  if (failure.reason === 'throttled' || failure.reason === 'unreachable') return true;
+  return (
+    failure.reason === 'aws-error' &&
+    /^(ServerException|InternalFailure|InternalError|ServiceUnavailable(Exception)?|RequestTimeout(Exception)?|TimeoutError)$/.test(
+      failure.code,
+    )
+  );
+}
+
+/**
  * Polls until every target has a final verdict (a failed one does not stop the others: ECS
- * carries on with them either way), logging progress. Ctrl-C stops the polling, not ECS.
+ * carries on with them either way), logging progress. Ctrl-C stops the polling, not ECS. A
+ * transient error from DescribeServices (after the SDK's own retries) is logged and polled
+ * again with backoff, until the rollout's deadline: a throttle in minute 12 of a 15-minute
+ * rollout must not end the deploy while ECS keeps rolling it forward.
  */
 export async function watchRollouts(
   ctx: AwsContext,
   targets: readonly WatchTarget[],
-  options: { readonly timeoutMs: number; readonly seen: Set<string> },
+  options: {
+    readonly timeoutMs: number;
+    readonly seen: Set<string>;
+    /** How long an unseen deployment counts as in progress; default VISIBILITY_GRACE_MS. */
+    readonly graceMs?: number;
+  },
 ): Promise<WatchOutcome> {
   const started = ctx.clock.now();
   const verdicts = new Map<string, Exclude<Verdict, { state: 'in-progress' }>>();
@@ -268,34 +359,72 @@ export async function watchRollouts(
   for (;;) {
     if (ctx.signal?.aborted === true) return { interrupted: true };
     const pending = targets.filter((t) => !verdicts.has(t.service));
-    const snapshots = await describeServices(
+    const polled = await pollServices(
       ctx,
       pending.map((t) => t.service),
     );
     let changed = false;
-    for (const target of pending) {
-      const snapshot = snapshots.get(target.service);
-      if (snapshot !== undefined) {
-        const lines = progressLines(last.get(target.service), snapshot, options.seen);
-        for (const line of lines) ctx.log(line);
-        changed ||= lines.length > 0;
-        last.set(target.service, snapshot);
+    if (!polled.ok) {
+      const elapsedMs = ctx.clock.now() - started;
+      if (elapsedMs >= options.timeoutMs) {
+        for (const target of pending) {
+          verdicts.set(target.service, {
+            state: 'failed',
+            cause: 'timeout',
+            reason: `not confirmed after ${Math.round(options.timeoutMs / 1000)} s: DescribeServices kept failing (${describeAwsFailure(polled.failure)})`,
+            rolledBack: 'no',
+          });
+        }
+        return { interrupted: false, verdicts, snapshots: last };
       }
-      const verdict = rolloutVerdict(snapshot, target.ours, {
-        elapsedMs: ctx.clock.now() - started,
-        timeoutMs: options.timeoutMs,
-      });
-      if (verdict.state !== 'in-progress') {
-        verdicts.set(target.service, verdict);
-        ctx.log(
-          verdict.state === 'succeeded'
-            ? `${target.service}: deployment ${target.ours.deploymentId} completed`
-            : `${target.service}: deployment ${target.ours.deploymentId} FAILED (${verdict.cause}): ${verdict.reason}`,
-        );
+      ctx.log(
+        `${pending.map((t) => t.service).join(', ')}: could not read the rollout (${polled.failure.reason}${polled.failure.reason === 'aws-error' ? ` ${polled.failure.code}` : ''}); polling again, the rollout goes on in ECS`,
+      );
+    } else {
+      for (const target of pending) {
+        const snapshot = polled.snapshots.get(target.service);
+        if (snapshot !== undefined) {
+          const lines = progressLines(last.get(target.service), snapshot, options.seen);
+          for (const line of lines) ctx.log(line);
+          changed ||= lines.length > 0;
+          last.set(target.service, snapshot);
+        }
+        const verdict = rolloutVerdict(snapshot, target.ours, {
+          elapsedMs: ctx.clock.now() - started,
+          timeoutMs: options.timeoutMs,
+          ...(options.graceMs === undefined ? {} : { graceMs: options.graceMs }),
+        });
+        if (verdict.state !== 'in-progress') {
+          verdicts.set(target.service, verdict);
+          ctx.log(
+            verdict.state === 'succeeded'
+              ? `${target.service}: deployment ${target.ours.deploymentId} completed`
+              : `${target.service}: deployment ${target.ours.deploymentId} FAILED (${verdict.cause}): ${verdict.reason}`,
+          );
+        }
       }
+      if (verdicts.size === targets.length)
+        return { interrupted: false, verdicts, snapshots: last };
     }
-    if (verdicts.size === targets.length) return { interrupted: false, verdicts, snapshots: last };
     attempt = changed ? 0 : attempt + 1;
     await ctx.clock.sleep(backoffDelay(attempt), ctx.signal);
+  }
+}
+
+/** One poll; a transient failure is data (the loop polls again), any other failure is thrown. */
+async function pollServices(
+  ctx: AwsContext,
+  names: readonly string[],
+): Promise<
+  | { readonly ok: true; readonly snapshots: Map<string, ServiceSnapshot> }
+  | { readonly ok: false; readonly failure: AwsFailureData }
+> {
+  try {
+    return { ok: true, snapshots: await describeServices(ctx, names) };
+  } catch (error) {
+    if (error instanceof AwsFailure && isTransient(error.failure)) {
+      return { ok: false, failure: error.failure };
+    }
+    throw error;
   }
 }

@@ -18,10 +18,11 @@ import {
   AwsFailure,
   awsCall,
   type AwsFailureData,
-  type Restored,
+  type Operation,
   type RolloutFailureDetail,
   type StoppedTask,
 } from './errors.js';
+import { restoreServices } from './restore.js';
 import {
   describeServices,
   toSnapshot,
@@ -149,7 +150,11 @@ export async function updateService(
   const ours =
     primary === undefined
       ? undefined
-      : { deploymentId: primary.id, taskDefinition: primary.taskDefinition };
+      : {
+          deploymentId: primary.id,
+          taskDefinition: primary.taskDefinition,
+          createdAt: primary.createdAt,
+        };
   return { ours, snapshot };
 }
 
@@ -203,73 +208,6 @@ export interface StartedRollout extends ServiceChange {
   readonly ours: Ours;
 }
 
-/**
- * Puts each service back on its previous task definition: waits for ECS's own rollback when it
- * is doing one, updates the service back otherwise, and waits for that too.
- */
-export async function restoreServices(
-  ctx: AwsContext,
-  started: readonly StartedRollout[],
-  seen: Set<string>,
-): Promise<{ service: string; restored: Restored }[]> {
-  const results: { service: string; restored: Restored }[] = [];
-  const waits: {
-    service: string;
-    previous: string;
-    ours: Ours;
-    how: 'ecs-rolled-back' | 'updated-back';
-  }[] = [];
-  const now = await describeServices(
-    ctx,
-    started.map((s) => s.service),
-  );
-  for (const change of started) {
-    const { previous, service } = change;
-    if (previous === undefined) {
-      results.push({ service, restored: { how: 'nothing-to-restore' } });
-      continue;
-    }
-    const primary = now.get(service)?.deployments.find((d) => d.status === 'PRIMARY');
-    if (primary !== undefined && primary.taskDefinition === previous) {
-      ctx.log(`${service}: ECS is returning it to ${previous}; waiting for that`);
-      waits.push({
-        service,
-        previous,
-        ours: { deploymentId: primary.id, taskDefinition: previous },
-        how: 'ecs-rolled-back',
-      });
-      continue;
-    }
-    ctx.log(`${service}: updating it back to ${previous}`);
-    const { ours } = await updateService(ctx, service, { taskDefinition: previous });
-    if (ours === undefined) {
-      results.push({
-        service,
-        restored: {
-          how: 'restore-failed',
-          taskDefinition: previous,
-          why: 'UpdateService started no deployment',
-        },
-      });
-      continue;
-    }
-    waits.push({ service, previous, ours, how: 'updated-back' });
-  }
-  if (waits.length === 0) return results;
-  const watched = await watchRollouts(ctx, waits, { timeoutMs: rolloutTimeoutMs(ctx), seen });
-  for (const wait of waits) {
-    const verdict = watched.interrupted ? undefined : watched.verdicts.get(wait.service);
-    const restored: Restored =
-      verdict === undefined
-        ? { how: 'interrupted', deploymentId: wait.ours.deploymentId }
-        : verdict.state === 'succeeded'
-          ? { how: wait.how, taskDefinition: wait.previous }
-          : { how: 'restore-failed', taskDefinition: wait.previous, why: verdict.reason };
-    results.push({ service: wait.service, restored });
-  }
-  return results;
-}
-
 /** How a staged rollout ended. */
 export type StagedOutcome =
   | { readonly ok: true; readonly started: readonly StartedRollout[] }
@@ -280,17 +218,83 @@ export type StagedOutcome =
     };
 
 /**
+ * The in-progress guard, again, on a fresh read right before UpdateService: minutes may have
+ * passed since the deploy first looked (registration, the migration, earlier stages), and
+ * another deploy may have started meanwhile. A service that moved off the revision we planned
+ * from, or has a deployment in progress, is someone else's now.
+ */
+async function recheck(
+  ctx: AwsContext,
+  stage: readonly ServiceChange[],
+): Promise<{ service: string; failure: AwsFailureData } | undefined> {
+  const now = await describeServices(
+    ctx,
+    stage.map((c) => c.service),
+  );
+  for (const change of stage) {
+    const snapshot = now.get(change.service);
+    const running = snapshot === undefined ? undefined : foreignDeployment(snapshot);
+    const moved = snapshot !== undefined && snapshot.taskDefinition !== change.previous;
+    if (running !== undefined || moved) {
+      const primary = snapshot?.deployments.find((d) => d.status === 'PRIMARY');
+      return {
+        service: change.service,
+        failure: {
+          reason: 'deploy-in-progress',
+          environment: ctx.env.name,
+          service: change.service,
+          deploymentId: (running ?? primary)?.id ?? '-',
+          taskDefinition: (running ?? primary)?.taskDefinition ?? snapshot?.taskDefinition ?? '',
+        },
+      };
+    }
+  }
+  return undefined;
+}
+
+/**
  * Updates services stage by stage (in parallel within a stage), waits for each stage, and on a
- * failure diagnoses it and restores everything this run updated. Interrupting stops the waiting.
+ * failure diagnoses it and restores what this run updated (restore.ts), reporting every service.
+ * Interrupting stops the waiting.
  */
 export async function rollOutStages(
   ctx: AwsContext,
   stages: readonly (readonly ServiceChange[])[],
   seen: Set<string>,
+  options: { readonly operation: Operation; readonly force?: boolean },
 ): Promise<StagedOutcome> {
   const started: StartedRollout[] = [];
-  for (const stage of stages) {
+  const { operation } = options;
+  const pendingAfter = (index: number, moved: readonly StartedRollout[]) =>
+    stages
+      .slice(index)
+      .flat()
+      .filter((c) => !moved.some((s) => s.service === c.service));
+  for (const [index, stage] of stages.entries()) {
     if (stage.length === 0) continue;
+    if (options.force !== true) {
+      const conflict = await recheck(ctx, stage);
+      if (conflict !== undefined) {
+        ctx.log(`${conflict.service}: changed since this run looked; not updating it`);
+        const restored = await restoreServices(ctx, {
+          started,
+          notStarted: pendingAfter(index, started),
+          seen,
+        });
+        return {
+          ok: false,
+          failure: {
+            reason: 'update-refused',
+            environment: ctx.env.name,
+            operation,
+            service: conflict.service,
+            refused: conflict.failure,
+            restored,
+          },
+          started,
+        };
+      }
+    }
     const stageStarted: StartedRollout[] = [];
     const updates = await Promise.allSettled(
       stage.map(async (change) => {
@@ -306,11 +310,31 @@ export async function rollOutStages(
       }),
     );
     started.push(...stageStarted);
-    const refused = updates.find((u) => u.status === 'rejected');
-    if (refused !== undefined) {
-      // An update was refused (access denied, throttled...): what did change goes back first.
-      if (started.length > 0) await restoreServices(ctx, started, seen).catch(() => []);
-      throw refused.reason;
+    const refusedAt = updates.findIndex((u) => u.status === 'rejected');
+    const refused = updates[refusedAt];
+    if (refused?.status === 'rejected') {
+      if (!(refused.reason instanceof AwsFailure)) throw refused.reason;
+      // An update was refused (access denied, throttled past retries...): what did change goes
+      // back, and the report says where every service ended up, restored or not.
+      const service = stage[refusedAt]?.service ?? '';
+      ctx.log(`${service}: UpdateService refused; returning what this run moved`);
+      const restored = await restoreServices(ctx, {
+        started,
+        notStarted: pendingAfter(index, started),
+        seen,
+      });
+      return {
+        ok: false,
+        failure: {
+          reason: 'update-refused',
+          environment: ctx.env.name,
+          operation,
+          service,
+          refused: refused.reason.failure,
+          restored,
+        },
+        started,
+      };
     }
     const outcome = await watchStarted(ctx, stageStarted, seen);
     if (outcome.interrupted) return { ok: false, failure: interrupted(ctx, started), started };
@@ -321,10 +345,21 @@ export async function rollOutStages(
           failureDetail(ctx, s, outcome.verdicts.get(s.service), outcome.snapshots.get(s.service)),
         ),
       );
-      const restored = await restoreServices(ctx, started, seen);
+      const restored = await restoreServices(ctx, {
+        started,
+        notStarted: pendingAfter(index + 1, started),
+        verdicts: outcome.verdicts,
+        seen,
+      });
       return {
         ok: false,
-        failure: { reason: 'rollout-failed', environment: ctx.env.name, failures, restored },
+        failure: {
+          reason: 'rollout-failed',
+          environment: ctx.env.name,
+          operation,
+          failures,
+          restored,
+        },
         started,
       };
     }

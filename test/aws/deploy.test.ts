@@ -160,6 +160,7 @@ describe('failed deploys', () => {
     expect(result.restored).toEqual([
       {
         service: 'example-staging-php-fpm',
+        key: 'php-fpm',
         restored: {
           how: 'ecs-rolled-back',
           taskDefinition: expect.stringMatching(/php-fpm:1$/) as unknown,
@@ -250,7 +251,10 @@ describe('AWS trouble', () => {
     const result = failure(
       await deploy({ ...h.ctx(), taskDefinitions: await h.render({ phpFpm: 'v2', nginx: 'v1' }) }),
     );
-    expect(result).toMatchObject({ reason: 'access-denied', action: 'ecs:UpdateService' });
+    expect(result).toMatchObject({
+      reason: 'update-refused',
+      refused: { reason: 'access-denied', action: 'ecs:UpdateService' },
+    });
     expect(describeAwsFailure(result)).toMatch(
       /may not perform ecs:UpdateService on \*.*IAM policy/,
     );
@@ -269,7 +273,11 @@ describe('AWS trouble', () => {
     const result = failure(
       await deploy({ ...ctx, taskDefinitions: await h.render({ phpFpm: 'v2', nginx: 'v2' }) }),
     );
-    expect(result).toMatchObject({ reason: 'access-denied', action: 'ecs:UpdateService' });
+    expect(result).toMatchObject({
+      reason: 'update-refused',
+      service: 'example-staging-nginx',
+      refused: { reason: 'access-denied', action: 'ecs:UpdateService' },
+    });
     expect(h.lines).toContain(
       'example-staging-php-fpm: updating it back to arn:aws:ecs:eu-west-1:123456789012:task-definition/example-staging-php-fpm:1',
     );

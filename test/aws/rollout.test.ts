@@ -88,9 +88,12 @@ describe('rolloutVerdict', () => {
     const back = deployment({
       id: 'ecs-svc/3',
       taskDefinition: v1,
-      rolloutStateReason: 'rolled back',
+      rolloutStateReason: 'ECS deployment ecs-svc/3 completed.',
     });
-    expect(rolloutVerdict(service([back]), ours, time)).toMatchObject({
+    const events = [
+      { id: 'e1', createdAt: 0, message: '(service web) rolling back to deployment ecs-svc/1.' },
+    ];
+    expect(rolloutVerdict(service([back], { events }), ours, time)).toMatchObject({
       state: 'failed',
       cause: 'rolled-back',
       rolledBack: 'completed',
@@ -120,8 +123,11 @@ describe('rolloutVerdict', () => {
     if (verdict.state === 'failed') expect(verdict.reason).toContain('running 0, pending 2');
   });
 
-  test('a missing or draining service: failed', () => {
-    expect(rolloutVerdict(undefined, ours, time)).toMatchObject({ cause: 'service-gone' });
+  test('a missing or draining service: failed (missing only once reads had time to catch up)', () => {
+    expect(rolloutVerdict(undefined, ours, time)).toEqual({ state: 'in-progress' });
+    expect(rolloutVerdict(undefined, ours, { ...time, elapsedMs: 61_000 })).toMatchObject({
+      cause: 'service-gone',
+    });
     expect(
       rolloutVerdict(service([deployment({})], { status: 'DRAINING' }), ours, time),
     ).toMatchObject({ cause: 'service-gone' });

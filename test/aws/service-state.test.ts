@@ -72,7 +72,11 @@ describe('a deleted service', () => {
       },
     });
     const result = failure(await deploy({ ...ctx, taskDefinitions: await v2() }));
-    expect(result).toMatchObject({ reason: 'aws-refused', code: 'ServiceNotActiveException' });
+    // php-fpm had moved: the report also says where it ended up (restore.ts).
+    expect(result).toMatchObject({
+      reason: 'update-refused',
+      refused: { reason: 'aws-refused', code: 'ServiceNotActiveException' },
+    });
     const text = describeAwsFailure(result, { environment: 'staging' });
     expect(text).toContain(`The service ${h.env.ecs.cluster}/${nginx()} is no longer ACTIVE`);
     expect(text).toContain('recreate it with `npx task staging:create`');

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { execa } from 'execa';
 import { startRegistry, type Registry } from '../../support/aws-emulator/registry-fixture.js';
+import type { ReadLagOptions } from '../../support/aws-emulator/read-lag.js';
 import { startAwsEmulator, type AwsEmulator } from '../../support/aws-emulator/server.js';
 import { TASK_BIN, cleanEnv } from '../../support/project.js';
 import { Clone, localTags, type TaskRun } from './clone.js';
@@ -68,10 +69,13 @@ export interface PlainRun {
   readonly calls: readonly string[];
 }
 
-export async function startDeployWorld(): Promise<DeployWorld> {
+export async function startDeployWorld(
+  options: { readonly readLag?: ReadLagOptions } = {},
+): Promise<DeployWorld> {
   const registry = await startRegistry();
   const emu = await startAwsEmulator({
     ...ACCOUNT,
+    ...(options.readLag === undefined ? {} : { readLag: options.readLag }),
     registry: { url: registry.url, password: registry.password },
     timing: TIMING,
   });
@@ -177,6 +181,8 @@ async function writeEnvironment(clone: Clone, smokeUrl: string): Promise<void> {
     [/smokeCheckUrl: '[^']*'/, `smokeCheckUrl: '${smokeUrl}'`],
     // A hang fails in minutes rather than at vitest's timeout.
     [/rolloutTimeoutSeconds: \d+/, 'rolloutTimeoutSeconds: 180'],
+    // The deploy lock waits this long for another run's tag (reads lag at most 1 s here).
+    [/maximumPercent: (\d+),/, 'maximumPercent: $1,\n    lockSettleSeconds: 2,'],
   ] as const) {
     if (!pattern.test(text)) throw new Error(`environments/staging.ts has no ${String(pattern)}`);
     text = text.replace(pattern, replacement);

@@ -133,6 +133,8 @@ export function serviceHandlers(state: EcsState): Handlers {
       const { cluster: _c, serviceName: name, taskDefinition: _t, desiredCount, ...sent } = input;
       const arn = serviceArn(state, cluster.name, name);
       const config = rolloutConfig(input.deploymentConfiguration);
+      // Not yet visible to reads in read-lag mode: DescribeServices may answer MISSING a while.
+      state.serviceViews.wrote(`${cluster.name}/${name}`, state.time, undefined);
       const record: ServiceRecord = {
         arn,
         clusterArn: cluster.arn,
@@ -163,8 +165,13 @@ export function serviceHandlers(state: EcsState): Handlers {
       const services = [];
       const failures = [];
       for (const ref of input.services) {
-        const record = findService(state, cluster, ref);
-        if (record) services.push(renderService(record, withTags));
+        const key = `${cluster.name}/${serviceName(ref)}`;
+        // In read-lag mode a recent write may not be visible yet (read-lag.ts).
+        const view = state.serviceViews.read(key, state.time, () => {
+          const record = findService(state, cluster, ref);
+          return record === undefined ? undefined : renderService(record, true);
+        });
+        if (view !== undefined) services.push(withTags ? view : withoutTags(view));
         else
           failures.push({
             arn: serviceArn(state, cluster.name, serviceName(ref)),
@@ -219,6 +226,11 @@ export function serviceHandlers(state: EcsState): Handlers {
         });
       }
       const updated = { ...record, sent, sim };
+      state.serviceViews.wrote(
+        `${cluster.name}/${sim.name}`,
+        state.time,
+        renderService(record, true),
+      );
       state.services.set(`${cluster.name}/${sim.name}`, updated);
       return { service: renderService(updated, false) };
     },
@@ -272,6 +284,11 @@ function wireConfig(config: RolloutConfig, sent: object | undefined): Record<str
 
 function pick(record: Record<string, unknown>, keys: readonly string[]): DeploymentSettings {
   return Object.fromEntries(keys.filter((k) => record[k] !== undefined).map((k) => [k, record[k]]));
+}
+
+function withoutTags(view: Record<string, unknown>): Record<string, unknown> {
+  const { tags: _tags, ...rest } = view;
+  return rest;
 }
 
 function renderCluster(state: EcsState, name: string, withTags: boolean): Record<string, unknown> {

@@ -2,6 +2,7 @@
  * What the ECS side of the emulator holds, how requests find things in it (by name or ARN,
  * as ECS accepts both), and how it moves in time.
  */
+import { LaggedViews, type ReadLagOptions } from './read-lag.js';
 import { ecsArn, type Account } from './arn.js';
 import type { Faults } from './faults.js';
 import { fail } from './protocol.js';
@@ -62,9 +63,13 @@ export interface EcsState {
   services: Map<string, ServiceRecord>;
   tasks: Map<string, OneOffTask>;
   serial: number;
+  /** What DescribeServices sees of each `cluster/service` while a write is not yet visible. */
+  serviceViews: LaggedViews<Record<string, unknown>>;
+  /** What ListTagsForResource sees of each resource ARN's tags, likewise. */
+  tagViews: LaggedViews<readonly { key: string; value: string }[]>;
 }
 
-export function emptyEcsState(account: Account, time: number): EcsState {
+export function emptyEcsState(account: Account, time: number, readLag?: ReadLagOptions): EcsState {
   return {
     account,
     time,
@@ -73,6 +78,11 @@ export function emptyEcsState(account: Account, time: number): EcsState {
     services: new Map(),
     tasks: new Map(),
     serial: 0,
+    serviceViews: new LaggedViews(readLag),
+    // Its own sequence, so adding a tag write does not shift the services' delays.
+    tagViews: new LaggedViews(
+      readLag === undefined ? undefined : { ...readLag, seed: readLag.seed + 1 },
+    ),
   };
 }
 

@@ -26,6 +26,8 @@ interface RequestFault {
   kind: RequestFaultKind;
   operation: string;
   remaining: number;
+  /** Simulated time (ms) from which the fault stops applying; unbounded when undefined. */
+  until?: number;
 }
 
 interface TaskFault {
@@ -79,6 +81,16 @@ export class Faults {
     return this.#request('access-denied', operation, times);
   }
 
+  /**
+   * Every call of `operation` fails with `kind` until simulated time `until` (ms): an outage
+   * that outlasts the SDK's own retries, which all happen at one simulated instant (the SDK
+   * sleeps real time between attempts; the emulator's clock moves only when the client's does).
+   */
+  outage(operation: string, kind: RequestFaultKind, until: number): this {
+    this.#requests.unshift({ kind, operation, remaining: Number.POSITIVE_INFINITY, until });
+    return this;
+  }
+
   /** Matching tasks exit during start-up; they count towards the circuit breaker. */
   failToStart(selector: TaskSelector): this {
     return this.#task(selector, { kind: 'fail-to-start' }, false);
@@ -110,9 +122,12 @@ export class Faults {
     this.#runTaskFailures = [];
   }
 
-  /** Consumes one injected failure for this call, if any. */
-  take(operation: string): RequestFaultKind | undefined {
-    const fault = this.#requests.find((f) => f.operation === operation && f.remaining > 0);
+  /** Consumes one injected failure for this call at simulated time `now`, if any. */
+  take(operation: string, now = 0): RequestFaultKind | undefined {
+    const fault = this.#requests.find(
+      (f) =>
+        f.operation === operation && f.remaining > 0 && (f.until === undefined || now < f.until),
+    );
     if (!fault) return undefined;
     fault.remaining -= 1;
     return fault.kind;

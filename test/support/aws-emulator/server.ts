@@ -17,11 +17,13 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { uuidId, type Account } from './arn.js';
 import { realClock, type Clock } from './clock.js';
+import type { ReadLagOptions } from './read-lag.js';
 import { ecrHandlers, emptyEcrState, type EcrState } from './ecr.js';
 import { serviceHandlers } from './ecs-services.js';
 import { emptyEcsState, findService, tickEcs, type EcsState } from './ecs-state.js';
 import { taskDefinitionHandlers } from './ecs-task-definitions.js';
 import { taskHandlers } from './ecs-tasks.js';
+import { tagHandlers } from './ecs-tags.js';
 import { elbv2Service, emptyElbv2State, type Elbv2State } from './elbv2.js';
 import { Faults, type RequestFaultKind } from './faults.js';
 import { emptyIamState, iamService, type IamState } from './iam.js';
@@ -47,6 +49,8 @@ export interface AwsEmulatorOptions {
   timing?: Partial<Timing>;
   /** Default 0: a free port. */
   port?: number;
+  /** Eventual consistency: reads of services and tags lag writes by a seeded random delay. */
+  readLag?: ReadLagOptions;
 }
 
 export interface AwsEmulator {
@@ -101,7 +105,7 @@ export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promis
   };
   const timing: Timing = { ...defaultTiming, ...options.timing };
   const faults = new Faults();
-  const ecs = emptyEcsState(account, clock.now());
+  const ecs = emptyEcsState(account, clock.now(), options.readLag);
   const ecr = emptyEcrState(account);
   const calls: string[] = [];
   const requests: { operation: string; input: unknown }[] = [];
@@ -113,7 +117,12 @@ export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promis
   const elbv2 = emptyElbv2State(account);
   const taskOutput = new TaskOutputs();
   const handlers: Record<JsonService, Handlers> = {
-    ecs: { ...serviceHandlers(ecs), ...taskDefinitionHandlers(ecs), ...taskHandlers(ecs, faults) },
+    ecs: {
+      ...serviceHandlers(ecs),
+      ...taskDefinitionHandlers(ecs),
+      ...taskHandlers(ecs, faults),
+      ...tagHandlers(ecs),
+    },
     ecr: ecrHandlers(ecr, options.registry, () => ecs.time),
     logs: logsHandlers(logs, () => ecs.time),
     ssm: ssmHandlers(ssm),
@@ -139,7 +148,7 @@ export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promis
     }
     const text = await readBody(request);
     arrive(operation);
-    const fault = faults.take(operation);
+    const fault = faults.take(operation, ecs.time);
     if (fault) throw injected(fault, service, operation, account);
     const handler = handlers[service][operation];
     if (!handler) {
@@ -173,7 +182,7 @@ export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promis
     let status = 200;
     let body: string;
     try {
-      const fault = faults.take(operation);
+      const fault = faults.take(operation, ecs.time);
       if (fault) throw injected(fault, 'sts', operation, account);
       const accessKey = accessKeyOf(request.headers.authorization);
       body = stsAnswer({
@@ -206,7 +215,7 @@ export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promis
     let body: string;
     try {
       arrive(action);
-      const fault = faults.take(action);
+      const fault = faults.take(action, ecs.time);
       if (fault)
         throw injected(
           fault,

@@ -1,0 +1,105 @@
+/**
+ * After a failed deploy: a restore that is refused too is reported with the command that finishes
+ * the job (never swallowed), and a deployment someone else started over ours is never undone.
+ */
+import { UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import { beforeEach, expect, test } from 'vitest';
+import { create } from '../../src/aws/create.js';
+import { deploy } from '../../src/aws/deploy.js';
+import { describeAwsFailure } from '../../src/aws/errors.js';
+import { serviceSettings } from '../../src/environment.js';
+import { callCount, failure, startHarness, value, type Harness } from './harness.js';
+
+let h: Harness;
+
+beforeEach(async () => {
+  h = await startHarness();
+  value(
+    await create({ ...h.ctx(), taskDefinitions: await h.render({ phpFpm: 'v1', nginx: 'v1' }) }),
+  );
+  (h.emu.calls as string[]).length = 0;
+  return () => h.stop();
+});
+
+const revisions = (key: string) =>
+  h.emu
+    .service(h.env.ecs.cluster, serviceSettings(h.env, key).name)
+    ?.deployments.map((d) => d.taskDefinition.split(':').at(-1));
+
+test('a later stage refused and the restore refused too: every service is reported, with the fix', async () => {
+  const ctx = h.ctx({
+    log: (line) => {
+      h.lines.push(line);
+      // php-fpm has moved; from now on every UpdateService is denied (nginx's, then the restore).
+      if (/^example-staging-php-fpm: deployment \S+ completed$/.test(line)) {
+        h.emu.faults.accessDenied('UpdateService');
+      }
+    },
+  });
+  const result = failure(
+    await deploy({ ...ctx, taskDefinitions: await h.render({ phpFpm: 'v2', nginx: 'v2' }) }),
+  );
+  expect(result).toMatchObject({
+    reason: 'update-refused',
+    service: 'example-staging-nginx',
+    restored: [
+      {
+        service: 'example-staging-php-fpm',
+        key: 'php-fpm',
+        restored: {
+          how: 'restore-failed',
+          taskDefinition: expect.stringMatching(/php-fpm:1$/) as unknown,
+        },
+      },
+      {
+        service: 'example-staging-nginx',
+        key: 'nginx',
+        restored: {
+          how: 'unchanged',
+          taskDefinition: expect.stringMatching(/nginx:1$/) as unknown,
+        },
+      },
+    ],
+  });
+  const text = describeAwsFailure(result);
+  expect(text).toContain('example-staging-php-fpm: could NOT return to example-staging-php-fpm:1');
+  expect(text).toContain('npx task staging:rollback[php-fpm,1]');
+  expect(text).toContain(
+    'example-staging-nginx: not changed by this run; still on example-staging-nginx:1',
+  );
+  expect(revisions('phpFpm')).toEqual(['2']);
+});
+
+test('a deployment someone else started over ours is not undone', async () => {
+  const ctx = h.ctx({
+    log: (line) => {
+      h.lines.push(line);
+      if (/^example-staging-php-fpm: deployment \S+ started$/.test(line)) {
+        // Another pipeline deploys php-fpm a second after ours started.
+        h.emuClock.advance(1);
+        void h.clients.ecs.send(
+          new UpdateServiceCommand({
+            cluster: h.env.ecs.cluster,
+            service: serviceSettings(h.env, 'phpFpm').name,
+            taskDefinition: `${serviceSettings(h.env, 'phpFpm').family}:1`,
+          }),
+        );
+      }
+    },
+  });
+  const result = failure(
+    await deploy({ ...ctx, taskDefinitions: await h.render({ phpFpm: 'v2', nginx: 'v2' }) }),
+  );
+  expect(result).toMatchObject({
+    reason: 'rollout-failed',
+    failures: [{ service: 'example-staging-php-fpm', cause: 'superseded' }],
+    restored: [
+      { service: 'example-staging-php-fpm', restored: { how: 'left-alone' } },
+      { service: 'example-staging-nginx', restored: { how: 'unchanged' } },
+    ],
+  });
+  // Two UpdateService calls: ours and theirs. None from a restore.
+  expect(callCount(h.emu, 'UpdateService')).toBe(2);
+  expect(h.lines.some((line) => line.includes('updating it back'))).toBe(false);
+  expect(describeAwsFailure(result)).toContain('left as it is');
+});
