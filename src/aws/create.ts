@@ -17,6 +17,7 @@ import {
 } from '@aws-sdk/client-ecs';
 import { kebabCase, serviceSettings, type ServiceKey } from '../environment.js';
 import type { AwsContext } from './clients.js';
+import { markCompleted } from './completed-mark.js';
 import { migrate, stagesOf, type DeployOptions } from './deploy.js';
 import { AwsFailure, awsCall, runCommand, type Result } from './errors.js';
 import { networkConfiguration } from './migration.js';
@@ -206,6 +207,7 @@ export async function create(options: CreateOptions): Promise<Result<CreateRepor
           })),
         });
       }
+      for (const s of started) await markCompleted(ctx, s.service, s.ours.taskDefinition);
       created.push(
         ...started.map((s) => ({
           key: s.key,

@@ -13,6 +13,7 @@ import type { TaskDefinition } from '@aws-sdk/client-ecs';
 import { serviceSettings, type EcsEnvironment, type ServiceKey } from '../environment.js';
 import type { AwsContext } from './clients.js';
 import { AwsFailure, runCommand, type Result } from './errors.js';
+import { markCompleted } from './completed-mark.js';
 import { withDeployLock } from './deploy-lock.js';
 import { imagesOf, markDeployed } from './ecr-lifecycle.js';
 import { runMigration } from './migration.js';
@@ -214,6 +215,8 @@ async function deployLocked(options: DeployOptions): Promise<DeployReport> {
       });
     }
   }
+  // Marks what completed, so a later rollback returns only to revisions that worked.
+  for (const s of rolled.started) await markCompleted(ctx, s.service, s.taskDefinition);
   ctx.log(`${env.name}: deployed`);
   return {
     outcome: 'deployed',

@@ -481,7 +481,7 @@ export function describeAwsFailure(failure: AwsFailureData, context: DescribeCon
     case 'unknown-service':
       return `No service ${JSON.stringify(failure.given)} in environment ${failure.environment}: use one of ${failure.known.join(', ')}, or a service name from environments/${failure.environment}.ts.`;
     case 'no-previous-revision':
-      return `${failure.service} runs ${shortArn(failure.current)} and no earlier ACTIVE revision of ${failure.family} exists to roll back to: name one with rollback[revision].`;
+      return `${failure.service} runs ${shortArn(failure.current)} and no earlier ACTIVE revision of ${failure.family} completed a rollout on it, so there is nothing known to work to roll back to: name one with rollback[service,revision].`;
     case 'revision-not-found':
       return `${failure.family}:${failure.revision} does not exist or is INACTIVE: list revisions with \`aws ecs list-task-definitions --family-prefix ${failure.family}\`.`;
     case 'migration-not-started':

@@ -3,9 +3,9 @@
  * to a named revision), with the same staged update, watch and restore as a deploy. No migration
  * runs: database changes are not undone.
  *
- * "The previous revision" is the newest ACTIVE revision of the family below the running one; a
- * revision that never completed (a failed deploy since rolled back) can be it, so `ENV:status`
- * lists revisions and `revision` picks one explicitly.
+ * "The previous revision" is the newest ACTIVE revision below the running one that completed a
+ * rollout on that service (completed-mark.ts): never one whose deploy failed and was rolled back.
+ * `ENV:status` lists revisions, and `revision` picks one explicitly.
  */
 import { requireAccount } from './account.js';
 import {
@@ -16,11 +16,12 @@ import {
   type ServiceKey,
 } from '../environment.js';
 import type { AwsContext } from './clients.js';
+import { lastCompletedBelow, markCompleted } from './completed-mark.js';
 import { stagesOf } from './deploy.js';
 import { AwsFailure, runCommand, type Result } from './errors.js';
 import { requireServices, rollOutStages, type ServiceChange } from './services.js';
 import { activeRevisions } from './status.js';
-import { describeTaskDefinition, revisionOf } from './task-definitions.js';
+import { describeTaskDefinition } from './task-definitions.js';
 
 /**
  * Pure: the service key for what a user typed: the key (`queueWorker`), its kebab-case form
@@ -48,14 +49,6 @@ export function requireServiceKey(env: EcsEnvironment, given: string): ServiceKe
   const key = resolveServiceKey(env, given);
   if (key === undefined) throw unknownService(env, given);
   return key;
-}
-
-/** Pure: the newest revision below `current` among `active` (ARNs), or undefined. */
-export function previousRevision(active: readonly string[], current: string): string | undefined {
-  const below = revisionOf(current) ?? 0;
-  return active
-    .filter((arn) => (revisionOf(arn) ?? 0) < below)
-    .sort((a, b) => (revisionOf(b) ?? 0) - (revisionOf(a) ?? 0))[0];
 }
 
 export interface RollbackOptions extends AwsContext {
@@ -101,7 +94,7 @@ export async function rollback(options: RollbackOptions): Promise<Result<RolledB
         }
         target = found.taskDefinitionArn;
       } else {
-        target = previousRevision(await activeRevisions(ctx, family), current);
+        target = await lastCompletedBelow(ctx, name, await activeRevisions(ctx, family), current);
       }
       if (target === undefined) {
         const failure = { reason: 'no-previous-revision', service: name, family, current } as const;
@@ -132,6 +125,7 @@ export async function rollback(options: RollbackOptions): Promise<Result<RolledB
     // A rollback is the way out of a stuck deployment: it does not wait for one to finish.
     const rolled = await rollOutStages(ctx, stages, seen, { operation: 'rollback', force: true });
     if (!rolled.ok) throw new AwsFailure(rolled.failure);
+    for (const s of rolled.started) await markCompleted(ctx, s.service, s.taskDefinition);
     return rolled.started.map((s) => ({
       service: s.service,
       from: s.previous ?? '',

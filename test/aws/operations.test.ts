@@ -9,7 +9,6 @@ import { describeAwsFailure } from '../../src/aws/errors.js';
 import { deregister, describeDeregister, planDeregister } from '../../src/aws/revisions.js';
 import {
   describeRollback,
-  previousRevision,
   resolveServiceKey,
   rollback,
 } from '../../src/aws/rollback.js';
@@ -77,10 +76,7 @@ describe('rollback', () => {
     );
   });
 
-  test('previousRevision and resolveServiceKey', () => {
-    const arn = (n: number) => `arn:aws:ecs:eu-west-1:1:task-definition/web:${n}`;
-    expect(previousRevision([arn(1), arn(5), arn(3), arn(6)], arn(5))).toBe(arn(3));
-    expect(previousRevision([arn(5)], arn(5))).toBeUndefined();
+  test('resolveServiceKey', () => {
     expect(
       ['phpFpm', 'php-fpm', 'example-staging-php-fpm', 'nginx'].map((s) =>
         resolveServiceKey(h.env, s),
