@@ -7,11 +7,7 @@ import { create } from '../../src/aws/create.js';
 import { deploy } from '../../src/aws/deploy.js';
 import { describeAwsFailure } from '../../src/aws/errors.js';
 import { deregister, describeDeregister, planDeregister } from '../../src/aws/revisions.js';
-import {
-  describeRollback,
-  resolveServiceKey,
-  rollback,
-} from '../../src/aws/rollback.js';
+import { describeRollback, resolveServiceKey, rollback } from '../../src/aws/rollback.js';
 import { describeScale, scale } from '../../src/aws/scale.js';
 import { describeDiff, describeStatus, diff, status } from '../../src/aws/status.js';
 import { callCount, value, startHarness, type Harness } from './harness.js';
