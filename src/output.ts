@@ -70,3 +70,25 @@ export function outputsOf(node: PlanNode, info: OutputInfo, hasher: FileHasher):
     throw new Error(`task ${node.key}: an output must be a path or an Output, got ${typeof spec}`);
   });
 }
+
+/**
+ * The digests dependents hash: those of outputs that are the same on every machine for the same
+ * content (not a local image id), so tags derived from them are portable. The record itself when
+ * every output qualifies (one object per result, so its digest is computed once).
+ */
+export function portableDigests(
+  outputs: readonly Output[],
+  made: { readonly outputs: Readonly<Record<string, string>> },
+): Readonly<Record<string, string>> {
+  const all = made.outputs;
+  const exact =
+    Object.keys(all).length === outputs.length &&
+    outputs.every((o) => !o.machineLocal && all[o.id] !== undefined);
+  if (exact) return all;
+  const shared: Record<string, string> = {};
+  for (const o of outputs) {
+    const digest = all[o.id];
+    if (!o.machineLocal && digest !== undefined) shared[o.id] = digest;
+  }
+  return shared;
+}

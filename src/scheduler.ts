@@ -39,7 +39,7 @@ import type { PlanNode, Planner } from './graph.js';
 import { closure } from './graph.js';
 import { invoke, planEntry } from './invoke.js';
 import type { InvokeHost } from './invoke.js';
-import { digestAll, outputsOf } from './output.js';
+import { digestAll, outputsOf, portableDigests } from './output.js';
 import type { Output } from './output.js';
 import { ExpectedFiles, predictOutputs } from './dry-run.js';
 import { runPreflights } from './preflight.js';
@@ -191,12 +191,9 @@ export class Scheduler {
     if (this.finished) return false;
     const { replaced, exiting } = this.attempts.supersede(nodes);
     // The change is a new request: a failure it reruns no longer stops the run.
-    for (let i = this.failures.length - 1; i >= 0; i--) {
-      if (replaced.has((this.failures[i] as RunSummary['failures'][number]).key)) {
-        this.failures.splice(i, 1);
-      }
-    }
-    if (this.failures.length === 0) this.stopping = false;
+    const kept = this.failures.filter((f) => !replaced.has(f.key));
+    this.failures.splice(0, this.failures.length, ...kept);
+    if (kept.length === 0) this.stopping = false;
     const added = nodes.filter((node) => !replaced.has(node.key) && !this.has(node.key));
     if (added.length > 0) this.options.emit({ type: 'plan', tasks: added.map(planEntry) });
     for (const node of nodes) {
@@ -622,7 +619,9 @@ export class Scheduler {
    * `dep` part its dependents hash).
    */
   private enter(attempt: Attempt, result: NodeResult, outputs?: readonly Output[]): NodeResult {
-    if (outputs && result.fingerprint !== undefined) withDep(result, result.fingerprint, outputs);
+    if (outputs && result.fingerprint !== undefined) {
+      result.dep = { fingerprint: result.fingerprint, outputs: portableDigests(outputs, result) };
+    }
     this.attempts.enter(attempt, result);
     return result;
   }
@@ -630,23 +629,4 @@ export class Scheduler {
 
 function isBlocking(status: TaskStatus | undefined): boolean {
   return status === 'failed' || status === 'skipped' || status === 'cancelled';
-}
-
-/**
- * The result as dependents hash it: the fingerprint and the digests of the outputs that are the
- * same on every machine (not a local image id), so derived tags are portable.
- */
-function withDep(result: NodeResult, fingerprint: string, outputs: readonly Output[]): void {
-  let shared = result.outputs;
-  const exact =
-    Object.keys(shared).length === outputs.length &&
-    outputs.every((o) => !o.machineLocal && shared[o.id] !== undefined);
-  if (!exact) {
-    shared = {};
-    for (const o of outputs) {
-      const digest = result.outputs[o.id];
-      if (!o.machineLocal && digest !== undefined) shared[o.id] = digest;
-    }
-  }
-  result.dep = { fingerprint, outputs: shared };
 }
