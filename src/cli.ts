@@ -22,6 +22,7 @@ import { quietReporter } from './report/quiet.js';
 import {
   describeLoadError,
   describePlanError,
+  disabledNamespaces,
   explainText,
   listPrereqs,
   listTasks,
@@ -167,6 +168,7 @@ async function runCommand(io: Io): Promise<number> {
     return EXIT.usage;
   }
   const { registry, root } = loaded;
+  for (const line of disabledNamespaces(registry)) io.stderr.write(`task: ${line}\n`);
   if (registry.problems.length > 0) {
     // Each problem names its own file:line (else the Taskfile's).
     const where = relative(io.cwd, loaded.file) || loaded.file;

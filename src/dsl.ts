@@ -160,6 +160,8 @@ export class Registry {
   readonly rules: RuleDefinition[] = [];
   /** Definition errors (duplicate names, bad options), reported as a Taskfile error. */
   readonly problems: string[] = [];
+  /** Namespaces that could not be defined (disableNamespace), with why, located. */
+  readonly disabled = new Map<string, string>();
   scope: string[] = [];
   pendingDesc: string | undefined;
 
@@ -289,6 +291,19 @@ export function namespace(name: string, fn: () => void): void {
   } finally {
     registry.scope.pop();
   }
+}
+
+/**
+ * Marks the namespace `name` as unavailable because defining it failed with `error` (an
+ * environment file that does not validate, say): the rest of the Taskfile still works, every run
+ * says why once, and asking for one of its tasks names the error instead of "no task named".
+ */
+export function disableNamespace(name: string, error: unknown): void {
+  const registry = current();
+  const err = error instanceof Error ? error : new Error(String(error));
+  const where = registry.options.locate?.(err.stack);
+  const full = [...registry.scope, name].join(':');
+  registry.disabled.set(full, where ? `${where}: ${err.message}` : err.message);
 }
 
 /** Rake's desc(): describes the next task defined. */

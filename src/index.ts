@@ -1,5 +1,5 @@
 /** The Taskfile API: `import { task, namespace, file } from 'taskgraph'`. */
-export { desc, file, namespace, rule, task } from './dsl.js';
+export { desc, disableNamespace, file, namespace, rule, task } from './dsl.js';
 export type {
   DepInfo,
   DepSpec,

@@ -41,6 +41,11 @@ export function describePlanError(error: PlanError, registry: Registry): string 
 }
 
 export function unknownTaskMessage(name: string, registry: Registry): string {
+  for (const namespace of registry.disabled.keys()) {
+    if (name.startsWith(`${namespace}:`)) {
+      return `no task named "${name}": namespace ${namespace} is disabled, since defining it failed (see above)`;
+    }
+  }
   const suggestions = suggest(name, [...registry.tasks.keys()]);
   const hint =
     suggestions.length > 0
@@ -137,4 +142,11 @@ function describeChange(change: Change): string {
     case 'dep':
       return `dependency ${change.key} changed (${short(change.old)} -> ${short(change.now)})`;
   }
+}
+
+/** One warning per disabled namespace, with its error: said once per run, before anything. */
+export function disabledNamespaces(registry: Registry): string[] {
+  return [...registry.disabled].map(
+    ([namespace, why]) => `warning: namespace ${namespace} is disabled: ${why}`,
+  );
 }

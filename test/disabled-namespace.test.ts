@@ -1,0 +1,48 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { Project } from './support/project.js';
+
+let project: Project;
+afterEach(() => project.remove());
+
+// The pipeline's shape: one namespace per environment file, each imported and validated.
+const TASKFILE = `import { disableNamespace, namespace, task } from 'taskgraph';
+for (const name of ['good', 'qa']) {
+  try {
+    const env = (await import(\`./environments/\${name}.ts\`)).default as { name: string };
+    namespace(name, () => task('render', { desc: 'render', run: (ctx) => ctx.log('render ' + env.name) }));
+  } catch (error) {
+    disableNamespace(name, error);
+  }
+}
+task('other', { desc: 'other', run: (ctx) => ctx.log('other ran') });
+`;
+
+describe('a broken environment file', () => {
+  it('disables its own namespace, says why once, and leaves every other task working', async () => {
+    project = new Project({
+      'Taskfile.ts': TASKFILE,
+      'environments/good.ts': `export default { name: 'good' };\n`,
+      'environments/qa.ts': `import { defineEnvironment } from 'taskgraph/environment';\n\nexport default defineEnvironment('qa', { kind: 'ecs' } as never);\n`,
+    });
+    const other = await project.task(['other']);
+    expect(other.exitCode).toBe(0);
+    expect(other.stdout).toContain('[other] other ran');
+    const warnings = other.stderr.split('\n').filter((line) => line.startsWith('task: '));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(
+      /^task: warning: namespace qa is disabled: environments\/qa\.ts:3:16: environments\/qa\.ts: /,
+    );
+
+    const list = await project.task(['-T']);
+    expect(list.exitCode).toBe(0);
+    expect(list.stdout).toContain('task good:render');
+    expect(list.stdout).not.toContain('qa:render');
+
+    expect((await project.task(['good:render'])).exitCode).toBe(0);
+    const broken = await project.task(['qa:render']);
+    expect(broken.exitCode).toBe(2);
+    expect(broken.stderr).toContain(
+      'no task named "qa:render": namespace qa is disabled, since defining it failed (see above)',
+    );
+  });
+});
