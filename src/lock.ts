@@ -1,74 +1,133 @@
 /**
  * Locks in .task/, only where two runs would collide.
  *
- *   .task/locks/<task>.lock   one per task node a run may run (its plan less read-only tasks),
- *                             taken before the run starts and given up when the node has ended
- *                             and its record is on disk
- *   .task/state.lock          held for the milliseconds it takes to read the records or to
- *                             append to and fold the journal, so one run never loses another's
+ *   .task/locks/<pid>-<n>.claim   the task nodes a run may run (its plan less read-only tasks),
+ *                                 claimed before the run starts; a node leaves the claim once it
+ *                                 has ended and its record is on disk, the file goes at the end
+ *   .task/state.lock              held for the milliseconds it takes to check and write a claim,
+ *                                 to read the records, or to append to and fold the journal
  *
  * So `staging:status` never waits for a `staging:deploy` watching a rollout, two runs whose plans
  * share no task go side by side, and two that share one wait for it (or fail at once with
- * --no-wait). A run takes its node locks in one order (sorted), so two waiting runs cannot each
- * hold what the other wants. A lock names its holder's pid; a lock whose holder is gone (a killed
- * run) is taken over.
+ * --no-wait). A run claims all its nodes at once or none, under the state lock, so two waiting
+ * runs never each hold what the other wants. One file per run, not per node: a no-op run of a
+ * 1,000-task graph writes one file, not a thousand. A claim or lock whose process is gone (a
+ * killed run) is ignored and removed.
  */
-import { closeSync, linkSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
-import { keyFileName } from './key-file.js';
 
 export type TaskLocks =
   | {
       ok: true;
-      /** Gives up the lock of one node (a no-op for a node not held). */
+      /** Gives up the claim on one node (a no-op for a node not held). */
       release: (key: string) => void;
       releaseAll: () => void;
     }
   | { ok: false; pid: number; key: string };
 
 export interface LockOptions {
-  /** Wait for a held lock (polling); otherwise fail at once. */
+  /** Wait for a held node (polling); otherwise fail at once. */
   wait: boolean;
   /** Called once, when the first wait begins: who holds what. */
   onWait?: (holder: { pid: number; key: string }) => void;
   signal?: AbortSignal;
 }
 
-/** Takes the lock of each node key (in sorted order); all of them, or none on failure. */
+/** Claims made by this process so far: each gets a file name of its own (watch mode claims per run). */
+let claims = 0;
+
+/** Claims every node key for this run, or none (see the header). */
 export async function acquireTaskLocks(
   dir: string,
   keys: Iterable<string>,
   options: LockOptions,
 ): Promise<TaskLocks> {
+  const held = new Set(keys);
+  const none = { ok: true as const, release: () => {}, releaseAll: () => {} };
+  if (held.size === 0) return none;
   const folder = join(dir, 'locks');
-  const held = new Map<string, string>();
-  const release = (key: string): void => {
-    const path = held.get(key);
-    if (path === undefined) return;
-    held.delete(key);
-    releaseLock(path);
-  };
-  const releaseAll = (): void => [...held.keys()].forEach(release);
+  const path = join(folder, `${process.pid}-${claims++}.claim`);
   let told = false;
-  for (const key of [...new Set(keys)].sort()) {
-    if (held.size === 0) mkdirSync(folder, { recursive: true });
-    const path = join(folder, `${keyFileName(key)}.lock`);
-    for (;;) {
-      const holder = tryLock(path);
-      if (holder === undefined) break;
-      if (!options.wait || options.signal?.aborted) {
-        releaseAll();
-        return { ok: false, pid: holder, key };
-      }
-      if (!told) {
-        options.onWait?.({ pid: holder, key });
-        told = true;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
+  for (;;) {
+    const conflict = withStateLockSync(dir, () => {
+      mkdirSync(folder, { recursive: true });
+      const found = firstConflict(folder, held);
+      if (!found) writeClaim(path, held);
+      return found;
+    });
+    if (!conflict) break;
+    if (!options.wait || options.signal?.aborted) return { ok: false, ...conflict };
+    if (!told) {
+      options.onWait?.(conflict);
+      told = true;
     }
-    held.set(key, path);
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
+  // A claim only shrinks after this, so a rewrite needs no state lock; batched, since a no-op
+  // run ends a thousand nodes at once and then removes the file anyway.
+  let timer: NodeJS.Timeout | undefined;
+  const release = (key: string): void => {
+    if (!held.delete(key) || timer) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      if (held.size > 0) writeClaim(path, held);
+    }, 50);
+    timer.unref();
+  };
+  const releaseAll = (): void => {
+    held.clear();
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    rmSync(path, { force: true });
+  };
   return { ok: true, release, releaseAll };
+}
+
+/** The first node of `keys` another live run claims; claims of dead runs are removed. */
+function firstConflict(
+  folder: string,
+  keys: ReadonlySet<string>,
+): { pid: number; key: string } | undefined {
+  for (const name of readdirSync(folder)) {
+    if (!name.endsWith('.claim')) continue;
+    const pid = Number.parseInt(name, 10);
+    const path = join(folder, name);
+    if (!Number.isFinite(pid) || !isAlive(pid)) {
+      rmSync(path, { force: true });
+      continue;
+    }
+    let claimed: unknown;
+    try {
+      claimed = JSON.parse(readFileSync(path, 'utf8'));
+    } catch {
+      continue; // gone since the listing (its run ended)
+    }
+    if (!Array.isArray(claimed)) continue;
+    const key = (claimed as unknown[]).find(
+      (k): k is string => typeof k === 'string' && keys.has(k),
+    );
+    if (key !== undefined) return { pid, key };
+  }
+  return undefined;
+}
+
+/** Temp file and rename: a reader sees the old claim or the new, never half of one. */
+function writeClaim(path: string, keys: ReadonlySet<string>): void {
+  const temp = `${path}.tmp`;
+  writeFileSync(temp, JSON.stringify([...keys]));
+  renameSync(temp, path);
 }
 
 /** Runs `fn` holding .task/state.lock; waits (briefly, synchronously) while another run holds it. */

@@ -5,7 +5,6 @@
  */
 import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { keyFileName } from '../src/key-file.js';
 import { Project, RECORD } from './support/project.js';
 import { waitFor } from './support/wait.js';
 
@@ -97,12 +96,12 @@ for (const side of ['a', 'b']) {
     expect(again.stdout).toContain('0 ran, 26 up to date');
   });
 
-  it('takes over a lock left by a dead process', async () => {
+  it('ignores a claim and a lock left by a dead process', async () => {
     project = new Project({
       'Taskfile.ts': TASKFILE,
       'record.ts': RECORD,
       'in.txt': 'a',
-      [`.task/locks/${keyFileName('other')}.lock`]: '999999',
+      '.task/locks/999999-0.claim': JSON.stringify(['other']),
       '.task/state.lock': '999999',
     });
     const result = await project.task(['other', '--no-wait']);
