@@ -63,7 +63,7 @@ export function outputsOf(node: PlanNode, info: OutputInfo, hasher: FileHasher):
       // Static outputs were made relative when defined; a function's are checked here.
       const checked = /^(\/|\.\.)/.test(spec) ? projectPath(spec, info.root) : { path: spec };
       if ('error' in checked) {
-        throw new TaskError({ reason: 'reported', message: `${node.key}: ${checked.error}` });
+        throw new TaskError({ reason: 'reported', message: checked.error });
       }
       return fileOutput(hasher, checked.path);
     }

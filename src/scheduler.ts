@@ -274,7 +274,13 @@ export class Scheduler {
       this.envDigest,
     );
     this.attempts.hashedWith(attempt, detail);
-    const outputs = outputsOf(node, { fingerprint, args: node.args, root }, this.options.hasher);
+    let outputs: Output[];
+    try {
+      outputs = outputsOf(node, { fingerprint, args: node.args, root }, this.options.hasher);
+    } catch (error) {
+      // An outputs function that throws, or names a path outside the project: this task fails.
+      return this.failEarly(attempt, locateFailure(failureFrom(error), root));
+    }
     if (node.task.persistent && node.task.run && this.options.background && !this.options.dryRun) {
       const { background } = this.options;
       return this.startInBackground(attempt, background, fingerprint, detail, outputs);

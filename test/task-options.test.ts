@@ -45,6 +45,20 @@ desc(5 as never);
     );
   });
 
+  it('an outputs function naming a path outside the project fails its task, not the run', async () => {
+    project = new Project({
+      'Taskfile.ts': `import { task } from 'taskgraph';
+task('f', { outputs: () => ['/tmp/elsewhere'], run: () => {} });
+`,
+    });
+    const result = await project.task(['f']);
+    expect(result.exitCode).toBe(1);
+    expect(result.stdout).toContain(
+      `✖ f: output /tmp/elsewhere is outside the project (${project.dir}); outputs are paths inside it, or an Output kind for anything else`,
+    );
+    expect(result.stderr).not.toContain('TaskError');
+  });
+
   it('an absolute path output inside the project is digested as the relative path', async () => {
     project = new Project({ 'record.ts': RECORD });
     project.write(
