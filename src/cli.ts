@@ -7,6 +7,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { COMMAND_ARG, encodeCommand } from './command-args.js';
 import type { Registry } from './dsl.js';
 import { FileHasher } from './file-hasher.js';
 import { closure, parseTarget, Planner, suggest } from './graph.js';
@@ -48,6 +49,7 @@ Targets:
   name                 a task (no target: the \`default\` task)
   'name[a,b]'          with positional arguments, as Rake does
   name -- --key=value  with named arguments
+  name -- CMD ARGS...  with a command (from the first word not --key=value, or after a second --)
 
 Options:
   -T, --list [pattern] list tasks with a description (--all: every task)
@@ -342,6 +344,10 @@ async function runCommand(io: Io): Promise<number> {
         return EXIT.ok;
       }
       if (summary.interrupted) return EXIT.interrupted;
+      const [only] = summary.failures.length === 1 ? summary.failures : [];
+      if (only?.failure.reason === 'reported' && only.failure.exitCode !== undefined) {
+        return only.failure.exitCode;
+      }
       return summary.counts.failed > 0 || summary.failures.length > 0 ? EXIT.failed : EXIT.ok;
     } finally {
       if (held?.ok) held.releaseAll();
@@ -558,9 +564,14 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
     return { error: describeArgsError(error as Error & { code?: string }) };
   }
   const named: Record<string, string> = {};
-  for (const word of rest) {
+  for (let i = 0; i < rest.length; i++) {
+    const word = rest[i] as string;
     const match = /^--([^=]+)(?:=(.*))?$/s.exec(word);
-    if (!match) return { error: `after --, arguments are --name=value; got "${word}"` };
+    if (!match || word === '--') {
+      // The rest is a command for the task (ENV:run, ENV:artisan), kept word for word.
+      named[COMMAND_ARG] = encodeCommand(rest.slice(word === '--' ? i + 1 : i));
+      break;
+    }
     named[match[1] as string] = match[2] ?? 'true';
   }
   const values: Values = { ...(parsed.values as Values) };

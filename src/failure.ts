@@ -10,8 +10,12 @@ export type Failure =
   /** A literal input path with no file (input-check.ts); `nearest`: a similar name beside it. */
   | { reason: 'input-missing'; input: string; nearest?: string }
   | { reason: 'invoke-failed'; task: string; why: string }
-  /** An adapter (docker, AWS) that already put its failure into words naming the next step. */
-  | { reason: 'reported'; message: string }
+  /**
+   * An adapter (docker, AWS) that already put its failure into words naming the next step.
+   * `exitCode`: the status `task` exits with when this is the run's only failure (ENV:run ends
+   * with its container's exit code).
+   */
+  | { reason: 'reported'; message: string; exitCode?: number }
   /** Something the task's code threw: a bug, or a plain `throw new Error()` in a Taskfile. */
   | {
       reason: 'exception';

@@ -14,4 +14,5 @@ export type {
 } from './dsl.js';
 export type { Output } from './output.js';
 export { TaskError } from './failure.js';
+export { decodeCommand } from './command-args.js';
 export type { Failure } from './failure.js';

@@ -8,7 +8,7 @@
  */
 import { task } from 'taskgraph';
 import type { PreflightContext } from 'taskgraph';
-import { TaskError } from 'taskgraph';
+import { TaskError, decodeCommand } from 'taskgraph';
 import type { EcsEnvironment } from '../src/environment.ts';
 import { dockerFor } from './docker.ts';
 import { settings, tagOf } from './settings.ts';
@@ -20,12 +20,22 @@ const AWS_ENV = [
   'AWS_ENDPOINT_URL_ECS',
   'AWS_ENDPOINT_URL_ECR',
   'AWS_ENDPOINT_URL_STS',
+  'AWS_ENDPOINT_URL_CLOUDWATCH_LOGS',
+  'AWS_ENDPOINT_URL_SSM',
+  'AWS_ENDPOINT_URL_SECRETS_MANAGER',
+  'AWS_ENDPOINT_URL_IAM',
+  'AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2',
 ];
 
 type Aws = typeof import('../src/aws/commands.ts');
 
 /** Runs one AWS command: its report on success, its failure in words (and exit 1) otherwise. */
-async function withAws<T>(
+async function withAws<T>(...args: Parameters<typeof awsValue<T>>): Promise<void> {
+  await awsValue(...args);
+}
+
+/** withAws, returning the command's value for a task that goes on with it. */
+async function awsValue<T>(
   ctx: PreflightContext,
   env: EcsEnvironment,
   command: (
@@ -37,7 +47,7 @@ async function withAws<T>(
     { ok: true; value: T } | { ok: false; failure: import('../src/aws/errors.ts').AwsFailureData }
   >,
   describe: (aws: Aws, value: T) => string,
-): Promise<void> {
+): Promise<T> {
   const aws = await import('../src/aws/commands.ts');
   const clients = aws.createAwsClients(env);
   try {
@@ -53,8 +63,53 @@ async function withAws<T>(
       });
     }
     ctx.log(describe(aws, result.value));
+    return result.value;
   } finally {
     aws.destroyAwsClients(clients);
+  }
+}
+
+/** A service by its key in the environment file or its ECS name; a usage error otherwise. */
+function serviceName(env: EcsEnvironment, given: string | undefined, usage: string): string {
+  const fallback = env.services[env.deploy.migrate.service]?.name;
+  if (given === undefined && fallback !== undefined) return fallback;
+  const found = Object.entries(env.services).find(([key, s]) => key === given || s.name === given);
+  if (found) return found[1].name;
+  const known = Object.entries(env.services).map(([key, s]) => `${key} (${s.name})`);
+  throw new TaskError({
+    reason: 'reported',
+    message: `no service ${JSON.stringify(given)} in environments/${env.name}.ts: use one of ${known.join(', ')}. ${usage}`,
+  });
+}
+
+/** The command after `--`, or a usage error. */
+function commandOf(value: string | undefined, usage: string): string[] {
+  const command = decodeCommand(value);
+  if (command === undefined || command.length === 0) {
+    throw new TaskError({ reason: 'reported', message: `no command given. ${usage}` });
+  }
+  return command;
+}
+
+/** ENV:run and ENV:artisan: a one-off task; `task` exits with the container's exit code. */
+async function runInCluster(
+  ctx: PreflightContext,
+  env: EcsEnvironment,
+  service: string,
+  command: readonly string[],
+): Promise<void> {
+  const report = await awsValue(
+    ctx,
+    env,
+    (aws, context) => aws.runOneOff({ ...context, service, command }),
+    (aws, value) => aws.describeRun(value),
+  );
+  if (report.exitCode !== 0) {
+    throw new TaskError({
+      reason: 'reported',
+      message: `${JSON.stringify(command)} exited ${report.exitCode} in task ${report.taskId} (${report.stoppedReason})`,
+      exitCode: report.exitCode,
+    });
   }
 }
 
@@ -69,12 +124,107 @@ export function defineDeployTasks(env: EcsEnvironment): void {
       (aws, context) => aws.checkAccount(context),
       (_aws, who) => `AWS account ${who.account} (${who.arn})`,
     );
+  /**
+   * Before anything is built or pushed: the account, then what a deploy relies on besides the
+   * images (roles, secrets, log group, target groups). A missing secret stops here.
+   */
+  const verifyBeforePush = async (ctx: PreflightContext): Promise<void> => {
+    await accountCheck(ctx);
+    await withAws(
+      ctx,
+      env,
+      // `create` pushes before the cluster exists, and deploy checks its services itself.
+      (aws, context) => aws.verify({ ...context, checkServices: false }),
+      (aws, value) => aws.describeVerify(value),
+    );
+  };
+
+  task('verify', {
+    desc: `Check what a ${name} deploy relies on (images, roles, secrets, log group, target groups, services); verify[fix] creates the log group`,
+    deps: ['render'],
+    args: ['mode'],
+    env: AWS_ENV,
+    run: (ctx) => {
+      const { mode } = ctx.args;
+      if (mode !== undefined && mode !== 'fix') {
+        throw new TaskError({
+          reason: 'reported',
+          message: `usage: npx task ${name}:verify, or '${name}:verify[fix]' to create the log group or correct its retention`,
+        });
+      }
+      return withAws(
+        ctx,
+        env,
+        async (aws, context, rendered) =>
+          aws.verify({ ...context, taskDefinitions: await rendered(), fix: mode === 'fix' }),
+        (aws, value) => aws.describeVerify(value),
+      );
+    },
+  });
+
+  const runUsage = `usage: npx task ${name}:run -- [--service=SERVICE] CMD ARGS...`;
+  task('run', {
+    desc: `Run a command as a one-off ${name} task (a service's task definition and network), streaming its output: run -- [--service=S] CMD...`,
+    args: ['command', 'service'],
+    env: AWS_ENV,
+    run: (ctx) =>
+      runInCluster(
+        ctx,
+        env,
+        serviceName(env, ctx.args.service, runUsage),
+        commandOf(ctx.args.command, runUsage),
+      ),
+  });
+
+  const artisanUsage = `usage: npx task ${name}:artisan -- ARGS... (e.g. migrate:status)`;
+  task('artisan', {
+    desc: `Run \`php artisan ARGS\` as a one-off ${name} task, streaming its output: artisan -- migrate:status`,
+    args: ['command'],
+    env: AWS_ENV,
+    run: (ctx) =>
+      runInCluster(ctx, env, serviceName(env, undefined, artisanUsage), [
+        'php',
+        'artisan',
+        ...commandOf(ctx.args.command, artisanUsage),
+      ]),
+  });
+
+  task('logs', {
+    desc: `Follow ${name}'s container logs, each line prefixed with its task: logs -- [--service=S] [--since=10m] [--filter=WORDS] [--follow=false]`,
+    args: ['service', 'since', 'filter', 'follow'],
+    env: AWS_ENV,
+    run: async (ctx) => {
+      const usage = `usage: npx task ${name}:logs -- [--service=S] [--since=10m|2h|ISO time] [--filter=WORDS] [--follow=false]`;
+      const services = Object.values(env.services).filter(
+        (s) =>
+          ctx.args.service === undefined || s.name === serviceName(env, ctx.args.service, usage),
+      );
+      const aws = await import('../src/aws/commands.ts');
+      const since = aws.parseSince(ctx.args.since ?? '10m', Date.now());
+      if (since === undefined) {
+        throw new TaskError({ reason: 'reported', message: `--since: ${usage}` });
+      }
+      await withAws(
+        ctx,
+        env,
+        (aws, context) =>
+          aws.logs({
+            ...context,
+            services: services.map((s) => s.name),
+            since,
+            follow: ctx.args.follow !== 'false',
+            ...(ctx.args.filter === undefined ? {} : { filter: ctx.args.filter }),
+          }),
+        (_aws, printed) => `${printed} line${printed === 1 ? '' : 's'}`,
+      );
+    },
+  });
 
   task('push', {
     desc: `Push ${name}'s images to ECR (only tags the registry lacks)`,
     deps: [':images:build', 'nginx'],
     env: AWS_ENV,
-    preflight: accountCheck,
+    preflight: verifyBeforePush,
     run: (ctx) =>
       withAws(
         ctx,

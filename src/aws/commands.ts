@@ -13,5 +13,5 @@ export { describeScale, scale } from './scale.js';
 export { describeDiff, describeStatus, diff, status } from './status.js';
 export { readRenderedTaskDefinitions } from './task-definitions.js';
 export { describeVerify, verify } from './verify.js';
-export { followLogs, logTargets, parseSince } from './logs.js';
+export { followLogs, logs, logTargets, parseSince } from './logs.js';
 export { describeRun, runOneOff } from './one-off.js';

@@ -14,6 +14,8 @@ export interface StoppedTask {
   readonly taskId: string;
   readonly stoppedReason: string;
   readonly containers: readonly { name: string; exitCode: number | undefined; reason?: string }[];
+  /** The last lines the task wrote to CloudWatch Logs (none when it wrote nothing). */
+  readonly lastLines?: readonly string[];
 }
 
 /** How a service ended up after a deploy (or rollback) failed. */
@@ -412,6 +414,7 @@ function describeRollout(detail: RolloutFailureDetail): string {
         .map((c) => `${c.name} exit ${c.exitCode ?? '-'}${c.reason ? ` (${c.reason})` : ''}`)
         .join(', ');
       lines.push(`    ${stopped.taskId}: ${stopped.stoppedReason}${codes ? `; ${codes}` : ''}`);
+      for (const line of stopped.lastLines ?? []) lines.push(`      | ${line}`);
     }
   }
   if (detail.events.length > 0) {

@@ -16,9 +16,13 @@ import {
   GetLogEventsCommand,
   type FilteredLogEvent,
 } from '@aws-sdk/client-cloudwatch-logs';
-import type { TaskDefinition } from '@aws-sdk/client-ecs';
+import {
+  DescribeServicesCommand,
+  DescribeTaskDefinitionCommand,
+  type TaskDefinition,
+} from '@aws-sdk/client-ecs';
 import type { AwsContext } from './clients.js';
-import { awsCall, awsErrorName } from './errors.js';
+import { AwsFailure, awsCall, awsErrorName, runCommand, type Result } from './errors.js';
 
 /** How far back each poll looks again for events ingested late. */
 export const LOOKBACK_MS = 30_000;
@@ -194,4 +198,85 @@ export async function lastLines(
       throw error;
     }
   });
+}
+
+export interface LogsOptions extends AwsContext {
+  /** ECS service names whose containers' output to show. */
+  readonly services: readonly string[];
+  readonly since: number;
+  readonly follow: boolean;
+  readonly filter?: string;
+}
+
+/** `ENV:logs`: where each service's running task definition sends its output, followed. */
+export async function logs(options: LogsOptions): Promise<Result<number>> {
+  return runCommand(async () => {
+    const ctx = options;
+    const cluster = ctx.env.ecs.cluster;
+    const out = await awsCall('ecs:DescribeServices', cluster, () =>
+      ctx.clients.ecs.send(
+        new DescribeServicesCommand({ cluster, services: [...options.services] }),
+      ),
+    );
+    const missing = options.services.filter(
+      (name) => !out.services?.some((s) => s.serviceName === name && s.status === 'ACTIVE'),
+    );
+    if (missing.length > 0) {
+      throw new AwsFailure({
+        reason: 'services-missing',
+        environment: ctx.env.name,
+        cluster,
+        services: missing,
+      });
+    }
+    const queries: LogQuery[] = [];
+    for (const service of out.services ?? []) {
+      const arn = service.taskDefinition ?? '';
+      const described = await awsCall('ecs:DescribeTaskDefinition', arn, () =>
+        ctx.clients.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn })),
+      );
+      for (const target of logTargets(described.taskDefinition ?? {})) {
+        queries.push({
+          group: target.group,
+          ...(target.prefix === undefined
+            ? {}
+            : { streamPrefix: `${target.prefix}/${target.container}/` }),
+          ...(options.filter === undefined ? {} : { filter: options.filter }),
+        });
+      }
+    }
+    return followLogs(ctx, { queries, since: options.since, follow: options.follow });
+  });
+}
+
+/**
+ * The last lines each stopped task wrote, for a failed deploy's report (`container: line` when
+ * the task has several containers). Best effort: a task whose logs cannot be read has none.
+ */
+export async function stoppedTaskLines(
+  ctx: Pick<AwsContext, 'clients'>,
+  taskDefinition: string,
+  taskIds: readonly string[],
+  count = 5,
+): Promise<Map<string, string[]>> {
+  const tails = new Map<string, string[]>();
+  try {
+    const described = await awsCall('ecs:DescribeTaskDefinition', taskDefinition, () =>
+      ctx.clients.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition })),
+    );
+    const targets = logTargets(described.taskDefinition ?? {});
+    for (const taskId of taskIds) {
+      const lines: string[] = [];
+      for (const target of targets) {
+        const tail = await lastLines(ctx, target, taskId, count);
+        lines.push(
+          ...tail.map((line) => (targets.length > 1 ? `${target.container}: ${line}` : line)),
+        );
+      }
+      tails.set(taskId, lines);
+    }
+  } catch (error) {
+    if (!(error instanceof AwsFailure)) throw error;
+  }
+  return tails;
 }

@@ -46,7 +46,7 @@ export interface RunReport {
 }
 
 /** How long after the task stops lines may still arrive (ingestion lags their timestamps). */
-const DRAIN_MS = 10_000;
+const DRAIN_MS = 6_000;
 /** Output streams while the task runs, so poll at a steady pace rather than backing off. */
 const POLL_MS = 2_000;
 
@@ -163,7 +163,7 @@ export async function runOneOff(options: RunOptions): Promise<Result<RunReport>>
       await printNew();
       const task = out.tasks?.[0];
       if (task?.lastStatus === 'STOPPED') {
-        stoppedAt ??= ctx.clock.now();
+        stoppedAt ??= task.stoppedAt?.getTime() ?? ctx.clock.now();
         if (ctx.clock.now() - stoppedAt >= DRAIN_MS || !query) {
           const exitCode = exitCodeOf(task, container);
           const stoppedReason = task.stoppedReason ?? '';

@@ -22,6 +22,7 @@ import {
   type RolloutFailureDetail,
   type StoppedTask,
 } from './errors.js';
+import { stoppedTaskLines } from './logs.js';
 import { restoreServices } from './restore.js';
 import {
   describeServices,
@@ -193,7 +194,16 @@ async function diagnose(
         ...(c.reason === undefined ? {} : { reason: c.reason }),
       })),
     }));
-  return { events, stoppedTasks };
+  // What the failed containers printed last: usually the reason in the app's own words.
+  const tails = await stoppedTaskLines(
+    ctx,
+    ours.taskDefinition,
+    stoppedTasks.map((t) => t.taskId),
+  );
+  return {
+    events,
+    stoppedTasks: stoppedTasks.map((t) => ({ ...t, lastLines: tails.get(t.taskId) ?? [] })),
+  };
 }
 
 export interface ServiceChange {

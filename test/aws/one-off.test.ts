@@ -15,6 +15,7 @@ import {
   takeNew,
 } from '../../src/aws/logs.js';
 import { runOneOff } from '../../src/aws/one-off.js';
+import { deploy } from '../../src/aws/deploy.js';
 import { putLogGroup, writeEvents } from '../support/aws-emulator/logs.js';
 import { failure, startHarness, value, type Harness } from './harness.js';
 
@@ -192,5 +193,26 @@ describe('logs', () => {
       follow: false,
     });
     expect(h.lines).toEqual(['nginx/bbbb | ERROR upstream']);
+  });
+
+  test("a failed deploy's report prints the stopped tasks' last log lines", async () => {
+    h.emu.taskOutput.print({ image: 'staging_example_php_fpm:bad' }, [
+      'booting',
+      'PHP Fatal error: Class "App\\Kernel" not found',
+    ]);
+    const ctx = h.ctx({
+      log: (line) => {
+        // The migration (a one-off task) passes; the service's new tasks then fail.
+        if (line.startsWith('migration:') && line.endsWith('exited 0')) {
+          h.emu.faults.failHealthCheck({ image: 'staging_example_php_fpm:bad' });
+        }
+      },
+    });
+    const result = failure(
+      await deploy({ ...ctx, taskDefinitions: await h.render({ phpFpm: 'bad', nginx: 'v1' }) }),
+    );
+    const text = describeAwsFailure(result);
+    expect(text).toContain('Task failed container health checks');
+    expect(text).toMatch(/\n {6}\| booting\n {6}\| PHP Fatal error: Class "App\\Kernel" not found/);
   });
 });

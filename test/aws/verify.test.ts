@@ -18,7 +18,7 @@ import type { VerifyFinding } from '../../src/aws/verify-problems.js';
 import { putRole } from '../support/aws-emulator/iam.js';
 import { putSecret } from '../support/aws-emulator/secrets-manager.js';
 import { failure, startHarness, value, type Harness } from './harness.js';
-import { roleName, seedPrerequisites } from './prerequisites.js';
+import { roleName, seedPrerequisites } from '../support/deploy-prerequisites.js';
 
 let h: Harness;
 

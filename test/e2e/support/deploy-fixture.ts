@@ -12,8 +12,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { execa } from 'execa';
+import staging from '../../../environments/staging.js';
+import type { EcsEnvironment } from '../../../src/environment.js';
 import { startRegistry, type Registry } from '../../support/aws-emulator/registry-fixture.js';
 import type { ReadLagOptions } from '../../support/aws-emulator/read-lag.js';
+import { seedPrerequisites } from '../../support/deploy-prerequisites.js';
 import { startAwsEmulator, type AwsEmulator } from '../../support/aws-emulator/server.js';
 import { TASK_BIN, cleanEnv } from '../../support/project.js';
 import { Clone, localTags, type TaskRun } from './clone.js';
@@ -89,6 +92,9 @@ export async function startDeployWorld(
   const home = await realpath(await mkdtemp(path.join(tmpdir(), 'taskgraph-deploy-home-')));
   await mkdir(path.join(home, 'tmp'));
   await writeEnvironment(clone, smokeUrl);
+  // What the operator set up beside ECS (roles, secrets, log group, target groups): deploys
+  // verify it before pushing anything.
+  seedPrerequisites(emu, e2eEnvironment());
   // A marker in the app: every php-fpm tag this copy builds is its own, never the checkout's.
   await clone.edit(
     'example/app/Http/Controllers/VisitController.php',
@@ -101,6 +107,11 @@ export async function startDeployWorld(
     AWS_ENDPOINT_URL_ECS: emu.endpoint,
     AWS_ENDPOINT_URL_ECR: emu.endpoint,
     AWS_ENDPOINT_URL_STS: emu.endpoint,
+    AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: emu.endpoint,
+    AWS_ENDPOINT_URL_SSM: emu.endpoint,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: emu.endpoint,
+    AWS_ENDPOINT_URL_IAM: emu.endpoint,
+    AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2: emu.endpoint,
     AWS_ACCESS_KEY_ID: 'AKIDE2ETEST',
     AWS_SECRET_ACCESS_KEY: 'e2e-secret-key',
     AWS_REGION: ACCOUNT.region,
@@ -172,6 +183,11 @@ export async function startDeployWorld(
       console.error('STOP end', new Date().toISOString());
     },
   };
+}
+
+/** environments/e2e.ts as the clone loads it: staging's values with the name replaced. */
+export function e2eEnvironment(): EcsEnvironment {
+  return JSON.parse(JSON.stringify(staging).replaceAll('staging', ENV)) as EcsEnvironment;
 }
 
 /** staging.ts, renamed: adding an environment is one new file, nothing else edited. */

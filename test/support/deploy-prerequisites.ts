@@ -6,12 +6,12 @@
  */
 import type { EcsEnvironment } from '../../src/environment.js';
 import { parseSecretRef } from '../../src/aws/verify.js';
-import { putTargetGroup } from '../support/aws-emulator/elbv2.js';
-import { putRole } from '../support/aws-emulator/iam.js';
-import { putLogGroup } from '../support/aws-emulator/logs.js';
-import { putSecret } from '../support/aws-emulator/secrets-manager.js';
-import type { AwsEmulator } from '../support/aws-emulator/server.js';
-import { putParameter } from '../support/aws-emulator/ssm.js';
+import { putTargetGroup } from './aws-emulator/elbv2.js';
+import { putRole } from './aws-emulator/iam.js';
+import { putLogGroup } from './aws-emulator/logs.js';
+import { putSecret } from './aws-emulator/secrets-manager.js';
+import type { AwsEmulator } from './aws-emulator/server.js';
+import { putParameter } from './aws-emulator/ssm.js';
 
 export function roleName(arn: string): string {
   return arn.split('/').at(-1) ?? arn;
