@@ -212,6 +212,17 @@ const ecsSchema = z
         lockSettleSeconds: int(0, 600).optional(),
         /** Stages run in order; the services within a stage update in parallel. */
         order: z.array(z.array(serviceKey).min(1)).min(1),
+        /**
+         * CloudWatch alarms that fail a deployment while it rolls out (and roll it back when
+         * `rollback`): ECS's deploymentConfiguration.alarms.
+         */
+        alarms: z
+          .object({
+            names: z.array(z.string().min(1).max(255)).min(1),
+            rollback: z.boolean(),
+          })
+          .strict()
+          .optional(),
       })
       .strict(),
     /** nginx reaches php-fpm through this Network Load Balancer (FastCGI is TCP, not HTTP). */
@@ -227,6 +238,19 @@ const ecsSchema = z
     app: appSchema,
     /** Name -> reference; rendered as `secrets[].valueFrom`, resolved by ECS at task start. */
     secrets: z.record(envName, secretRef),
+    /**
+     * Tags on the task definitions, services and one-off tasks (and, propagated, on the
+     * services' tasks). https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-using-tags.html
+     */
+    tags: z
+      .record(
+        matching(
+          /^(?!aws:)[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u,
+          'a tag key (not starting with aws:)',
+        ),
+        z.string().max(256),
+      )
+      .optional(),
   })
   .strict();
 

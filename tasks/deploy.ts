@@ -325,7 +325,7 @@ export function defineDeployTasks(env: EcsEnvironment): void {
   });
 
   task('diff', {
-    desc: `Rendered ${name} task definitions against the live ones (changes nothing)`,
+    desc: `Rendered ${name} task definitions and service settings against the live ones, as a unified diff (changes nothing)`,
     deps: ['render'],
     env: AWS_ENV,
     readOnly: true,
@@ -333,9 +333,18 @@ export function defineDeployTasks(env: EcsEnvironment): void {
       withAws(
         ctx,
         env,
-        async (aws, context, rendered) =>
-          aws.diff({ ...context, taskDefinitions: await rendered() }),
-        (aws, value) => aws.describeDiff(value),
+        async (aws, context, rendered) => {
+          const taskDefinitions = await rendered();
+          const summary = await aws.diff({ ...context, taskDefinitions });
+          if (!summary.ok) return summary;
+          // Coloured on a terminal only: a CI log or a pipe gets plain `diff -u` text.
+          const color = process.stdout.isTTY === true && process.env['NO_COLOR'] === undefined;
+          const unified = await aws.unifiedServiceDiff({ ...context, taskDefinitions, color });
+          if (!unified.ok) return unified;
+          return { ok: true, value: { summary: summary.value, unified: unified.value } };
+        },
+        (aws, value) =>
+          `${aws.describeDiff(value.summary)}\n${aws.describeUnifiedDiff(value.unified)}`,
       ),
   });
 

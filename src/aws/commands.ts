@@ -15,3 +15,4 @@ export { readRenderedTaskDefinitions } from './task-definitions.js';
 export { describeVerify, verify } from './verify.js';
 export { followLogs, logs, logTargets, parseSince } from './logs.js';
 export { describeRun, runOneOff } from './one-off.js';
+export { describeUnifiedDiff, unifiedServiceDiff } from './service-diff.js';

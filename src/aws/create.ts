@@ -8,6 +8,7 @@
  *   register what differs ─> migrate (when the migrating service is new) ─> CreateService stage by
  *   stage, watch
  */
+import { ecsTags } from './service-settings.js';
 import { requireAccount } from './account.js';
 import { imagesOf, markDeployed } from './ecr-lifecycle.js';
 import {
@@ -94,7 +95,10 @@ async function createService(
         schedulingStrategy: 'REPLICA',
         propagateTags: 'SERVICE',
         enableECSManagedTags: true,
-        tags: [{ key: 'taskgraph:environment', value: env.name }],
+        tags: [
+          { key: 'taskgraph:environment', value: env.name },
+          ...(ecsTags(env.tags).tags ?? []),
+        ],
       }),
     ),
   );

@@ -27,6 +27,8 @@ import {
   updateService,
   type ServiceChange,
 } from './services.js';
+import { differingSettings } from './service-diff.js';
+import type { settingsUpdate } from './service-settings.js';
 import { smokeCheck } from './smoke-check.js';
 import {
   describeTaskDefinition,
@@ -67,7 +69,7 @@ export interface DeployPlan {
   readonly stages: readonly (readonly ServiceChange[])[];
   /** Whether the migration runs (deploy.migrate.service gets a new task definition). */
   readonly migrate: boolean;
-  /** Services whose deployment configuration differs from the environment's, nothing else. */
+  /** Services whose settings differ from the environment's, and not their task definition. */
   readonly reconfigure: readonly string[];
 }
 
@@ -97,24 +99,35 @@ export function planDeploy(
   env: EcsEnvironment,
   snapshots: ReadonlyMap<ServiceKey, ServiceSnapshot>,
   revisions: readonly ResolvedRevision[],
+  /**
+   * Each service's settings, as UpdateService takes them, for the services whose live settings
+   * differ from the environment's (service-settings.ts); without it only the deployment
+   * configuration is compared.
+   */
+  settings?: ReadonlyMap<ServiceKey, ReturnType<typeof settingsUpdate>>,
 ): DeployPlan {
   const running = (key: ServiceKey) => snapshots.get(key)?.taskDefinition;
+  // A service whose settings differ rolls out too (ECS may start a deployment for them, e.g.
+  // a network change), on its current revision when that does not change: one UpdateService.
   const changes: ServiceChange[] = revisions
-    .filter((r) => running(r.key) !== r.arn)
+    .filter((r) => running(r.key) !== r.arn || settings?.has(r.key) === true)
     .map((r) => ({
       key: r.key,
       service: serviceSettings(env, r.key).name,
-      taskDefinition: r.arn,
+      taskDefinition: running(r.key) !== r.arn ? r.arn : (running(r.key) ?? r.arn),
       previous: running(r.key),
+      settings: settings?.get(r.key),
     }));
+  const revised = new Set(changes.filter((c) => c.taskDefinition !== c.previous).map((c) => c.key));
   const changing = new Set(changes.map((c) => c.key));
   return {
     stages: stagesOf(env, changes),
-    migrate: changing.has(env.deploy.migrate.service),
+    migrate: revised.has(env.deploy.migrate.service),
     reconfigure: revisions
       .filter((r) => {
         const snapshot = snapshots.get(r.key);
-        return !changing.has(r.key) && snapshot !== undefined && !sameConfiguration(env, snapshot);
+        if (changing.has(r.key) || snapshot === undefined || settings) return false;
+        return !sameConfiguration(env, snapshot);
       })
       .map((r) => serviceSettings(env, r.key).name),
   };
@@ -169,11 +182,12 @@ async function deployLocked(options: DeployOptions): Promise<DeployReport> {
   }
   const running = new Map([...snapshots].map(([key, s]) => [key, s.taskDefinition]));
   const revisions = await resolveRevisions(ctx, options.taskDefinitions, running, keys);
-  const plan = planDeploy(env, snapshots, revisions);
+  const settings = await differingSettings(ctx, options.taskDefinitions, keys);
+  const plan = planDeploy(env, snapshots, revisions, settings);
   const registered = new Set(revisions.filter((r) => r.registered).map((r) => r.key));
   for (const service of plan.reconfigure) {
     ctx.log(
-      `${service}: deployment configuration differs from environments/${env.name}.ts; updating it (no new deployment)`,
+      `${service}: service settings differ from environments/${env.name}.ts; updating them (no new task definition)`,
     );
     await updateService(ctx, service, {});
   }

@@ -114,7 +114,7 @@ export async function runOneOff(options: RunOptions): Promise<Result<RunReport>>
     const run = await awsCall('ecs:RunTask', `${cluster}/${arn}`, () =>
       ctx.clients.ecs.send(
         new RunTaskCommand(
-          runTaskInput(cluster, service, container, options.command, options.tags),
+          runTaskInput(cluster, service, container, options.command, options.tags ?? ctx.env.tags),
         ),
       ),
     );

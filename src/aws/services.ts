@@ -24,6 +24,7 @@ import {
 } from './errors.js';
 import { stoppedTaskLines } from './logs.js';
 import { restoreServices } from './restore.js';
+import type { settingsUpdate } from './service-settings.js';
 import {
   describeServices,
   toSnapshot,
@@ -43,6 +44,16 @@ export function deploymentConfiguration(ctx: Pick<AwsContext, 'env'>): Deploymen
       enable: deploy.circuitBreaker.enable,
       rollback: deploy.circuitBreaker.rollback,
     },
+    // CloudWatch alarms as a rollback trigger, when the environment names them.
+    ...(deploy.alarms === undefined
+      ? {}
+      : {
+          alarms: {
+            alarmNames: [...deploy.alarms.names],
+            enable: true,
+            rollback: deploy.alarms.rollback,
+          },
+        }),
   };
 }
 
@@ -133,16 +144,23 @@ export function foreignDeployment(snapshot: ServiceSnapshot) {
 export async function updateService(
   ctx: AwsContext,
   service: string,
-  change: { readonly taskDefinition?: string; readonly desiredCount?: number },
+  change: {
+    readonly taskDefinition?: string;
+    readonly desiredCount?: number;
+    /** Every service setting, when any differs from the environment's (service-settings.ts). */
+    readonly settings?: ReturnType<typeof settingsUpdate> | undefined;
+  },
 ): Promise<{ ours: Ours | undefined; snapshot: ServiceSnapshot }> {
   const cluster = ctx.env.ecs.cluster;
+  const { settings, ...rest } = change;
   const out = await awsCall('ecs:UpdateService', `${cluster}/${service}`, () =>
     ctx.clients.ecs.send(
       new UpdateServiceCommand({
         cluster,
         service,
-        ...change,
+        ...rest,
         deploymentConfiguration: deploymentConfiguration(ctx),
+        ...settings,
       }),
     ),
   );
@@ -212,6 +230,8 @@ export interface ServiceChange {
   readonly taskDefinition: string;
   /** What it ran before this run; undefined for a service this run created. */
   readonly previous: string | undefined;
+  /** The service's settings, sent with the new task definition when they differ. */
+  readonly settings?: ReturnType<typeof settingsUpdate> | undefined;
 }
 
 export interface StartedRollout extends ServiceChange {
@@ -311,6 +331,7 @@ export async function rollOutStages(
         ctx.log(`${change.service}: updating to ${change.taskDefinition}`);
         const { ours, snapshot } = await updateService(ctx, change.service, {
           taskDefinition: change.taskDefinition,
+          settings: change.settings,
         });
         for (const event of snapshot.events) seen.add(event.id);
         if (ours === undefined)

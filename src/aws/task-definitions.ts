@@ -22,6 +22,7 @@ import {
 } from '../environment.js';
 import type { AwsContext } from './clients.js';
 import { AwsFailure, awsCall, awsErrorName } from './errors.js';
+import { ecsTags } from './service-settings.js';
 
 /** Each service's rendered task definition, by service key. */
 export type RenderedTaskDefinitions = Readonly<
@@ -299,7 +300,9 @@ export async function registerTaskDefinition(
 ): Promise<TaskDefinition> {
   const family = rendered.family ?? '(no family)';
   const out = await awsCall('ecs:RegisterTaskDefinition', family, () =>
-    ctx.clients.ecs.send(new RegisterTaskDefinitionCommand(rendered)),
+    ctx.clients.ecs.send(
+      new RegisterTaskDefinitionCommand({ ...rendered, ...ecsTags(ctx.env.tags) }),
+    ),
   );
   if (out.taskDefinition?.taskDefinitionArn === undefined) {
     throw new AwsFailure({
