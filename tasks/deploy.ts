@@ -144,6 +144,8 @@ export function defineDeployTasks(env: EcsEnvironment): void {
     deps: ['render'],
     args: ['mode'],
     env: AWS_ENV,
+    // Nothing here for the run to remember, and no lock: it never waits for a deploy.
+    readOnly: true,
     run: (ctx) => {
       const { mode } = ctx.args;
       if (mode !== undefined && mode !== 'fix') {
@@ -167,6 +169,8 @@ export function defineDeployTasks(env: EcsEnvironment): void {
     desc: `Run a command as a one-off ${name} task (a service's task definition and network), streaming its output: run -- [--service=S] CMD...`,
     args: ['command', 'service'],
     env: AWS_ENV,
+    // Nothing here for the run to remember, and no lock: it never waits for a deploy.
+    readOnly: true,
     run: (ctx) =>
       runInCluster(
         ctx,
@@ -181,6 +185,8 @@ export function defineDeployTasks(env: EcsEnvironment): void {
     desc: `Run \`php artisan ARGS\` as a one-off ${name} task, streaming its output: artisan -- migrate:status`,
     args: ['command'],
     env: AWS_ENV,
+    // Nothing here for the run to remember, and no lock: it never waits for a deploy.
+    readOnly: true,
     run: (ctx) =>
       runInCluster(ctx, env, serviceName(env, undefined, artisanUsage), [
         'php',
@@ -193,6 +199,8 @@ export function defineDeployTasks(env: EcsEnvironment): void {
     desc: `Follow ${name}'s container logs, each line prefixed with its task: logs -- [--service=S] [--since=10m] [--filter=WORDS] [--follow=false]`,
     args: ['service', 'since', 'filter', 'follow'],
     env: AWS_ENV,
+    // Nothing here for the run to remember, and no lock: it never waits for a deploy.
+    readOnly: true,
     run: async (ctx) => {
       const usage = `usage: npx task ${name}:logs -- [--service=S] [--since=10m|2h|ISO time] [--filter=WORDS] [--follow=false]`;
       const services = Object.values(env.services).filter(
@@ -268,9 +276,18 @@ export function defineDeployTasks(env: EcsEnvironment): void {
   task('deploy', {
     desc: `Deploy to ${name}: push, register what changed, migrate, roll out, verify, roll back on failure`,
     deps: ['push', 'render'],
-    args: ['force'],
+    args: ['force', 'dry-run'],
     env: AWS_ENV,
-    preflight: accountCheck,
+    preflight: (ctx) => {
+      // Its prerequisite ENV:push writes to ECR, so a dry run is its own task, which has none.
+      if (ctx.args['dry-run'] !== undefined) {
+        throw new TaskError({
+          reason: 'reported',
+          message: `A dry run of ${name}:deploy is \`npx task ${name}:plan\`: it renders, then prints what deploy would push, register, migrate and update, writing nothing. Nothing was done.`,
+        });
+      }
+      return accountCheck(ctx);
+    },
     run: (ctx) =>
       withAws(
         ctx,
@@ -282,6 +299,21 @@ export function defineDeployTasks(env: EcsEnvironment): void {
             force: ctx.args.force === 'true',
           }),
         (aws, value) => aws.describeDeploy(value),
+      ),
+  });
+
+  task('plan', {
+    desc: `A dry run of ${name}:deploy: the images it would push, revisions it would register (with the changes), whether it would migrate, the services it would update and in what order; writes nothing`,
+    deps: ['render'],
+    env: AWS_ENV,
+    readOnly: true,
+    run: (ctx) =>
+      withAws(
+        ctx,
+        env,
+        async (aws, context, rendered) =>
+          aws.dryRun({ ...context, taskDefinitions: await rendered() }),
+        (aws, value) => aws.describeDryRun(value),
       ),
   });
 

@@ -16,3 +16,4 @@ export { describeVerify, verify } from './verify.js';
 export { followLogs, logs, logTargets, parseSince } from './logs.js';
 export { describeRun, runOneOff } from './one-off.js';
 export { describeUnifiedDiff, unifiedServiceDiff } from './service-diff.js';
+export { describeDryRun, dryRun } from './dry-run.js';

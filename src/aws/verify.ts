@@ -200,7 +200,8 @@ async function orMissing<T>(
   });
 }
 
-async function checkImage(ctx: AwsContext, image: string): Promise<VerifyFinding[]> {
+/** Whether ECR has the image (by tag or digest); exported for the dry run. */
+export async function checkImage(ctx: AwsContext, image: string): Promise<VerifyFinding[]> {
   const what = `image ${image}`;
   const ref = parseImage(image);
   if (!ref)
