@@ -126,3 +126,10 @@ export function failure<T>(result: Result<T>): AwsFailureData {
   if (result.ok) throw new Error(`expected a failure, got ${JSON.stringify(result.value)}`);
   return result.failure;
 }
+
+/** A service the harness's environment declares, by key; a missing one fails the test. */
+export function declared(h: Pick<Harness, 'env'>, key: string) {
+  const service = h.env.services[key];
+  if (!service) throw new Error(`${h.env.name} declares no service ${key}`);
+  return service;
+}

@@ -17,16 +17,11 @@ import {
 import { runOneOff } from '../../src/aws/one-off.js';
 import { deploy } from '../../src/aws/deploy.js';
 import { putLogGroup, writeEvents } from '../support/aws-emulator/logs.js';
-import { failure, startHarness, value, type Harness } from './harness.js';
+import { declared, failure, startHarness, value, type Harness } from './harness.js';
 
 let h: Harness;
 
-/** A service the staging environment declares. */
-function svc(key: string) {
-  const service = h.env.services[key];
-  if (!service) throw new Error(`staging declares no service ${key}`);
-  return service;
-}
+const svc = (key: string) => declared(h, key);
 
 beforeEach(async () => {
   h = await startHarness();

@@ -17,17 +17,12 @@ import {
 import type { VerifyFinding } from '../../src/aws/verify-problems.js';
 import { putRole } from '../support/aws-emulator/iam.js';
 import { putSecret } from '../support/aws-emulator/secrets-manager.js';
-import { failure, startHarness, value, type Harness } from './harness.js';
+import { declared, failure, startHarness, value, type Harness } from './harness.js';
 import { roleName, seedPrerequisites } from '../support/deploy-prerequisites.js';
 
 let h: Harness;
 
-/** A service the staging environment declares. */
-function svc(key: string) {
-  const service = h.env.services[key];
-  if (!service) throw new Error(`staging declares no service ${key}`);
-  return service;
-}
+const svc = (key: string) => declared(h, key);
 
 beforeEach(async () => {
   h = await startHarness();
