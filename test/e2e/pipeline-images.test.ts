@@ -50,6 +50,17 @@ describe.skipIf(!dockerReady)('image pipeline', () => {
     expect(run.events.filter((event) => event.type === 'output')).toEqual([]);
   });
 
+  it('-n staging:render does not predict that the up-to-date image tasks will run', async () => {
+    const dry = await clone.task(['-n', 'staging:render']);
+    expect(dry.exitCode, dry.text).toBe(0);
+    expect(statuses(dry)).toMatchObject({
+      'images:dev-php-fpm': 'up-to-date',
+      'base:rebuild': 'up-to-date',
+      'images:build': 'up-to-date',
+    });
+    expect(started(dry)).toEqual([]);
+  });
+
   it('adds only a source-sized top layer after one app file changes', async () => {
     const before = taggedBy(first, 'images:build');
     const base = taggedBy(first, 'base:rebuild');
