@@ -39,6 +39,8 @@ export interface LocalContainer {
   readonly port: number | undefined;
   /** A worker's name in the environment's `workers`. */
   readonly service?: string | undefined;
+  /** A worker's image and command, hashed (tasks/local-workers.ts): either changing replaces it. */
+  readonly revision?: string | undefined;
   /** The database's: which password it was started with (tasks/local-database.ts). */
   readonly secretDigest?: string | undefined;
 }

@@ -80,6 +80,7 @@ export async function listContainers(docker: Docker, root: string): Promise<Loca
           role,
           port: container.labels[PORT] === undefined ? undefined : Number(container.labels[PORT]),
           service: container.labels[SERVICE],
+          revision: container.labels['taskgraph.revision'],
           secretDigest: container.labels['taskgraph.secret-digest'],
         },
       ];

@@ -5,18 +5,13 @@
  * old one; the image's entry point passes the stop signal on as SIGTERM, on which `queue:work`
  * finishes its current job before it exits (images/php-fpm/laravel-entrypoint).
  */
+import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TaskContext } from 'taskgraph';
 import type { Docker } from 'taskgraph/docker/docker';
 import type { LocalEnvironment } from '../environments/index.ts';
 import type { LocalContainer } from './local-plan.ts';
-import {
-  containerName,
-  containerState,
-  failLocal,
-  lastLogLines,
-  roleLabels,
-} from './local-runtime.ts';
+import { containerName, failLocal, lastLogLines, roleLabels } from './local-runtime.ts';
 
 /** How long a new worker must keep running before the old one stops (a bad config exits sooner). */
 const SETTLE_MS = 3_000;
@@ -26,13 +21,18 @@ const STOP_TIMEOUT_S = '60';
 export interface WorkerStep {
   readonly service: string;
   readonly command: readonly string[];
-  /** Running with the wanted image: nothing to do. */
+  /** The wanted image and command, hashed: the container's label and part of its name. */
+  readonly revision: string;
+  /** Running this revision: nothing to do. */
   readonly keep: LocalContainer | undefined;
   /** Everything else of this service (old images, stopped ones): removed once the new one runs. */
   readonly retire: readonly LocalContainer[];
 }
 
-/** Pure: per declared worker, keep or replace; containers of workers no longer declared go. */
+/**
+ * Pure: per declared worker, keep or replace (a new image or a new command); containers of workers
+ * no longer declared go.
+ */
 export function planWorkers(
   workers: LocalEnvironment['workers'],
   containers: readonly LocalContainer[],
@@ -40,11 +40,16 @@ export function planWorkers(
 ): { readonly steps: readonly WorkerStep[]; readonly orphans: readonly LocalContainer[] } {
   const ours = containers.filter((container) => container.role === 'worker');
   const steps = Object.entries(workers).map(([service, { command }]) => {
+    const revision = createHash('sha256')
+      .update(JSON.stringify([image, command]))
+      .digest('hex')
+      .slice(0, 12);
     const mine = ours.filter((container) => container.service === service);
     const keep = mine.find(
-      (container) => container.state === 'running' && container.image === image,
+      (container) => container.state === 'running' && container.revision === revision,
     );
-    return { service, command, keep, retire: mine.filter((container) => container !== keep) };
+    const retire = mine.filter((container) => container !== keep);
+    return { service, command, revision, keep, retire };
   });
   const orphans = ours.filter(
     (container) => container.service === undefined || !(container.service in workers),
@@ -69,8 +74,7 @@ export async function deployWorkers(
       done.push(`${step.service} unchanged`);
       continue;
     }
-    const tag = options.image.slice(options.image.lastIndexOf(':') + 1);
-    const name = containerName(ctx.root, step.service, tag);
+    const name = containerName(ctx.root, step.service, step.revision);
     // A stopped one of the same name (an earlier failed attempt) would block the name.
     await docker.rm(step.retire.filter((c) => c.name === name).map((c) => c.id));
     await docker.runDetached({
@@ -82,11 +86,16 @@ export async function deployWorkers(
       // The pool user, as php-fpm's workers: storage/ and bootstrap/cache are writable by it only.
       user: 'www-data',
       env: options.environment,
-      labels: roleLabels(ctx.root, 'worker', undefined, step.service),
+      labels: {
+        ...roleLabels(ctx.root, 'worker', undefined, step.service),
+        'taskgraph.revision': step.revision,
+      },
+      // As an ECS service replaces a task that exits: `queue:work --max-time` ends on purpose.
+      restart: 'unless-stopped',
     });
     await sleep(SETTLE_MS, undefined, { signal: ctx.signal });
-    const state = await containerState(ctx, name);
-    if (state !== 'running') {
+    // Restarted already means it exited: a broken worker, not one that ended its --max-time.
+    if (!(await runningSinceStart(ctx, name))) {
       const lastLines = await lastLogLines(ctx, name);
       await docker.rm([name]);
       failLocal({ reason: 'worker-exited', container: name, image: options.image, lastLines });
@@ -100,6 +109,15 @@ export async function deployWorkers(
   }
   await stop(ctx, docker, orphans);
   return done;
+}
+
+async function runningSinceStart(ctx: TaskContext, container: string): Promise<boolean> {
+  const result = await ctx.exec(
+    'docker',
+    ['inspect', '--format', '{{.State.Status}} {{.RestartCount}}', container],
+    { quiet: true, allowFailure: true },
+  );
+  return result.exitCode === 0 && result.stdout.trim() === 'running 0';
 }
 
 async function stop(

@@ -77,6 +77,8 @@ export interface RunOptions {
   readonly workdir?: string;
   readonly volumes?: readonly Volume[];
   readonly entrypoint?: string;
+  /** Docker's restart policy, e.g. `unless-stopped` for a worker that exits to be replaced. */
+  readonly restart?: 'no' | 'on-failure' | 'unless-stopped' | 'always';
   /** `never` for images that only exist locally, so a typo fails fast instead of asking a hub. */
   readonly pull?: 'always' | 'missing' | 'never';
 }
@@ -250,6 +252,7 @@ export function createDocker(options: DockerOptions): Docker {
     if (run.user !== undefined) args.push('--user', run.user);
     if (run.workdir !== undefined) args.push('--workdir', run.workdir);
     if (run.entrypoint !== undefined) args.push('--entrypoint', run.entrypoint);
+    if (run.restart !== undefined) args.push('--restart', run.restart);
     if (run.pull !== undefined) args.push('--pull', run.pull);
     for (const volume of run.volumes ?? []) {
       // --mount, not -v: a missing source is an error instead of a silently created empty dir.

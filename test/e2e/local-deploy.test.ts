@@ -296,6 +296,26 @@ describe.skipIf(!dockerReady)('local:deploy', () => {
     }
   });
 
+  it('replaces a worker whose command changed, and keeps the old one when the new one exits', async () => {
+    const file = 'environments/local.ts';
+    const original = await readFile(path.join(dir, file), 'utf8');
+    const before = await containers();
+    await editSource(file, (text) => text.replace("'schedule:work'", "'schedule:wrok'"));
+    try {
+      const result = await task(['local:deploy']);
+      expect(result.exitCode).toBe(1);
+      expect(result.output).toContain('stopped right after it started');
+      // Laravel's own words, from the new container's log.
+      expect(result.output).toContain('Command "schedule:wrok" is not defined');
+      // The php containers and the database are as they were (nginx's image is built from the
+      // environment file too, so it may have been replaced before the workers' turn).
+      const php = (lines: string[]) => lines.filter((line) => !line.includes('-nginx '));
+      expect(php(await containers())).toEqual(php(before));
+    } finally {
+      await writeFile(path.join(dir, file), original);
+    }
+  });
+
   it('names a port that is already taken, and starts nothing', async () => {
     expect((await task(['local:down'])).exitCode).toBe(0);
     const blocker = createServer();
