@@ -10,6 +10,7 @@ import {
   DescribeRepositoriesCommand,
   ECRClient,
   GetAuthorizationTokenCommand,
+  PutImageCommand,
   PutLifecyclePolicyCommand,
 } from '@aws-sdk/client-ecr';
 import { afterAll, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest';
@@ -55,11 +56,12 @@ describe('ECR, backed by a real registry', () => {
   test('authorization token logs in to the registry behind proxyEndpoint', async () => {
     const out = await ecr.send(new GetAuthorizationTokenCommand({}));
     const data = out.authorizationData?.[0];
-    expect(data?.proxyEndpoint).toBe(registryUrl);
+    // The emulator is ECR's registry endpoint too, fronting the real registry.
+    expect(data?.proxyEndpoint).toBe(emu.endpoint);
     expect(data?.expiresAt).toBeInstanceOf(Date);
     const token = Buffer.from(data?.authorizationToken ?? '', 'base64').toString();
     expect(token).toBe(`AWS:${registry.password}`);
-    const v2 = await fetch(`${registryUrl}/v2/`, {
+    const v2 = await fetch(`${emu.endpoint}/v2/`, {
       headers: { authorization: `Basic ${data?.authorizationToken ?? ''}` },
     });
     expect(v2.status).toBe(200);
@@ -70,7 +72,7 @@ describe('ECR, backed by a real registry', () => {
     expect(created.repository).toMatchObject({
       repositoryName: 'prod/web',
       registryId: '123456789012',
-      repositoryUri: `${registry.url}/prod/web`,
+      repositoryUri: `${new URL(emu.endpoint).host}/prod/web`,
       repositoryArn: 'arn:aws:ecr:us-east-1:123456789012:repository/prod/web',
     });
     const again = await errorOf(
@@ -99,6 +101,52 @@ describe('ECR, backed by a real registry', () => {
     );
     expect(put.lifecyclePolicyText).toBe(policy);
     expect(emu.ecr.repositories.get('prod/web')?.lifecyclePolicyText).toBe(policy);
+  });
+
+  test('tag immutability on the real push path and on PutImage', async () => {
+    await ecr.send(
+      new CreateRepositoryCommand({ repositoryName: 'locked', imageTagMutability: 'IMMUTABLE' }),
+    );
+    const front = {
+      url: new URL(emu.endpoint).host,
+      username: 'AWS' as const,
+      password: registry.password,
+    };
+    const first = await pushImage(front, 'locked', 'v1', 'one');
+    // The same tag with other content, through the registry API as docker push does it.
+    const refused = await pushImage(front, 'locked', 'v1', 'two').catch((e: unknown) => e);
+    expect(String(refused)).toContain('manifest push failed: 400');
+    expect(String(refused)).toContain(
+      'TAG_INVALID","message":"The image tag \'v1\' already exists in the \'locked\' repository and cannot be overwritten because the repository is immutable.',
+    );
+    const unknown = await pushImage(front, 'never-created', 'v1').catch((e: unknown) => e);
+    expect(String(unknown)).toContain('404');
+
+    const manifest = JSON.stringify({ ...JSON.parse(first.manifest), annotations: { x: 'y' } });
+    const tagTaken = await errorOf(
+      ecr.send(
+        new PutImageCommand({ repositoryName: 'locked', imageManifest: manifest, imageTag: 'v1' }),
+      ),
+    );
+    expect(tagTaken.name).toBe('ImageTagAlreadyExistsException');
+    const same = await errorOf(
+      ecr.send(
+        new PutImageCommand({
+          repositoryName: 'locked',
+          imageManifest: first.manifest,
+          imageTag: 'v1',
+        }),
+      ),
+    );
+    expect(same.name).toBe('ImageAlreadyExistsException');
+    const retag = await ecr.send(
+      new PutImageCommand({
+        repositoryName: 'locked',
+        imageManifest: first.manifest,
+        imageTag: 'v1-kept',
+      }),
+    );
+    expect(retag.image?.imageId?.imageDigest).toBe(first.digest);
   });
 
   test('DescribeImages and BatchGetImage answer from the registry', async () => {

@@ -15,7 +15,7 @@
  */
 import {
   CreateRepositoryCommand,
-  DescribeImagesCommand,
+  BatchGetImageCommand,
   DescribeRepositoriesCommand,
   GetAuthorizationTokenCommand,
 } from '@aws-sdk/client-ecr';
@@ -30,6 +30,8 @@ import { AwsFailure, awsCall, awsErrorName, runCommand, type Result } from './er
 export interface PushDocker {
   tag(source: string, target: string): Promise<void>;
   push(ref: string, options: { configDir: string }): Promise<unknown>;
+  /** The local image's id (the sha256 of its config), or undefined when there is none. */
+  imageInspect(ref: string): Promise<{ readonly id: string } | undefined>;
 }
 
 /** A local image to push: `source` (e.g. `prod_example_php_fpm:0123456789ab`) as `tag`. */
@@ -114,18 +116,37 @@ async function ensureRepository(ctx: AwsContext, repository: string): Promise<bo
   return true;
 }
 
-async function hasTag(ctx: AwsContext, repository: string, tag: string): Promise<boolean> {
-  return awsCall('ecr:DescribeImages', `${repository}:${tag}`, async () => {
-    try {
-      const out = await ctx.clients.ecr.send(
-        new DescribeImagesCommand({ repositoryName: repository, imageIds: [{ imageTag: tag }] }),
-      );
-      return (out.imageDetails ?? []).some((d) => d.imageTags?.includes(tag));
-    } catch (error) {
-      if (awsErrorName(error) === 'ImageNotFoundException') return false;
-      throw error;
-    }
-  });
+/**
+ * What ECR holds under `repository:tag`: its manifest digest and, for a single-platform image,
+ * the config digest, which is the local image's id for the same image (a push never changes the
+ * config blob). Undefined when the tag is not there.
+ */
+async function registryImage(
+  ctx: AwsContext,
+  repository: string,
+  tag: string,
+): Promise<{ digest: string; config: string | undefined } | undefined> {
+  const out = await awsCall('ecr:BatchGetImage', `${repository}:${tag}`, () =>
+    ctx.clients.ecr.send(
+      new BatchGetImageCommand({ repositoryName: repository, imageIds: [{ imageTag: tag }] }),
+    ),
+  );
+  const image = out.images?.[0];
+  if (image?.imageManifest === undefined) return undefined;
+  const manifest = JSON.parse(image.imageManifest) as { config?: { digest?: string } };
+  return { digest: image.imageId?.imageDigest ?? '', config: manifest.config?.digest };
+}
+
+/**
+ * Pure: whether ECR's image under our tag is our local image. An image index (several platforms)
+ * has no single config to compare, and a missing local image cannot be compared: both count as
+ * the same, as the tag (a content hash) says.
+ */
+export function sameImage(
+  remote: { config: string | undefined },
+  localId: string | undefined,
+): boolean {
+  return remote.config === undefined || localId === undefined || remote.config === localId;
 }
 
 async function authorization(ctx: AwsContext) {
@@ -179,12 +200,34 @@ export async function push(options: PushOptions): Promise<Result<PushedImage[]>>
       created: boolean;
       present: boolean;
     }[] = [];
+    const localId = async (image: LocalImage) =>
+      (await options.docker?.imageInspect(image.source))?.id;
+    /** Throws image-tag-conflict unless ECR's image under the tag is ours. */
+    const requireSame = async (repository: string, image: LocalImage, when: string) => {
+      const remote = await registryImage(ctx, repository, image.tag);
+      if (remote === undefined) return false;
+      const local = await localId(image);
+      if (sameImage(remote, local)) return true;
+      throw new AwsFailure({
+        reason: 'image-tag-conflict',
+        environment: env.name,
+        repository,
+        tag: image.tag,
+        source: image.source,
+        local: local ?? '',
+        remote: remote.config ?? remote.digest,
+        immutable: env.ecr.tagImmutability,
+        when,
+      });
+    };
     for (const key of IMAGE_KEYS) {
       const repository = env.ecr.repositories[key];
       const image = options.images[key];
       const created = await ensureRepository(ctx, repository);
-      const present = !created && (await hasTag(ctx, repository, image.tag));
-      if (present) ctx.log(`ecr ${repository}:${image.tag}: already in the registry, not pushed`);
+      const present = !created && (await requireSame(repository, image, 'before pushing'));
+      if (present) {
+        ctx.log(`ecr ${repository}:${image.tag}: already in the registry (same image), not pushed`);
+      }
       planned.push({ key, repository, image, created, present });
     }
     const missing = planned.filter((p) => !p.present);
@@ -207,15 +250,25 @@ export async function push(options: PushOptions): Promise<Result<PushedImage[]>>
           try {
             await dockerStep('push', target, auth, () => docker.push(target, { configDir }));
           } catch (error) {
-            // An immutable tag pushed by someone else meanwhile: the tag is there, which is the goal.
-            if (await hasTag(ctx, item.repository, item.image.tag)) {
+            // Refused, e.g. an immutable tag another run pushed meanwhile: fine if it holds this
+            // very image, a conflict that says so if it holds another.
+            if (await requireSame(item.repository, item.image, 'when our push was refused')) {
               ctx.log(
-                `ecr ${item.repository}:${item.image.tag}: already there (immutable), nothing to push`,
+                `ecr ${item.repository}:${item.image.tag}: pushed meanwhile by another run (same image)`,
               );
               item.present = true;
               continue;
             }
             throw error;
+          }
+          // Checked by content, not by the tag alone: what ECR now holds must be what we pushed.
+          if (!(await requireSame(item.repository, item.image, 'after our push'))) {
+            throw new AwsFailure({
+              reason: 'docker-failed',
+              step: 'push',
+              ref: target,
+              detail: 'docker reported success, but ECR has no image under the tag',
+            });
           }
         }
       });

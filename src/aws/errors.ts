@@ -225,6 +225,19 @@ export type AwsFailureData =
       readonly detail: string;
     }
   | { readonly reason: 'no-registry-token'; readonly environment: string }
+  | {
+      /** ECR holds another image under our tag (compared by config digest, not by tag). */
+      readonly reason: 'image-tag-conflict';
+      readonly environment: string;
+      readonly repository: string;
+      readonly tag: string;
+      readonly source: string;
+      /** The local image id; empty when docker could not say. */
+      readonly local: string;
+      readonly remote: string;
+      readonly immutable: boolean;
+      readonly when: string;
+    }
   // --- one-off tasks (src/aws/one-off.ts) ---
   | {
       readonly reason: 'run-not-started';
@@ -542,6 +555,14 @@ export function describeAwsFailure(failure: AwsFailureData, context: DescribeCon
       return `Interrupted: stopped the one-off task ${failure.taskId} (StopTask); it gets SIGTERM, then SIGKILL after its stop timeout.`;
     case 'verify-failed':
       return `Verify found what a deploy to ${failure.environment} would fail on:\n${describeFindings(failure.environment, failure.findings, failure.fixed)}`;
+    case 'image-tag-conflict':
+      return [
+        `ECR's ${failure.repository}:${failure.tag} holds a different image (config ${failure.remote}) than the local ${failure.source} (${failure.local || 'unknown id'}), found ${failure.when}.`,
+        failure.immutable
+          ? 'The repository has immutable tags, so this push cannot replace it, and a deploy would run the image in ECR, not this one.'
+          : 'A deploy would run whichever image the tag holds last.',
+        `The tag is a content hash of the build's inputs, so another machine built different bytes from the same inputs. If nothing runs the ECR image, remove it (\`aws ecr batch-delete-image --repository-name ${failure.repository} --image-ids imageTag=${failure.tag}\`) and run ${task(failure.environment, 'push')} again; otherwise find what makes the build differ.`,
+      ].join(' ');
     case 'no-registry-token':
       return `ECR returned no authorization token for ${failure.environment}: check ecr:GetAuthorizationToken in the IAM policy.`;
   }

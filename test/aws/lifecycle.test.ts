@@ -13,6 +13,7 @@ import { create } from '../../src/aws/create.js';
 import { push, type PushDocker } from '../../src/aws/ecr.js';
 import type { EcsEnvironment } from '../../src/environment.js';
 import {
+  imageId,
   pushImage,
   startRegistry,
   type Registry,
@@ -44,6 +45,8 @@ const docker: PushDocker = {
     const [, repository = '', tag = ''] = /\/([^:]+):(.+)$/.exec(ref) ?? [];
     await pushImage(registry, repository, tag);
   },
+  // Sources are `<name>:<tag>`, and each tag's image is the tiny one pushImage makes for it.
+  imageInspect: (ref) => Promise.resolve({ id: imageId(ref.split(':').at(-1) ?? '') }),
 };
 
 /** Pushes `tag` of both images through ENV:push, then lets time pass so pushes are ordered. */

@@ -94,7 +94,11 @@ esac
   const seen = JSON.parse(await readFile(project.path('seen-config.json'), 'utf8')) as unknown;
   // The credential docker reads is ours, as the token came: base64 of AWS:password.
   expect(seen).toEqual({
-    auths: { [registry.url]: { auth: Buffer.from(`AWS:${registry.password}`).toString('base64') } },
+    auths: {
+      [new URL(emu.endpoint).host]: {
+        auth: Buffer.from(`AWS:${registry.password}`).toString('base64'),
+      },
+    },
   });
 
   child.kill('SIGINT');

@@ -11,11 +11,12 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
 import { push, type PushDocker, type PushOptions } from '../../src/aws/ecr.js';
 import { describeAwsFailure } from '../../src/aws/errors.js';
 import {
+  imageId,
   pushImage,
   startRegistry,
   type Registry,
 } from '../support/aws-emulator/registry-fixture.js';
-import { callCount, value, startHarness, type Harness } from './harness.js';
+import { callCount, failure, value, startHarness, type Harness } from './harness.js';
 
 let registry: Registry;
 let h: Harness;
@@ -57,9 +58,18 @@ function fakeDocker(log: DockerLog, overrides: Partial<PushDocker> = {}): PushDo
         .split(':');
       await pushImage({ url: host, username: username as 'AWS', password }, repository, tag);
     },
+    // Each local `<name>:<tag>` is the tiny image pushImage makes for the tag.
+    imageInspect: (ref) => Promise.resolve({ id: imageId(ref.split(':').at(-1) ?? '') }),
     ...overrides,
   };
 }
+
+/** ECR's registry endpoint: the emulator, which fronts the real registry. */
+const front = () => new URL(h.emu.endpoint).host;
+
+/** Another run pushing `content` as `repository:tag` through ECR's front, just before us. */
+const otherRun = (repository: string, tag: string, content: string) =>
+  pushImage({ ...registry, url: front() }, repository, tag, content);
 
 function options(docker: PushDocker, tags: { phpFpm: string; nginx: string }): PushOptions {
   return {
@@ -91,12 +101,12 @@ describe('push', () => {
         { rulePriority: 2, selection: { tagStatus: 'any', countNumber: 20 } },
       ],
     });
-    // The registry is the token's proxyEndpoint, not the environment's ECR host.
+    // The registry is the token's proxyEndpoint (the emulator's ECR front), not a setting.
     expect(log.calls).toEqual([
-      `tag prod_example_php_fpm:a1 ${registry.url}/staging_example_php_fpm:a1`,
-      `push ${registry.url}/staging_example_php_fpm:a1`,
-      `tag prod_example_nginx:b1 ${registry.url}/staging_example_nginx:b1`,
-      `push ${registry.url}/staging_example_nginx:b1`,
+      `tag prod_example_php_fpm:a1 ${front()}/staging_example_php_fpm:a1`,
+      `push ${front()}/staging_example_php_fpm:a1`,
+      `tag prod_example_nginx:b1 ${front()}/staging_example_nginx:b1`,
+      `push ${front()}/staging_example_nginx:b1`,
     ]);
 
     const again: DockerLog = { calls: [], configDirs: [] };
@@ -112,7 +122,7 @@ describe('push', () => {
     const source: DockerLog = { calls: [], configDirs: [] };
     value(await push(options(fakeDocker(source), { phpFpm: 'a2', nginx: 'b1' })));
     expect(source.calls.filter((c) => c.startsWith('push'))).toEqual([
-      `push ${registry.url}/staging_example_php_fpm:a2`,
+      `push ${front()}/staging_example_php_fpm:a2`,
     ]);
   });
 
@@ -143,19 +153,52 @@ describe('push', () => {
     expect(h.lines.join('\n')).not.toContain(registry.password);
   });
 
-  test('an immutable tag someone else pushed meanwhile is a no-op, not a failure', async () => {
+  test('the same image pushed meanwhile by another run: ECR refuses ours, and that is fine', async () => {
     const log: DockerLog = { calls: [], configDirs: [] };
+    const plain = fakeDocker(log);
     const racing = fakeDocker(log, {
-      async push(ref) {
+      async push(ref, pushOptions) {
         const [, repository = '', tag = ''] = /\/([^:]+):(.+)$/.exec(ref) ?? [];
-        await pushImage(registry, repository, tag, 'pushed by another run');
-        throw new Error(
-          `tag invalid: The image tag '${tag}' already exists and cannot be overwritten because the repository is immutable.`,
-        );
+        await otherRun(repository, tag, tag);
+        // Ours now meets ECR's immutability on the real push path (the emulator's front).
+        await plain.push(ref, pushOptions);
       },
     });
     const result = value(await push(options(racing, { phpFpm: 'r1', nginx: 'r1' })));
     expect(result.map((i) => i.outcome)).toEqual(['present', 'present']);
+    expect(h.lines).toContain(
+      'ecr staging_example_php_fpm:r1: pushed meanwhile by another run (same image)',
+    );
+  });
+
+  test('another image under our immutable tag is an error that says so, not "already there"', async () => {
+    const log: DockerLog = { calls: [], configDirs: [] };
+    const plain = fakeDocker(log);
+    const racing = fakeDocker(log, {
+      async push(ref, pushOptions) {
+        const [, repository = '', tag = ''] = /\/([^:]+):(.+)$/.exec(ref) ?? [];
+        await otherRun(repository, tag, 'different bytes');
+        await plain.push(ref, pushOptions);
+      },
+    });
+    const raced = failure(await push(options(racing, { phpFpm: 'c1', nginx: 'c1' })));
+    expect(raced).toMatchObject({
+      reason: 'image-tag-conflict',
+      repository: 'staging_example_php_fpm',
+      tag: 'c1',
+      local: imageId('c1'),
+      remote: imageId('different bytes'),
+      when: 'when our push was refused',
+    });
+    expect(describeAwsFailure(raced)).toContain(
+      "ECR's staging_example_php_fpm:c1 holds a different image",
+    );
+    expect(describeAwsFailure(raced)).toContain('immutable tags, so this push cannot replace it');
+
+    // Found before pushing too: a tag in ECR is compared by content, not taken on trust.
+    await otherRun('staging_example_nginx', 'c2', 'not ours');
+    const before = failure(await push(options(fakeDocker(log), { phpFpm: 'c1', nginx: 'c2' })));
+    expect(before).toMatchObject({ reason: 'image-tag-conflict', when: 'before pushing' });
   });
 
   test('without docker, a push that has something to push says so', async () => {

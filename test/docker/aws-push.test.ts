@@ -95,7 +95,10 @@ describe.skipIf(!dockerReady)('push with the real docker CLI', () => {
     await chmod(path.join(bin, 'docker'), 0o755);
     await writeFile(
       path.join(home, '.docker', 'config.json'),
-      JSON.stringify({ credsStore: 'desktop', credHelpers: { [registry.url]: 'secretservice' } }),
+      JSON.stringify({
+        credsStore: 'desktop',
+        credHelpers: { [new URL(h.emu.endpoint).host]: 'secretservice' },
+      }),
     );
     vi.stubEnv('PATH', `${bin}:${process.env.PATH ?? ''}`);
     vi.stubEnv('HOME', home);
@@ -110,6 +113,7 @@ describe.skipIf(!dockerReady)('push with the real docker CLI', () => {
         configDirs.push(options.configDir);
         return docker.push(ref, options);
       },
+      imageInspect: (ref) => docker.imageInspect(ref),
     };
     const images = {
       phpFpm: { source: local.phpFpm, tag: run },
@@ -127,7 +131,8 @@ describe.skipIf(!dockerReady)('push with the real docker CLI', () => {
 
     expect(existsSync(calls) ? await readFile(calls, 'utf8') : '').toBe('');
     const docked = await readFile(argv, 'utf8');
-    expect(docked).toContain(`push ${registry.url}/staging_example_php_fpm:${run}`);
+    // ECR's registry endpoint is the emulator, fronting the real registry.
+    expect(docked).toContain(`push ${new URL(h.emu.endpoint).host}/staging_example_php_fpm:${run}`);
     expect(docked).not.toContain('login');
     expect(new Set(configDirs).size).toBe(1);
     expect(existsSync(configDirs[0] ?? '')).toBe(false);

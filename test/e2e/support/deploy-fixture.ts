@@ -175,8 +175,10 @@ export async function startDeployWorld(
       await new Promise<void>((resolve) => smoke.close(() => resolve()));
       smoke.closeAllConnections();
       await emu.stop();
-      // What ENV:push tagged for the registry: the port is this run's, so every such tag is ours.
-      for (const ref of await localTags()) if (ref.startsWith(`${registry.url}/`)) clone.own(ref);
+      // What ENV:push tagged for ECR's registry endpoint (the emulator, fronting the registry):
+      // the port is this run's, so every such tag is ours.
+      const pushedTo = new URL(emu.endpoint).host;
+      for (const ref of await localTags()) if (ref.startsWith(`${pushedTo}/`)) clone.own(ref);
       await registry.stop();
       await clone.remove();
       await rm(home, { recursive: true, force: true });

@@ -97,14 +97,15 @@ export function ecrHandlers(
   state: EcrState,
   registry: RegistryAccess | undefined,
   now: () => number,
+  /** The emulator's own endpoint, which fronts the registry (registry-front.ts). */
+  front: () => string = () => (registry ? registryBase(registry) : ''),
 ): Handlers {
   const { accountId } = state.account;
   const client = registry ? registryClient(registry) : undefined;
   const requireRegistry = () =>
     client ?? fail('ServerException', 'the emulator was started without a registry');
-  const host = registry
-    ? new URL(registryBase(registry)).host
-    : `${accountId}.dkr.ecr.${state.account.region}.amazonaws.com`;
+  const host = () =>
+    registry ? new URL(front()).host : `${accountId}.dkr.ecr.${state.account.region}.amazonaws.com`;
   const requireRepository = (name: string) =>
     state.repositories.get(name) ??
     fail(
@@ -119,7 +120,7 @@ export function ecrHandlers(
     repositoryArn: r.arn,
     registryId: accountId,
     repositoryName: r.name,
-    repositoryUri: `${host}/${r.name}`,
+    repositoryUri: `${host()}/${r.name}`,
     createdAt: epochSeconds(r.createdAt),
   });
 
@@ -154,7 +155,7 @@ export function ecrHandlers(
           expiresAt: epochSeconds(now() + 12 * 3600 * 1000),
           proxyEndpoint:
             id === accountId
-              ? registryBase(registry)
+              ? front()
               : `https://${id}.dkr.ecr.${state.account.region}.amazonaws.com`,
         })),
       };

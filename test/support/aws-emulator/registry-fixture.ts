@@ -14,6 +14,23 @@ export interface PushedImage {
   manifest: string;
 }
 
+/** The config blob of the tiny image for `content`: its sha256 is the image's id. */
+export function imageConfig(content: string): Buffer {
+  return Buffer.from(
+    JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      config: { Labels: { content } },
+      rootfs: { type: 'layers', diff_ids: [] },
+    }),
+  );
+}
+
+/** The id docker would show for the tiny image of `content` (sha256 of its config). */
+export function imageId(content: string): string {
+  return sha256(imageConfig(content));
+}
+
 /** Pushes a tiny image (a config blob and one layer) as `repository:tag`. */
 export async function pushImage(
   registry: Pick<Registry, 'url' | 'username' | 'password'>,
@@ -23,14 +40,7 @@ export async function pushImage(
 ): Promise<PushedImage> {
   const base = registry.url.includes('://') ? registry.url : `http://${registry.url}`;
   const authorization = `Basic ${Buffer.from(`${registry.username}:${registry.password}`).toString('base64')}`;
-  const config = Buffer.from(
-    JSON.stringify({
-      architecture: 'amd64',
-      os: 'linux',
-      config: { Labels: { content } },
-      rootfs: { type: 'layers', diff_ids: [] },
-    }),
-  );
+  const config = imageConfig(content);
   const layer = Buffer.from(`layer of ${content}`);
   const pushBlob = async (blob: Buffer) => {
     const digest = sha256(blob);

@@ -19,6 +19,7 @@ import { uuidId, type Account } from './arn.js';
 import { realClock, type Clock } from './clock.js';
 import type { ReadLagOptions } from './read-lag.js';
 import { ecrHandlers, emptyEcrState, type EcrState } from './ecr.js';
+import { registryFront } from './registry-front.js';
 import { serviceHandlers } from './ecs-services.js';
 import { emptyEcsState, findService, tickEcs, type EcsState } from './ecs-state.js';
 import { taskDefinitionHandlers } from './ecs-task-definitions.js';
@@ -123,7 +124,12 @@ export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promis
       ...taskHandlers(ecs, faults),
       ...tagHandlers(ecs),
     },
-    ecr: ecrHandlers(ecr, options.registry, () => ecs.time),
+    ecr: ecrHandlers(
+      ecr,
+      options.registry,
+      () => ecs.time,
+      () => front.endpoint,
+    ),
     logs: logsHandlers(logs, () => ecs.time),
     ssm: ssmHandlers(ssm),
     secretsmanager: secretsHandlers(secrets),
@@ -239,7 +245,14 @@ export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promis
       .end(body);
   }
 
+  // ECR's registry endpoint is this server too: GetAuthorizationToken's proxyEndpoint.
+  const front = { endpoint: '' };
+  const registryPath = options.registry ? registryFront(options.registry, ecr) : undefined;
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
+    if (registryPath && request.url?.startsWith('/v2/')) {
+      registryPath(request, response);
+      return;
+    }
     const requestId = uuidId(`request#${requestCount++}`);
     if (
       isQueryRequest(request.headers['content-type'], request.headers['x-amz-target']?.toString())
@@ -274,6 +287,7 @@ export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promis
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;
+  front.endpoint = `http://127.0.0.1:${port}`;
 
   return {
     endpoint: `http://127.0.0.1:${port}`,
