@@ -4,6 +4,8 @@ import { defineConfig } from 'vitest/config';
 // (real dockerd, registry, composer; minutes). `npm test` runs both; `npm run test:fast` the first.
 export default defineConfig({
   test: {
+    // The tests run `task` processes from dist/: bundle the sources first, so they test the tree.
+    globalSetup: ['test/support/build.ts'],
     projects: [
       {
         test: {

@@ -8,7 +8,7 @@
  */
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic } from '../src/atomic-file.js';
+import { writeFileAtomic } from 'taskgraph';
 import { renderTemplateFile } from '../src/render/ejs.js';
 import { shell } from '../src/render/escape.js';
 import { RenderError } from '../src/render/failure.js';

@@ -1,26 +1,44 @@
-// Bundles the CLI (src/main.ts and everything it loads, execa included) into dist/cli.bundle.js,
-// run by `npm run build` after tsc. Start-up is a measured target: Node loads an ES module file
-// at a time, and the CLI with execa is ~170 of them; bundled, a no-op run loads two files and a
-// rerun that spawns processes adds one chunk.
+// Bundles the engine with esbuild into dist/: the CLI (src/main.ts -> dist/cli.bundle.js) and, in
+// the same build, every entry of package.json's "exports" (`taskgraph` -> dist/index.js,
+// `taskgraph/docker` -> dist/docker/index.js) and the loader's internal entry (dist/internal/dsl.js).
+// Built together with code splitting, the entries share their modules through chunks, so a
+// Taskfile's `import 'taskgraph'` (which the loader resolves to these very files) runs the same
+// copy of the task registry, the failure type and the process table as the CLI: one engine per
+// process, no bridge between two copies. tsc writes only the type declarations beside them.
 //
-// The bundle sits in dist/ beside tsc's output (which stays the package's API: `taskgraph`,
-// `taskgraph/<module>`), so `import.meta.url` means the same folder in both. A Taskfile's
-// `import 'taskgraph'` binds to dist/index.js, not to the bundle, so what the two share is
-// looked up through globalThis (the task registry, the live process groups) or by a brand (a
-// TaskError thrown by a Taskfile), never by module identity.
+// Start-up is a measured target: Node loads an ES module file at a time, and the CLI with execa
+// is ~170 of them; bundled, a no-op run loads a handful and a rerun that spawns processes adds
+// one chunk. Run by `npm run build` and by the tests' global setup (test/support/build.ts).
 //
 //   node scripts/bundle-cli.mjs
-import { readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { fileURLToPath, URL } from 'node:url';
 import { build } from 'esbuild';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dist = join(root, 'dist');
 
+/** `./dist/docker/index.js` -> entry `docker/index` from `src/docker/index.ts`. */
+function publicEntries() {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  const entries = {};
+  for (const target of Object.values(pkg.exports)) {
+    const file = typeof target === 'string' ? target : target.default;
+    const name = file.replace(/^\.\/dist\//, '').replace(/\.js$/, '');
+    entries[name] = `src/${name}.ts`;
+  }
+  return entries;
+}
+
 const { metafile } = await build({
   absWorkingDir: root,
-  entryPoints: { 'cli.bundle': 'src/main.ts' },
+  entryPoints: {
+    'cli.bundle': 'src/main.ts',
+    ...publicEntries(),
+    // task(), file() and rule() bound to a defining module (see src/loader.ts): not public API.
+    'internal/dsl': 'src/dsl.ts',
+  },
   outdir: 'dist',
   // Lazily imported modules (the TTY renderer, watch mode, execa) stay separate chunks, loaded
   // only by the runs that need them.
@@ -41,10 +59,13 @@ const { metafile } = await build({
   logLevel: 'warning',
 });
 
-// Chunks are named by content hash: once the new build is in place, remove the ones it no longer
-// uses, so that stale chunks do not pile up (a failed build leaves the previous one whole).
-const current = new Set(Object.keys(metafile.outputs).map((path) => path.replace(/^dist\//, '')));
-for (const name of readdirSync(dist)) {
-  const ours = name.startsWith('cli.bundle') || name.startsWith('cli-chunk-');
-  if (ours && !current.has(name)) rmSync(join(dist, name));
+// Chunks are named by content hash: once the new build is in place, remove the JavaScript it no
+// longer makes (old chunks, and tsc's per-module output from before the engine was bundled), so
+// that nothing stale can be imported (a failed build leaves the previous one whole). Type
+// declarations stay: tsc writes them.
+const current = new Set(Object.keys(metafile.outputs).map((path) => relative('dist', path)));
+for (const entry of readdirSync(dist, { recursive: true, withFileTypes: true })) {
+  if (!entry.isFile() || !/\.js(\.map)?$/.test(entry.name)) continue;
+  const path = relative(dist, join(entry.parentPath, entry.name));
+  if (!current.has(path)) rmSync(join(dist, path));
 }

@@ -83,9 +83,9 @@ export async function writeFileAtomicAsync(
 }
 
 /**
- * Temp names: the pid, a token per copy of this module (the CLI's bundle and dist/ each have
- * one, in one process) and a counter: no other writer uses the same name, without drawing
- * random bytes per write.
+ * Temp names: the pid, a token (a reader of a file written by an earlier process with the same
+ * pid, in a container, must not collide) and a counter: no other writer uses the same name,
+ * without drawing random bytes per write.
  */
 const TOKEN = Math.random().toString(36).slice(2, 8);
 let temps = 0;

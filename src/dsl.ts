@@ -182,17 +182,15 @@ export class Registry {
   }
 }
 
-// On globalThis so that a Taskfile importing another copy of this module (a different install of
-// taskgraph) still registers into the registry the running CLI reads.
-const REGISTRY = Symbol.for('taskgraph.registry');
-type Holder = { [REGISTRY]?: Registry };
+/** The registry the loader installed: a Taskfile's task() calls add to it. */
+let installed: Registry | undefined;
 
 export function installRegistry(registry: Registry): void {
-  (globalThis as Holder)[REGISTRY] = registry;
+  installed = registry;
 }
 
 function current(): Registry {
-  const registry = (globalThis as Holder)[REGISTRY];
+  const registry = installed;
   if (!registry) {
     throw new Error('taskgraph: task() was called outside a Taskfile loaded by `task`');
   }

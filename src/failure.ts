@@ -25,24 +25,11 @@ export type Failure =
       where?: string | undefined;
     };
 
-/**
- * Marks a TaskError whichever copy of this module made it: the CLI runs from a bundle, while a
- * Taskfile and the adapters it imports (`taskgraph`, `taskgraph/docker/docker`) use dist/.
- * `instanceof TaskError` tests the brand (so it also holds for a subclass's instanceof).
- */
-const TASK_ERROR = Symbol.for('taskgraph.TaskError');
-
 /** Throw from a task (or an adapter) to fail it with a described reason and no stack trace. */
 export class TaskError extends Error {
-  readonly [TASK_ERROR] = true;
-
   constructor(readonly failure: Failure) {
     super(describeFailure(failure));
     this.name = 'TaskError';
-  }
-
-  static override [Symbol.hasInstance](value: unknown): value is TaskError {
-    return typeof value === 'object' && value !== null && TASK_ERROR in value;
   }
 }
 

@@ -16,3 +16,5 @@ export type { Output } from './output.js';
 export { TaskError } from './failure.js';
 export { decodeCommand } from './command-args.js';
 export type { Failure } from './failure.js';
+/** Crash-safe writes (temp file, fsync, rename): what a task writes is whole or not there. */
+export { writeFileAtomic } from './atomic-file.js';

@@ -51,8 +51,8 @@ interface Manifest {
 
 /** The engine's own entry: a Taskfile's `import 'taskgraph'` binds to the running CLI's copy. */
 const ENGINE_URL = new URL('./index.js', import.meta.url).href;
-/** Where the DSL bound to a defining module comes from (see taskgraphFor). */
-const DSL_URL = new URL('./dsl.js', import.meta.url).href;
+/** Where the DSL bound to a defining module comes from (see taskgraphFor): not public API. */
+const DSL_URL = new URL('./internal/dsl.js', import.meta.url).href;
 
 /**
  * Each module's `import ... from 'taskgraph'` binds to a virtual module of its own, whose task(),
@@ -281,26 +281,38 @@ function taskgraphFor(path: string): string {
 }
 
 /**
- * `taskgraph` and `taskgraph/<module>` bind to the running engine's own files, so a Taskfile
- * and the CLI share one registry and one copy of every adapter.
+ * `taskgraph/<name>` binds to the entry the running engine's package.json exports, one of the
+ * files of the CLI's own bundle (scripts/bundle-cli.mjs): a Taskfile and the CLI run one copy of
+ * the engine. Anything else under `taskgraph/` is internal and fails the load, naming the API.
  */
 function engineModule(
   specifier: string,
 ): { path: string; external: true } | { errors: { text: string }[] } {
-  const sub = specifier.slice('taskgraph'.length).replace(/^\//, '');
-  if (sub === '') return { path: ENGINE_URL, external: true };
-  for (const candidate of [`./${sub}.js`, `./${sub}/index.js`]) {
-    const url = new URL(candidate, ENGINE_URL);
-    if (statSync(fileURLToPath(url), { throwIfNoEntry: false })?.isFile())
-      return { path: url.href, external: true };
-  }
+  const exports = engineExports();
+  const target = exports.get(`.${specifier.slice('taskgraph'.length)}`);
+  if (target !== undefined) return { path: target, external: true };
+  const names = [...exports.keys()].map((key) => `taskgraph${key.slice(1)}`).join(', ');
   return {
     errors: [
       {
-        text: `taskgraph has no module "${sub}" (looked in ${fileURLToPath(new URL('.', ENGINE_URL))})`,
+        text: `"${specifier}" is not part of taskgraph's API (it exports ${names}); see the README's "Package exports"`,
       },
     ],
   };
+}
+
+/** The engine's package.json "exports": `.` and `./docker` -> the file URL of each entry. */
+function engineExports(): Map<string, string> {
+  const root = new URL('../', ENGINE_URL);
+  const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as {
+    exports: Record<string, string | { default: string }>;
+  };
+  return new Map(
+    Object.entries(pkg.exports).map(([key, target]) => [
+      key,
+      new URL(typeof target === 'string' ? target : target.default, root).href,
+    ]),
+  );
 }
 
 interface EsbuildMessage {

@@ -22,14 +22,8 @@ export interface ProcessResult {
   exitCode: number;
 }
 
-/**
- * Process groups still running, so a second Ctrl-C can kill them all at once. One set per
- * process, on globalThis: the CLI's bundled copy of this module and dist/'s (used by adapters a
- * Taskfile imports) must see the same groups.
- */
-const LIVE_GROUPS = Symbol.for('taskgraph.liveProcessGroups');
-const liveGroups = ((globalThis as { [LIVE_GROUPS]?: Set<number> })[LIVE_GROUPS] ??=
-  new Set<number>());
+/** Process groups still running, so a second Ctrl-C can kill them all at once. */
+const liveGroups = new Set<number>();
 
 /**
  * Output kept per stream for the result: the tail beyond this is dropped, so a persistent task

@@ -1,8 +1,8 @@
 /** The Docker adapter as the pipeline's tasks use it: output into the task's log, aborts. */
 import type { TaskContext } from 'taskgraph';
-import { createDocker } from 'taskgraph/docker/docker';
-import type { Docker } from 'taskgraph/docker/docker';
-import { dockerImageOutput } from 'taskgraph/docker/image-output';
+import { createDocker } from '../src/docker/docker.ts';
+import type { Docker } from '../src/docker/docker.ts';
+import { dockerImageOutput } from '../src/docker/image-output.ts';
 import type { Output } from 'taskgraph';
 
 export function dockerFor(ctx: TaskContext): Docker {

@@ -12,12 +12,11 @@ import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TaskError } from 'taskgraph';
+import { TaskError, writeFileAtomic } from 'taskgraph';
 import type { Output, TaskContext } from 'taskgraph';
-import { createDocker } from 'taskgraph/docker/docker';
-import type { Docker } from 'taskgraph/docker/docker';
-import { isDockerFailure } from 'taskgraph/docker/errors';
-import { writeFileAtomic } from 'taskgraph/atomic-file';
+import { createDocker } from '../src/docker/docker.ts';
+import type { Docker } from '../src/docker/docker.ts';
+import { isDockerFailure } from '../src/docker/errors.ts';
 import type { LocalContainer, Role } from './local-plan.ts';
 import { fastcgiStatus } from './local-plan.ts';
 

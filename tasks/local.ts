@@ -10,8 +10,8 @@
  */
 import { task } from 'taskgraph';
 import type { TaskContext } from 'taskgraph';
-import { createDocker } from 'taskgraph/docker/docker';
-import type { Docker } from 'taskgraph/docker/docker';
+import { createDocker } from '../src/docker/docker.ts';
+import type { Docker } from '../src/docker/docker.ts';
 import { renderNginxConfig } from '../environments/index.ts';
 import type { LocalEnvironment } from '../environments/index.ts';
 import { dockerFor } from './docker.ts';

@@ -13,7 +13,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { namespace, task } from 'taskgraph';
-import { createDeterministicTar } from 'taskgraph/archive';
+import { createDeterministicTar } from '../src/archive.ts';
 import { dockerFor } from './docker.ts';
 import { settings, tagOf } from './settings.ts';
 

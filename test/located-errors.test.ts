@@ -1,6 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Project } from './support/project.js';
+import { Project, REPO } from './support/project.js';
 
 let project: Project;
 afterEach(() => project.remove());
@@ -39,8 +40,10 @@ describe('located errors', () => {
   it("an environment file's error names environments/qa.ts:LINE and ends with no engine frame", async () => {
     project = new Project({
       'Taskfile.ts': `import qa from './environments/qa.ts';\nimport { task } from 'taskgraph';\ntask('x', { vars: { qa } });\n`,
-      'environments/qa.ts': `import { defineEnvironment } from 'taskgraph/environment';\n\nexport default defineEnvironment('qa', { kind: 'ecs' } as never);\n`,
+      'environments/qa.ts': `import { defineEnvironment } from '${REPO}/src/environment.ts';\n\nexport default defineEnvironment('qa', { kind: 'ecs' } as never);\n`,
     });
+    // zod, which src/environment.ts imports, from the repository's install.
+    symlinkSync(join(REPO, 'node_modules'), project.path('node_modules'));
     const result = await project.task(['x']);
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toContain('environments/qa.ts');

@@ -5,13 +5,13 @@
  * ECR is the emulator, backed by a real registry for the token.
  */
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import staging from '../../environments/staging.js';
 import { startAwsEmulator, type AwsEmulator } from '../support/aws-emulator/server.js';
 import { startRegistry, type Registry } from '../support/aws-emulator/registry-fixture.js';
-import { Project } from '../support/project.js';
+import { Project, REPO } from '../support/project.js';
 import { waitFor } from '../support/wait.js';
 
 let registry: Registry;
@@ -33,12 +33,15 @@ afterAll(async () => {
   await registry?.stop();
 });
 
+// The pipeline's library code as the repository's own tasks reach it: by path, not as package API.
+const SRC = path.join(REPO, 'src');
+
 const TASKFILE = `import { readFileSync } from 'node:fs';
 import { task, TaskError } from 'taskgraph';
-import { push } from 'taskgraph/aws/ecr';
-import { describeAwsFailure } from 'taskgraph/aws/errors';
-import { createAwsClients, destroyAwsClients, systemClock } from 'taskgraph/aws/clients';
-import { createDocker } from 'taskgraph/docker/docker';
+import { push } from '${SRC}/aws/ecr.ts';
+import { describeAwsFailure } from '${SRC}/aws/errors.ts';
+import { createAwsClients, destroyAwsClients, systemClock } from '${SRC}/aws/clients.ts';
+import { createDocker } from '${SRC}/docker/docker.ts';
 
 task('push', {
   run: async (ctx) => {
@@ -60,6 +63,8 @@ task('push', {
 
 test('Ctrl-C during docker push removes the throwaway DOCKER_CONFIG before the process exits', async () => {
   project = new Project({ 'Taskfile.ts': TASKFILE, 'env.json': JSON.stringify(staging) });
+  // The AWS SDK, which the sources import, from the repository's install.
+  await symlink(path.join(REPO, 'node_modules'), project.path('node_modules'));
   const bin = project.path('bin');
   const tmp = project.path('tmp');
   await mkdir(bin);
