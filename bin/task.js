@@ -1,2 +1,4 @@
 #!/usr/bin/env node
-import '../dist/cli.bundle.js';
+import { main } from '../dist/cli.bundle.js';
+
+await main();

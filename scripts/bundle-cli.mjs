@@ -1,17 +1,21 @@
-// Bundles the engine with esbuild into dist/: the CLI (src/main.ts -> dist/cli.bundle.js) and, in
-// the same build, every entry of package.json's "exports" (`taskgraph` -> dist/index.js,
-// `taskgraph/docker` -> dist/docker/index.js) and the loader's internal entry (dist/internal/dsl.js).
-// Built together with code splitting, the entries share their modules through chunks, so a
-// Taskfile's `import 'taskgraph'` (which the loader resolves to these very files) runs the same
-// copy of the task registry, the failure type and the process table as the CLI: one engine per
-// process, no bridge between two copies. tsc writes only the type declarations beside them.
+// Bundles the engine with esbuild into dist/ (tsc writes only the type declarations beside it):
+//
+//   dist/cli.bundle.js     src/engine.ts: the CLI (bin/task.js calls its main()), the package's API
+//                          and the loader's internal DSL entry, in one file (lazy chunks aside)
+//   dist/index.js          `taskgraph`: re-exports src/index.ts's names from cli.bundle.js
+//   dist/docker/index.js   `taskgraph/docker`: the Docker helpers, a bundle of their own
+//
+// A Taskfile's `import 'taskgraph'` resolves (src/loader.ts) to these very files, so it runs the
+// CLI's own copy of the task registry, the failure type and the process table: one engine per
+// process, no bridge between two copies. The Docker helpers hold no engine state and import no
+// engine module (checked below), so their separate bundle duplicates nothing that matters.
 //
 // Start-up is a measured target: Node loads an ES module file at a time, and the CLI with execa
-// is ~170 of them; bundled, a no-op run loads a handful and a rerun that spawns processes adds
+// is ~170 of them; bundled, a no-op run loads two files and a rerun that spawns processes adds
 // one chunk. Run by `npm run build` and by the tests' global setup (test/support/build.ts).
 //
 //   node scripts/bundle-cli.mjs
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath, URL } from 'node:url';
 import { build } from 'esbuild';
@@ -19,32 +23,9 @@ import { build } from 'esbuild';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dist = join(root, 'dist');
 
-/** `./dist/docker/index.js` -> entry `docker/index` from `src/docker/index.ts`. */
-function publicEntries() {
-  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-  const entries = {};
-  for (const target of Object.values(pkg.exports)) {
-    const file = typeof target === 'string' ? target : target.default;
-    const name = file.replace(/^\.\/dist\//, '').replace(/\.js$/, '');
-    entries[name] = `src/${name}.ts`;
-  }
-  return entries;
-}
-
-const { metafile } = await build({
+const common = {
   absWorkingDir: root,
-  entryPoints: {
-    'cli.bundle': 'src/main.ts',
-    ...publicEntries(),
-    // task(), file() and rule() bound to a defining module (see src/loader.ts): not public API.
-    'internal/dsl': 'src/dsl.ts',
-  },
-  outdir: 'dist',
-  // Lazily imported modules (the TTY renderer, watch mode, execa) stay separate chunks, loaded
-  // only by the runs that need them.
-  chunkNames: 'cli-chunk-[name]-[hash]',
   bundle: true,
-  splitting: true,
   format: 'esm',
   platform: 'node',
   target: 'node20',
@@ -57,13 +38,60 @@ const { metafile } = await build({
   sourcemap: 'linked',
   metafile: true,
   logLevel: 'warning',
+};
+
+const engine = await build({
+  ...common,
+  entryPoints: { 'cli.bundle': 'src/engine.ts' },
+  outdir: 'dist',
+  // Lazily imported modules (the TTY renderer, watch mode, execa) stay separate chunks, loaded
+  // only by the runs that need them.
+  chunkNames: 'cli-chunk-[name]-[hash]',
+  splitting: true,
 });
+
+const docker = await build({
+  ...common,
+  entryPoints: { 'docker/index': 'src/docker/index.ts' },
+  outdir: 'dist',
+});
+
+const engineInputs = new Set(Object.keys(engine.metafile.inputs));
+const shared = Object.keys(docker.metafile.inputs).filter(
+  (input) => input.startsWith('src/') && engineInputs.has(input),
+);
+if (shared.length > 0) {
+  throw new Error(
+    `dist/docker/index.js would carry a second copy of ${shared.join(', ')}: the Docker helpers must not import engine modules`,
+  );
+}
+
+// `taskgraph`: exactly src/index.ts's names, taken from cli.bundle.js (which also exports main).
+const api = await build({
+  ...common,
+  entryPoints: ['src/index.ts'],
+  write: false,
+  outdir: 'dist',
+  packages: 'external',
+  sourcemap: false,
+});
+const names = Object.values(api.metafile.outputs).flatMap((output) => output.exports);
+writeFileSync(
+  join(dist, 'index.js'),
+  `// The package's API (src/index.ts), from the engine's own bundle: see scripts/bundle-cli.mjs.\nexport { ${names.sort().join(', ')} } from './cli.bundle.js';\n`,
+);
 
 // Chunks are named by content hash: once the new build is in place, remove the JavaScript it no
 // longer makes (old chunks, and tsc's per-module output from before the engine was bundled), so
 // that nothing stale can be imported (a failed build leaves the previous one whole). Type
 // declarations stay: tsc writes them.
-const current = new Set(Object.keys(metafile.outputs).map((path) => relative('dist', path)));
+const current = new Set(
+  [
+    ...Object.keys(engine.metafile.outputs),
+    ...Object.keys(docker.metafile.outputs),
+    'dist/index.js',
+  ].map((path) => relative('dist', path)),
+);
 for (const entry of readdirSync(dist, { recursive: true, withFileTypes: true })) {
   if (!entry.isFile() || !/\.js(\.map)?$/.test(entry.name)) continue;
   const path = relative(dist, join(entry.parentPath, entry.name));

@@ -52,7 +52,15 @@ interface Manifest {
 /** The engine's own entry: a Taskfile's `import 'taskgraph'` binds to the running CLI's copy. */
 const ENGINE_URL = new URL('./index.js', import.meta.url).href;
 /** Where the DSL bound to a defining module comes from (see taskgraphFor): not public API. */
-const DSL_URL = new URL('./internal/dsl.js', import.meta.url).href;
+const DSL_URL = new URL('./cli.bundle.js', import.meta.url).href;
+
+/**
+ * Which engine build the cached bundle links to (its import paths name the engine's files): a
+ * rebuilt or moved engine rebundles the Taskfile. One stat per run.
+ */
+function engineBuild(): string {
+  return `${DSL_URL}@${statSync(fileURLToPath(DSL_URL), { throwIfNoEntry: false })?.mtimeMs ?? 0}`;
+}
 
 /**
  * Each module's `import ... from 'taskgraph'` binds to a virtual module of its own, whose task(),
@@ -138,7 +146,7 @@ function isFresh(manifest: Manifest, file: string): boolean {
     manifest.version !== 2 ||
     !Array.isArray(manifest.dirs) ||
     manifest.entry !== file ||
-    manifest.engine !== ENGINE_URL
+    manifest.engine !== engineBuild()
   )
     return false;
   const root = dirname(file);
@@ -262,7 +270,7 @@ async function bundle(
     manifest: {
       version: 2,
       entry: file,
-      engine: ENGINE_URL,
+      engine: engineBuild(),
       bundle: `${folder}/taskfile.mjs`,
       inputs,
       packages,
@@ -281,9 +289,9 @@ function taskgraphFor(path: string): string {
 }
 
 /**
- * `taskgraph/<name>` binds to the entry the running engine's package.json exports, one of the
- * files of the CLI's own bundle (scripts/bundle-cli.mjs): a Taskfile and the CLI run one copy of
- * the engine. Anything else under `taskgraph/` is internal and fails the load, naming the API.
+ * `taskgraph/<name>` binds to the entry the running engine's package.json exports (files of the
+ * CLI's own build, scripts/bundle-cli.mjs): a Taskfile and the CLI run one copy of the engine.
+ * Anything else under `taskgraph/` is internal and fails the load, naming the API.
  */
 function engineModule(
   specifier: string,
