@@ -7,8 +7,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { TaskContext } from 'taskgraph';
-import type { Docker } from 'taskgraph/docker/docker';
-import { isDockerFailure } from 'taskgraph/docker/errors';
+import type { Docker } from '../src/docker/docker.ts';
+import { isDockerFailure } from '../src/docker/errors.ts';
 import type { LocalEnvironment } from '../environments/index.ts';
 import type { LocalContainer } from './local-plan.ts';
 import {

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TaskContext } from 'taskgraph';
-import type { Docker } from 'taskgraph/docker/docker';
+import type { Docker } from '../src/docker/docker.ts';
 import type { LocalEnvironment } from '../environments/index.ts';
 import type { LocalContainer } from './local-plan.ts';
 import { containerName, failLocal, lastLogLines, roleLabels } from './local-runtime.ts';

@@ -1,5 +1,7 @@
+import { symlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Project } from './support/project.js';
+import { Project, REPO } from './support/project.js';
 
 let project: Project;
 afterEach(() => project.remove());
@@ -22,8 +24,10 @@ describe('a broken environment file', () => {
     project = new Project({
       'Taskfile.ts': TASKFILE,
       'environments/good.ts': `export default { name: 'good' };\n`,
-      'environments/qa.ts': `import { defineEnvironment } from 'taskgraph/environment';\n\nexport default defineEnvironment('qa', { kind: 'ecs' } as never);\n`,
+      'environments/qa.ts': `import { defineEnvironment } from '${REPO}/src/environment.ts';\n\nexport default defineEnvironment('qa', { kind: 'ecs' } as never);\n`,
     });
+    // zod, which src/environment.ts imports, from the repository's install.
+    symlinkSync(join(REPO, 'node_modules'), project.path('node_modules'));
     const other = await project.task(['other']);
     expect(other.exitCode).toBe(0);
     expect(other.stdout).toContain('[other] other ran');
