@@ -1,3 +1,5 @@
+import { symlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { execaSync } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Project, REPO } from './support/project.js';
@@ -22,6 +24,8 @@ function labelsWith(origin: string): Promise<Record<string, string>> {
 describe('image labels from git', () => {
   it('carry the origin only when it is a remote URL, without credentials; never a local path', async () => {
     project = new Project({ 'Taskfile.ts': TASKFILE });
+    // The packages tasks/docker.ts's sources import (execa, zod), from the repository's install.
+    symlinkSync(join(REPO, 'node_modules'), project.path('node_modules'));
     const git = (...args: string[]) => execaSync('git', args, { cwd: project.dir });
     git('init', '-q');
     git(
