@@ -57,8 +57,8 @@ export interface DeployWorld {
   readonly printed: string[];
   /** `task ARGS --json` in the copy; `calls` are the emulator operations this run made. */
   task(args: readonly string[]): Promise<TaskRun & { readonly calls: readonly string[] }>;
-  /** `task ARGS` without --json: the plain lines a user in CI reads. */
-  plain(args: readonly string[]): Promise<PlainRun>;
+  /** `task ARGS` without --json: the plain lines a user in CI reads (in `cwd`, default the copy). */
+  plain(args: readonly string[], cwd?: string): Promise<PlainRun>;
   registryTags(repository: string): Promise<string[]>;
   /** The service's running revision (`family:N`) and desired count, as the emulator has it. */
   service(name: string): { revision: string; desired: number; running: number };
@@ -135,10 +135,10 @@ export async function startDeployWorld(
       printed.push(run.text, JSON.stringify(run.events));
       return { ...run, calls: emu.calls.slice(before) };
     },
-    async plain(args) {
+    async plain(args, cwd = clone.dir) {
       const before = emu.calls.length;
       const result = await execa(process.execPath, [TASK_BIN, ...args], {
-        cwd: clone.dir,
+        cwd,
         env: { ...cleanEnv(), CI: 'true', ...childEnv },
         extendEnv: false,
         reject: false,
