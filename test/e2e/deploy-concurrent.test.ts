@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireDocker } from '../support/docker-available.js';
 import { ENV, startDeployWorld, type DeployWorld } from './support/deploy-fixture.js';
 
-const APP_FILE = 'example/app/Application.php';
+const APP_FILE = 'example/app/Http/Controllers/VisitController.php';
 const dockerReady = await requireDocker({ commands: ['docker-registry', 'htpasswd'] });
 
 describe.skipIf(!dockerReady)(`${ENV}: two deploys at once`, () => {
