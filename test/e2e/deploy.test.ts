@@ -85,6 +85,8 @@ describe.skipIf(!dockerReady)(`${ENV}: deploy tasks through the CLI`, () => {
       const tag = family[0]?.images[0]?.split(':').at(-1) ?? '';
       expect(tag).toMatch(/^[0-9a-f]{12}$/);
       expect(await world.registryTags(REPOSITORIES[key])).toEqual([tag]);
+      // Marked before any service ran it, so the lifecycle policy never expires it.
+      expect(await world.registryMarks(REPOSITORIES[key])).toEqual([`deployed-${tag}`]);
     }
     // The queue worker and the scheduler run the php-fpm image with their own commands.
     const phpImage = world.emu.ecs.taskDefinitions.get(SERVICES.phpFpm)?.[0]?.images[0];

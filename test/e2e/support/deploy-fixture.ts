@@ -59,7 +59,10 @@ export interface DeployWorld {
   task(args: readonly string[]): Promise<TaskRun & { readonly calls: readonly string[] }>;
   /** `task ARGS` without --json: the plain lines a user in CI reads (in `cwd`, default the copy). */
   plain(args: readonly string[], cwd?: string): Promise<PlainRun>;
+  /** The image tags pushed, without the `deployed-` marks deploys add (see registryMarks). */
   registryTags(repository: string): Promise<string[]>;
+  /** The `deployed-<tag>` marks that keep images from the lifecycle policy. */
+  registryMarks(repository: string): Promise<string[]>;
   /** The service's running revision (`family:N`) and desired count, as the emulator has it. */
   service(name: string): { revision: string; desired: number; running: number };
   stop(): Promise<void>;
@@ -122,6 +125,16 @@ export async function startDeployWorld(
     credentials: { accessKeyId: 'AKIDE2ETEST', secretAccessKey: 'e2e-secret-key' },
   });
   const printed: string[] = [];
+  /** Every tag of a repository in the registry, sorted. */
+  const allTags = async (repository: string): Promise<string[]> => {
+    const auth = Buffer.from(`AWS:${registry.password}`).toString('base64');
+    const response = await fetch(`http://${registry.url}/v2/${repository}/tags/list`, {
+      headers: { authorization: `Basic ${auth}` },
+    });
+    if (response.status === 404) return [];
+    const body = (await response.json()) as { tags?: string[] | null };
+    return (body.tags ?? []).sort();
+  };
   return {
     clone,
     emu,
@@ -151,13 +164,10 @@ export async function startDeployWorld(
       return { exitCode: result.exitCode ?? -1, text, calls: emu.calls.slice(before) };
     },
     async registryTags(repository) {
-      const auth = Buffer.from(`AWS:${registry.password}`).toString('base64');
-      const response = await fetch(`http://${registry.url}/v2/${repository}/tags/list`, {
-        headers: { authorization: `Basic ${auth}` },
-      });
-      if (response.status === 404) return [];
-      const body = (await response.json()) as { tags?: string[] | null };
-      return (body.tags ?? []).sort();
+      return (await allTags(repository)).filter((t) => !t.startsWith('deployed-'));
+    },
+    async registryMarks(repository) {
+      return (await allTags(repository)).filter((t) => t.startsWith('deployed-'));
     },
     service(name) {
       const sim = emu.service(CLUSTER, name);
