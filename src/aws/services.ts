@@ -300,29 +300,37 @@ export async function rollOutStages(
       .slice(index)
       .flat()
       .filter((c) => !moved.some((s) => s.service === c.service));
+  // Whatever refused a stage, what this run moved goes back and every service is reported.
+  const refuse = async (
+    index: number,
+    service: string,
+    refused: AwsFailureData,
+  ): Promise<StagedOutcome> => {
+    const restored = await restoreServices(ctx, {
+      started,
+      notStarted: pendingAfter(index, started),
+      seen,
+    });
+    return {
+      ok: false,
+      failure: {
+        reason: 'update-refused',
+        environment: ctx.env.name,
+        operation,
+        service,
+        refused,
+        restored,
+      },
+      started,
+    };
+  };
   for (const [index, stage] of stages.entries()) {
     if (stage.length === 0) continue;
     if (options.force !== true) {
       const conflict = await recheck(ctx, stage);
       if (conflict !== undefined) {
         ctx.log(`${conflict.service}: changed since this run looked; not updating it`);
-        const restored = await restoreServices(ctx, {
-          started,
-          notStarted: pendingAfter(index, started),
-          seen,
-        });
-        return {
-          ok: false,
-          failure: {
-            reason: 'update-refused',
-            environment: ctx.env.name,
-            operation,
-            service: conflict.service,
-            refused: conflict.failure,
-            restored,
-          },
-          started,
-        };
+        return refuse(index, conflict.service, conflict.failure);
       }
     }
     const stageStarted: StartedRollout[] = [];
@@ -349,23 +357,7 @@ export async function rollOutStages(
       // back, and the report says where every service ended up, restored or not.
       const service = stage[refusedAt]?.service ?? '';
       ctx.log(`${service}: UpdateService refused; returning what this run moved`);
-      const restored = await restoreServices(ctx, {
-        started,
-        notStarted: pendingAfter(index, started),
-        seen,
-      });
-      return {
-        ok: false,
-        failure: {
-          reason: 'update-refused',
-          environment: ctx.env.name,
-          operation,
-          service,
-          refused: refused.reason.failure,
-          restored,
-        },
-        started,
-      };
+      return refuse(index, service, refused.reason.failure);
     }
     const outcome = await watchStarted(ctx, stageStarted, seen);
     if (outcome.interrupted) return { ok: false, failure: interrupted(ctx, started), started };
