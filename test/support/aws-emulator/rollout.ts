@@ -14,6 +14,12 @@
  *
  *   Any other ACTIVE deployment leaves the list once its last task has stopped.
  *
+ * Sources: the rolling update (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-type-ecs.html)
+ * and the circuit breaker (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-circuit-breaker.html;
+ * its threshold in https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ServiceDeploymentCircuitBreaker.html).
+ * Not modelled yet: a healthy task resetting the failure count (resetOnHealthyTask), under which a
+ * partly failing rollout may never trip and only the rollout timeout ends it.
+ *
  * Time moves only through tickService(service, from, to), which replays every task transition
  * due in (from, to] in order and lets the scheduler react at each, so the outcome does not
  * depend on how a test slices time. Every exported function returns a new service.
@@ -91,7 +97,7 @@ export interface RolloutEnv {
 export const circuitBreakerReason = 'ECS deployment circuit breaker: tasks failed to start.';
 const maxEvents = 100;
 
-/** ECS: half the desired count, at least 3 and at most 200 failed tasks. */
+/** ECS: half the desired count, at least 3 and at most 200 failed tasks (API_ServiceDeploymentCircuitBreaker). */
 export function failureThreshold(desiredCount: number): number {
   return Math.min(200, Math.max(3, Math.ceil(desiredCount * 0.5)));
 }
