@@ -15,7 +15,8 @@
  */
 import { kebabCase } from '../environment.js';
 import type { AwsContext } from './clients.js';
-import { AwsFailure, describeAwsFailure, type Restored, type ServiceOutcome } from './errors.js';
+import { AwsFailure, describeAwsFailure } from './errors.js';
+import type { Restored, ServiceOutcome } from './rollout-failures.js';
 import {
   describeServices,
   isTransient,

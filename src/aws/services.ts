@@ -14,16 +14,10 @@ import {
 } from '@aws-sdk/client-ecs';
 import { serviceSettings, type ServiceKey } from '../environment.js';
 import type { AwsContext } from './clients.js';
-import {
-  AwsFailure,
-  awsCall,
-  type AwsFailureData,
-  type Operation,
-  type RolloutFailureDetail,
-  type StoppedTask,
-} from './errors.js';
+import { AwsFailure, awsCall, type AwsFailureData } from './errors.js';
 import { stoppedTaskLines } from './logs.js';
 import { restoreServices } from './restore.js';
+import type { Operation, RolloutFailureDetail, StoppedTask } from './rollout-failures.js';
 import type { settingsUpdate } from './service-settings.js';
 import {
   describeServices,

@@ -4,6 +4,7 @@
  * render a failed verify without importing the SDK calls in verify.ts.
  */
 import type { AwsFailureData } from './errors.js';
+import { taskCommand } from './next-step.js';
 
 export type VerifyProblem =
   | { readonly reason: 'image-missing'; readonly image: string; readonly detail: string }
@@ -66,16 +67,12 @@ export type VerifyFinding =
   | { readonly ok: true; readonly what: string; readonly note?: string }
   | { readonly ok: false; readonly what: string; readonly problem: VerifyProblem };
 
-function task(environment: string, name: string): string {
-  return `\`npx task ${environment}:${name}\``;
-}
-
 /** The problem and its fix, in one sentence or two. */
 export function describeVerifyProblem(environment: string, problem: VerifyProblem): string {
   const file = `environments/${environment}.ts`;
   switch (problem.reason) {
     case 'image-missing':
-      return `${problem.image} is not in ECR (${problem.detail}): push it with ${task(environment, 'push')}.`;
+      return `${problem.image} is not in ECR (${problem.detail}): push it with ${taskCommand(environment, 'push')}.`;
     case 'role-missing':
       return `the ${problem.use} ${problem.arn} does not exist: create it in IAM (trusting ecs-tasks.amazonaws.com), or fix ecs.${problem.use === 'task role' ? 'taskRoleArn' : 'executionRoleArn'} in ${file}.`;
     case 'role-arn-differs':
@@ -91,17 +88,17 @@ export function describeVerifyProblem(environment: string, problem: VerifyProble
     case 'secret-version-missing':
       return `secret ${problem.variable}: ${problem.arn} has no version ${problem.version}: fix the version in secrets.${problem.variable} or leave it empty for AWSCURRENT.`;
     case 'log-group-missing':
-      return `log group ${problem.group} does not exist, so tasks would fail with ResourceInitializationError: create it with ${task(environment, 'verify[fix]')}.`;
+      return `log group ${problem.group} does not exist, so tasks would fail with ResourceInitializationError: create it with ${taskCommand(environment, 'verify[fix]')}.`;
     case 'log-retention-differs':
-      return `log group ${problem.group} keeps logs ${problem.found === undefined ? 'forever' : `${problem.found} days`}, not ${problem.retentionDays} as ${file} says: correct it with ${task(environment, 'verify[fix]')}.`;
+      return `log group ${problem.group} keeps logs ${problem.found === undefined ? 'forever' : `${problem.found} days`}, not ${problem.retentionDays} as ${file} says: correct it with ${taskCommand(environment, 'verify[fix]')}.`;
     case 'target-group-missing':
       return `${problem.service}: target group ${problem.arn} does not exist: create it or fix the service's targetGroupArn in ${file}.`;
     case 'target-group-differs':
       return `${problem.service}: target group ${problem.arn} has ${problem.field} ${problem.found}, the service needs ${problem.expected}: change the target group (a new one, since port, protocol and target type are fixed at creation) or the service in ${file}.`;
     case 'cluster-missing':
-      return `cluster ${problem.cluster} ${problem.status === undefined ? 'does not exist' : `is ${problem.status}`}: create it with ${task(environment, 'create')}.`;
+      return `cluster ${problem.cluster} ${problem.status === undefined ? 'does not exist' : `is ${problem.status}`}: create it with ${taskCommand(environment, 'create')}.`;
     case 'service-not-active':
-      return `service ${problem.service} in ${problem.cluster} is ${problem.status}: ${problem.status === 'MISSING' ? `create it with ${task(environment, 'create')}` : 'wait until it is gone, then create it again'}.`;
+      return `service ${problem.service} in ${problem.cluster} is ${problem.status}: ${problem.status === 'MISSING' ? `create it with ${taskCommand(environment, 'create')}` : 'wait until it is gone, then create it again'}.`;
     case 'unverifiable':
       return `could not check ${problem.what}: ${unverifiableDetail(problem.failure)}`;
   }

@@ -1,0 +1,194 @@
+/**
+ * What can stop a rollout (a deploy's or a rollback's) once it is under way or about to start,
+ * and where every service ended up: the data deploy.ts, services.ts, restore.ts and rollback.ts
+ * throw as AwsFailure, and its words. describeAwsFailure (errors.ts) hands these to
+ * `describeRolloutFailure`; errors.ts's `update-refused` reuses `describeOutcomes`.
+ */
+import { taskCommand } from './next-step.js';
+import type { RolloutCause } from './rollout.js';
+
+/** What stopped tasks of a failed rollout said, for the report. */
+export interface StoppedTask {
+  readonly taskId: string;
+  readonly stoppedReason: string;
+  readonly containers: readonly { name: string; exitCode: number | undefined; reason?: string }[];
+  /** The last lines the task wrote to CloudWatch Logs (none when it wrote nothing). */
+  readonly lastLines?: readonly string[];
+}
+
+/** How a service ended up after a deploy (or rollback) failed. */
+export type Restored =
+  | { readonly how: 'ecs-rolled-back'; readonly taskDefinition: string }
+  | { readonly how: 'updated-back'; readonly taskDefinition: string }
+  | { readonly how: 'nothing-to-restore' }
+  /** This run never changed it (a later stage, or it already ran its revision). */
+  | { readonly how: 'unchanged'; readonly taskDefinition: string }
+  /** Someone else's deployment replaced ours, or it runs a revision we did not deploy: theirs. */
+  | { readonly how: 'left-alone'; readonly taskDefinition: string; readonly why: string }
+  | { readonly how: 'restore-failed'; readonly taskDefinition: string; readonly why: string }
+  | { readonly how: 'interrupted'; readonly deploymentId: string | undefined };
+
+/** One service's final state after a failed deploy or rollback; every service gets one. */
+export interface ServiceOutcome {
+  readonly service: string;
+  /** The environment's key for it, as `rollback[key,revision]` takes it (kebab-case). */
+  readonly key: string;
+  readonly restored: Restored;
+}
+
+/** Which command failed: its report says so ("Rollback of staging failed"). */
+export type Operation = 'deploy' | 'rollback';
+
+export interface RolloutFailureDetail {
+  readonly service: string;
+  readonly deploymentId: string;
+  readonly taskDefinition: string;
+  readonly cause: RolloutCause;
+  readonly reason: string;
+  /** Newest last; messages as ECS wrote them. */
+  readonly events: readonly string[];
+  readonly stoppedTasks: readonly StoppedTask[];
+}
+
+export type RolloutFailure =
+  | {
+      readonly reason: 'deploy-in-progress';
+      readonly environment: string;
+      readonly service: string;
+      readonly deploymentId: string;
+      readonly taskDefinition: string;
+    }
+  | {
+      /** Another run holds the environment's deploy lock (deploy-lock.ts). */
+      readonly reason: 'deploy-locked';
+      readonly environment: string;
+      readonly cluster: string;
+      readonly holder: string;
+      readonly since: string;
+      readonly expires: string;
+      readonly runId: string;
+    }
+  | {
+      readonly reason: 'no-previous-revision';
+      readonly service: string;
+      readonly family: string;
+      readonly current: string;
+    }
+  | { readonly reason: 'revision-not-found'; readonly family: string; readonly revision: number }
+  | {
+      readonly reason: 'rollout-failed';
+      readonly environment: string;
+      /** Default 'deploy'. */
+      readonly operation?: Operation;
+      readonly failures: readonly RolloutFailureDetail[];
+      readonly restored: readonly ServiceOutcome[];
+    }
+  | {
+      readonly reason: 'smoke-check-failed';
+      readonly environment: string;
+      readonly url: string;
+      readonly detail: string;
+      readonly restored: readonly ServiceOutcome[];
+    }
+  | {
+      readonly reason: 'interrupted';
+      readonly environment: string;
+      readonly waitingFor: string;
+      readonly deployments: readonly { service: string; deploymentId: string }[];
+    };
+
+/** `family:revision` from a task definition ARN (or the text itself). */
+export function shortArn(arn: string): string {
+  return arn.split('/').at(-1) ?? arn;
+}
+
+/** "Deploy to" or "Rollback of", to start a report's first line. */
+export function operationHeading(operation: Operation | undefined): string {
+  return operation === 'rollback' ? 'Rollback of' : 'Deploy to';
+}
+
+function describeRestored(environment: string, outcome: ServiceOutcome): string {
+  const { service, key, restored } = outcome;
+  switch (restored.how) {
+    case 'ecs-rolled-back':
+      return `${service}: ECS rolled back to ${shortArn(restored.taskDefinition)}; it is serving that revision.`;
+    case 'updated-back':
+      return `${service}: updated back to ${shortArn(restored.taskDefinition)}; it is serving that revision.`;
+    case 'nothing-to-restore':
+      return `${service}: a new service, there is no earlier revision to return to.`;
+    case 'unchanged':
+      return `${service}: not changed by this run; still on ${shortArn(restored.taskDefinition)}.`;
+    case 'left-alone':
+      return `${service}: left as it is, on ${shortArn(restored.taskDefinition)}: ${restored.why}.`;
+    case 'restore-failed': {
+      const revision = /:(\d+)$/.exec(restored.taskDefinition)?.[1] ?? '';
+      return `${service}: could NOT return to ${shortArn(restored.taskDefinition)}: ${restored.why}. It may still run the new revision; finish the job with ${taskCommand(environment, `rollback[${key},${revision}]`)}.`;
+    }
+    case 'interrupted':
+      return `${service}: interrupted while returning to the previous revision${restored.deploymentId === undefined ? '' : ` (deployment ${restored.deploymentId})`}; follow it with ${taskCommand(environment, 'status')}.`;
+  }
+}
+
+/** Every service's final state, under one heading. */
+export function describeOutcomes(
+  environment: string,
+  outcomes: readonly ServiceOutcome[],
+): string[] {
+  if (outcomes.length === 0) return [];
+  return [
+    'Where each service is now:',
+    ...outcomes.map((o) => `  ${describeRestored(environment, o)}`),
+  ];
+}
+
+function describeRollout(detail: RolloutFailureDetail): string {
+  const lines = [
+    `${detail.service}: deployment ${detail.deploymentId} (${shortArn(detail.taskDefinition)}) failed: ${detail.reason}`,
+  ];
+  if (detail.stoppedTasks.length > 0) {
+    lines.push('  stopped tasks:');
+    for (const stopped of detail.stoppedTasks) {
+      const codes = stopped.containers
+        .map((c) => `${c.name} exit ${c.exitCode ?? '-'}${c.reason ? ` (${c.reason})` : ''}`)
+        .join(', ');
+      lines.push(`    ${stopped.taskId}: ${stopped.stoppedReason}${codes ? `; ${codes}` : ''}`);
+      for (const line of stopped.lastLines ?? []) lines.push(`      | ${line}`);
+    }
+  }
+  if (detail.events.length > 0) {
+    lines.push('  last events:');
+    for (const event of detail.events) lines.push(`    ${event}`);
+  }
+  return lines.join('\n');
+}
+
+export function describeRolloutFailure(failure: RolloutFailure): string {
+  switch (failure.reason) {
+    case 'deploy-in-progress':
+      return `Another deployment is in progress on ${failure.service} (${failure.deploymentId}, ${shortArn(failure.taskDefinition)}): wait for it (${taskCommand(failure.environment, 'status')}) or deploy anyway with ${taskCommand(failure.environment, 'deploy -- --force')}.`;
+    case 'deploy-locked':
+      return `Another deploy of ${failure.environment} is running: started by ${failure.holder} at ${failure.since} (run ${failure.runId}, lock on cluster ${failure.cluster}). Nothing was changed. Wait for it to finish (${taskCommand(failure.environment, 'status')}) and deploy again; a lock left by a run that died expires at ${failure.expires}.`;
+    case 'no-previous-revision':
+      return `${failure.service} runs ${shortArn(failure.current)} and no earlier ACTIVE revision of ${failure.family} completed a rollout on it, so there is nothing known to work to roll back to: name one with rollback[service,revision].`;
+    case 'revision-not-found':
+      return `${failure.family}:${failure.revision} does not exist or is INACTIVE: list revisions with \`aws ecs list-task-definitions --family-prefix ${failure.family}\`.`;
+    case 'rollout-failed':
+      return [
+        `${operationHeading(failure.operation)} ${failure.environment} failed.`,
+        ...failure.failures.map(describeRollout),
+        ...describeOutcomes(failure.environment, failure.restored),
+        `Fix the cause, then ${failure.operation === 'rollback' ? 'roll back' : 'deploy'} again; ${taskCommand(failure.environment, 'status')} shows where each service is.`,
+      ].join('\n');
+    case 'smoke-check-failed':
+      return [
+        `Deploy to ${failure.environment} failed: the smoke check ${failure.url} did not answer 200 (${failure.detail}).`,
+        ...describeOutcomes(failure.environment, failure.restored),
+      ].join('\n');
+    case 'interrupted':
+      return [
+        `Interrupted: stopped waiting for ${failure.waitingFor}; the rollout itself goes on in ECS.`,
+        ...failure.deployments.map((d) => `  ${d.service}: deployment ${d.deploymentId}`),
+        `Follow it with ${taskCommand(failure.environment, 'status')}.`,
+      ].join('\n');
+  }
+}
