@@ -4,6 +4,7 @@
  * Pure: no I/O. A task requested with different args is a different node (rake #53).
  */
 import type { DepSpec, Registry, TaskDefinition } from './dsl.js';
+import { suggest } from './suggestion.js';
 
 export interface PlanNode {
   /** Unique per (task, args): `greet` or `greet[name=alice]`. */
@@ -188,41 +189,6 @@ export function nodeKey(name: string, args: Readonly<Record<string, string>>): s
   if (keys.length === 0) return name;
   keys.sort();
   return `${name}[${keys.map((k) => `${k}=${args[k]}`).join(',')}]`;
-}
-
-/** Names within a small edit distance, or that end with the requested name (a missing namespace). */
-export function suggest(name: string, names: readonly string[]): string[] {
-  const limit = Math.max(2, Math.floor(name.length / 3));
-  return names
-    .map((candidate) => ({
-      candidate,
-      // A missing namespace (`greet` for `ns:greet`) is as likely as a typo.
-      distance: Math.min(
-        editDistance(name, candidate),
-        editDistance(name, candidate.split(':').pop() ?? '') + 1,
-      ),
-    }))
-    .filter(({ distance }) => distance <= limit)
-    .sort((a, b) => a.distance - b.distance || a.candidate.localeCompare(b.candidate))
-    .slice(0, 3)
-    .map(({ candidate }) => candidate);
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      row[j] = Math.min(
-        (previous[j] ?? 0) + 1,
-        (row[j - 1] ?? 0) + 1,
-        (previous[j - 1] ?? 0) + cost,
-      );
-    }
-    previous = row;
-  }
-  return previous[b.length] ?? 0;
 }
 
 function unique<T>(items: T[]): T[] {

@@ -12,7 +12,7 @@ import { readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Failure } from './failure.js';
 import type { FileDigest, MaybePromise } from './file-hasher.js';
-import { suggest } from './graph.js';
+import { suggest } from './suggestion.js';
 
 export interface Unmatched {
   /** Literal paths (no glob characters) with no file at or below them. */

@@ -10,7 +10,7 @@
  */
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import type { TaskOptions } from './dsl.js';
-import { suggest } from './graph.js';
+import { suggest } from './suggestion.js';
 
 /** What a value should have been, in words, when it is not; undefined when it is fine. */
 type Check = (value: unknown) => string | undefined;

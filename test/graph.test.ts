@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { installRegistry, namespace, Registry, rule, task } from '../src/dsl.js';
-import { parseTarget, Planner, suggest } from '../src/graph.js';
+import { parseTarget, Planner } from '../src/graph.js';
 import type { PlanError } from '../src/graph.js';
 
 function registryOf(define: () => void): Registry {
@@ -75,10 +75,6 @@ describe('planner', () => {
       requestedBy: 'staging:deploy',
       suggestions: ['render'],
     });
-    expect(suggest('deploy', ['staging:deploy', 'prod:deploy', 'render'])).toEqual([
-      'prod:deploy',
-      'staging:deploy',
-    ]);
   });
 
   it('binds positional and named args and rejects unknown ones', () => {

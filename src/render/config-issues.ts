@@ -4,6 +4,7 @@
  * generic "Invalid input".
  */
 import { z } from 'zod';
+import { suggest } from '../suggestion.js';
 import { describeValue } from './escape.js';
 import type { ConfigIssue } from './failure.js';
 
@@ -66,30 +67,6 @@ function knownKeysAt(root: z.ZodTypeAny, input: unknown, path: readonly (string 
   return schema instanceof z.ZodObject ? Object.keys(schema.shape as object) : [];
 }
 
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
-  for (let i = 1; i <= a.length; i += 1) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j += 1) {
-      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
-      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
-    }
-    previous = current;
-  }
-  return previous[b.length] ?? 0;
-}
-
-function closest(key: string, known: readonly string[]): string | undefined {
-  let best: { key: string; distance: number } | undefined;
-  for (const candidate of known) {
-    const distance = editDistance(key.toLowerCase(), candidate.toLowerCase());
-    if (distance <= 2 && (best === undefined || distance < best.distance)) {
-      best = { key: candidate, distance };
-    }
-  }
-  return best?.key;
-}
-
 const ARTICLE: Record<string, string> = {
   string: 'a string',
   number: 'a number',
@@ -127,7 +104,7 @@ export function configIssues(
       case z.ZodIssueCode.unrecognized_keys:
         for (const key of issue.keys) {
           const known = knownKeysAt(schema, input, issue.path);
-          const suggestion = closest(key, known);
+          const [suggestion] = suggest(key, known);
           issues.push({
             path: formatKeyPath([...issue.path, key]),
             expected: known.length > 0 ? `one of the known keys ${known.join('|')}` : 'no such key',

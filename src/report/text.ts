@@ -6,7 +6,7 @@ import type { Registry } from '../dsl.js';
 import { explainChanges } from '../fingerprint.js';
 import { PACKAGE_PREFIX } from '../module-graph.js';
 import type { Change } from '../fingerprint.js';
-import { suggest } from '../graph.js';
+import { suggest } from '../suggestion.js';
 import type { PlanError, PlanNode } from '../graph.js';
 import type { LoadError } from '../loader.js';
 import type { NodeResult } from '../scheduler.js';

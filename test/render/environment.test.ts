@@ -80,6 +80,21 @@ describe('validateEnvironment', () => {
     );
   });
 
+  it('suggests a long key cut short, and one in other capitals', () => {
+    const raw = rawOf(staging, {
+      'services.phpFpm.healthCheckGracePeriod': 60,
+      'services.phpFpm.DesiredCount': 2,
+    });
+    const { failure: data } = failure(() =>
+      validateEnvironment(raw, 'environments/staging.ts', 'staging'),
+    );
+    const hints = data.reason === 'invalid-environment' && data.issues.map((issue) => issue.hint);
+    expect(hints).toEqual([
+      'did you mean "healthCheckGracePeriodSeconds"?',
+      'did you mean "desiredCount"?',
+    ]);
+  });
+
   it('rejects unknown keys at the top level and in local environments', () => {
     const raw = rawOf(local, { 'nginx.prot': 8081, extra: true });
     const { failure: data } = failure(() =>
