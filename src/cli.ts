@@ -28,6 +28,7 @@ import {
   explainText,
   listPrereqs,
   listTasks,
+  ownDryRunNote,
   renderGraph,
   unknownTaskMessage,
 } from './report/text.js';
@@ -338,6 +339,12 @@ async function runCommand(io: Io): Promise<number> {
       const summary = await scheduler.run(expansion.nodes).finally(stopEscapes);
       await shown.close();
       if (!readOnly) hasher.save();
+      if (values['dry-run'] && !explain) {
+        for (const node of closure(expansion.nodes)) {
+          const note = ownDryRunNote(node, await scheduler.settle(node));
+          if (note !== undefined) io.stderr.write(`task: ${note}\n`);
+        }
+      }
       if (explain) {
         const [node] = expansion.nodes as [PlanNode];
         const result = await scheduler.settle(node);

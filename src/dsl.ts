@@ -4,7 +4,7 @@
  */
 import type { DefiningModule } from './module-graph.js';
 import type { Output } from './output.js';
-import { checkName, checkOptions, projectPath } from './task-options.js';
+import { checkDepsResult, checkName, checkOptions, projectPath } from './task-options.js';
 
 /** Values a task receives for its declared args, by name. */
 export type TaskArgs<A extends string = string> = { readonly [K in A]?: string };
@@ -77,9 +77,25 @@ export type OutputSpec = string | Output;
 /** `'name'`, `'name[a,b]'`, or a name with named args. */
 export type DepSpec = string | { readonly task: string; readonly args?: Record<string, string> };
 
+/**
+ * A task's deps as a function of its args, for a task whose prerequisites depend on how it is
+ * asked: `deploy -- --dry-run` needs what the plan reads but not the push. The planner calls
+ * it once per args variant (each variant is a node of its own), before anything runs.
+ */
+export type DepsFunction<A extends string = string> = (args: TaskArgs<A>) => readonly DepSpec[];
+
+/**
+ * What a definition's deps function gives the planner for one args variant: the list, or what
+ * is wrong with the Taskfile's function (it threw, or returned something else), with where.
+ */
+export type DepsResult =
+  | { readonly ok: true; readonly deps: readonly DepSpec[] }
+  | { readonly ok: false; readonly where: string | undefined; readonly message: string };
+
 export interface TaskOptions<A extends string = string> {
   desc?: string;
-  deps?: readonly DepSpec[];
+  /** Tasks that run first; or a function of the args giving them, one list per args variant. */
+  deps?: readonly DepSpec[] | DepsFunction<A>;
   /** Globs of files the task reads, relative to the root; `!pattern` excludes. */
   inputs?: readonly string[];
   outputs?: readonly OutputSpec[] | ((info: OutputInfo<A>) => readonly OutputSpec[]);
@@ -114,7 +130,8 @@ export interface TaskDefinition {
   readonly scope: readonly string[];
   readonly kind: 'task' | 'file';
   readonly desc: string | undefined;
-  readonly deps: readonly DepSpec[];
+  /** The same list for every args variant, or (from a deps function) one per variant. */
+  readonly deps: readonly DepSpec[] | ((args: TaskArgs) => DepsResult);
   readonly inputs: readonly string[];
   readonly outputs: TaskOptions['outputs'];
   readonly env: readonly string[];
@@ -137,7 +154,13 @@ export interface RuleDefinition {
   readonly target: string;
   /** Source path for a target path, e.g. `a.min.css` -> `a.css`. */
   readonly source: (target: string) => string;
-  readonly options: Omit<TaskOptions<'target' | 'source'>, 'inputs' | 'outputs' | 'args'>;
+  readonly options: Omit<
+    TaskOptions<'target' | 'source'>,
+    'inputs' | 'outputs' | 'args' | 'deps'
+  > & {
+    /** A list only: a rule's nodes take no args a function could vary with. */
+    readonly deps?: readonly DepSpec[];
+  };
   readonly module: DefiningModule | undefined;
 }
 
@@ -225,7 +248,10 @@ function define<A extends string>(
     scope: [...registry.scope],
     kind,
     desc: options.desc ?? registry.pendingDesc,
-    deps: options.deps ?? [],
+    deps:
+      typeof options.deps === 'function'
+        ? checkedDeps(options.deps, registry)
+        : (options.deps ?? []),
     inputs: options.inputs ?? [],
     outputs: withOwnPath(kind === 'file' ? name : undefined, options.outputs, root),
     env: options.env ?? [],
@@ -239,6 +265,33 @@ function define<A extends string>(
     module: module === undefined ? undefined : registry.options.modules?.definingModule(module),
   });
   registry.pendingDesc = undefined;
+}
+
+/**
+ * A deps function as the planner calls it: what it returns is checked like a deps list, and a
+ * throw or a wrong value is a Taskfile problem located at the task() call (or at the throw).
+ * Only the stack is kept here: mapping it to a file:line reads source maps, which only a
+ * problem is worth (this runs at every load).
+ */
+function checkedDeps(fn: DepsFunction, registry: Registry): (args: TaskArgs) => DepsResult {
+  const definedAt = new Error().stack;
+  const { locate } = registry.options;
+  return (args) => {
+    let value: unknown;
+    try {
+      value = fn(args);
+    } catch (error) {
+      const err = error instanceof Error ? error : new Error(String(error));
+      return {
+        ok: false,
+        where: locate?.(err.stack) ?? locate?.(definedAt),
+        message: `its deps function threw: ${err.message}`,
+      };
+    }
+    const problem = checkDepsResult(value);
+    if (problem === undefined) return { ok: true, deps: value as readonly DepSpec[] };
+    return { ok: false, where: locate?.(definedAt), message: problem };
+  };
 }
 
 /**

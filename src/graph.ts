@@ -74,7 +74,9 @@ export class Planner {
       throw new PlanFailure({ reason: 'cycle', path: [...stack.slice(from), key] });
     }
     stack.push(key);
-    const deps = task.deps.map((dep) => this.visit(parseDep(dep), task.scope, task.name, stack));
+    const deps = depsFor(task, args, key).map((dep) =>
+      this.visit(parseDep(dep), task.scope, task.name, stack),
+    );
     stack.pop();
     const node: PlanNode = { key, task, args, deps: unique(deps) };
     this.byKey.set(key, node);
@@ -146,6 +148,23 @@ export function parseTarget(text: string): Request {
   if (!match) return { name: text };
   const [, name = '', list = ''] = match;
   return { name, positional: list === '' ? [] : list.split(',') };
+}
+
+/** The node's deps: the task's list, or what its deps function gives for these args. */
+function depsFor(
+  task: TaskDefinition,
+  args: Readonly<Record<string, string>>,
+  key: string,
+): readonly DepSpec[] {
+  if (typeof task.deps !== 'function') return task.deps;
+  const result = task.deps(args);
+  if (result.ok) return result.deps;
+  // A Taskfile mistake like a bad option, found only now: it names the call and the variant.
+  const where = result.where === undefined ? '' : `${result.where}: `;
+  throw new PlanFailure({
+    reason: 'taskfile',
+    problems: [`${where}task ${task.name}: ${result.message} (planning ${key})`],
+  });
 }
 
 function parseDep(dep: DepSpec): Request {

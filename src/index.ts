@@ -3,6 +3,7 @@ export { desc, disableNamespace, file, namespace, rule, task } from './dsl.js';
 export type {
   DepInfo,
   DepSpec,
+  DepsFunction,
   ExecOptions,
   ExecResult,
   OutputInfo,

@@ -56,10 +56,17 @@ const isOutputSpec: Check = (value) =>
     ? undefined
     : 'a path or an Output';
 
+const isDepList = arrayOf('task names', isDep);
+
 /** Keyed by every TaskOptions key: a new option that is not checked here is a type error. */
 const TASK_KEYS: Record<string, Check> = {
   desc: isString,
-  deps: arrayOf('task names', isDep),
+  // A function is called per args variant when the graph is planned (checkDepsResult).
+  deps: (value) => {
+    if (typeof value === 'function') return undefined;
+    if (Array.isArray(value)) return isDepList(value);
+    return 'an array of task names, or a function from the args to one';
+  },
   inputs: arrayOf('globs', isString),
   outputs: (value) =>
     typeof value === 'function'
@@ -78,6 +85,7 @@ const TASK_KEYS: Record<string, Check> = {
 const { inputs: _inputs, outputs: _outputs, args: _args, ...RULE_SHARED } = TASK_KEYS;
 const RULE_KEYS: Record<string, Check> = {
   ...RULE_SHARED,
+  deps: isDepList,
   source: (value) =>
     typeof value === 'string' || typeof value === 'function'
       ? undefined
@@ -129,6 +137,14 @@ export function checkOptions(
     }
   }
   return problems;
+}
+
+/** What is wrong with what a deps function returned, in words; undefined when it is a deps list. */
+export function checkDepsResult(value: unknown): string | undefined {
+  const expected = isDepList(value);
+  return expected === undefined
+    ? undefined
+    : `its deps function must return ${expected}, got ${describe(value)}`;
 }
 
 /** A name argument (task, file, rule target, namespace), or its problem. */

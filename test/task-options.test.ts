@@ -24,7 +24,7 @@ desc(5 as never);
       'task: Taskfile.ts:3:1: task two: unknown option depz; did you mean deps?',
       'task: Taskfile.ts:4:1: task three: unknown option inputz; did you mean inputs?',
       'task: Taskfile.ts:4:1: task three: unknown option outptus; did you mean outputs?',
-      'task: Taskfile.ts:5:1: task four: deps must be an array of task names, got the string "hello"; write deps: ["hello"]',
+      'task: Taskfile.ts:5:1: task four: deps must be an array of task names, or a function from the args to one, got the string "hello"; write deps: ["hello"]',
       `task: Taskfile.ts:6:1: task five: output /tmp/x is outside the project (${project.dir}); outputs are paths inside it, or an Output kind for anything else`,
       'task: Taskfile.ts:7:1: namespace ns: expected a function, got number',
       'task: Taskfile.ts:8:1: rule .min.css: unknown option sorce; did you mean source?',

@@ -76,12 +76,19 @@ function argHint(args: readonly string[]): string {
 export function listPrereqs(registry: Registry): string {
   return [...registry.tasks.values()]
     .sort((a, b) => a.name.localeCompare(b.name))
-    .map(
-      (t) =>
-        [`task ${t.name}`, ...t.deps.map((d) => `    ${typeof d === 'string' ? d : d.task}`)].join(
-          '\n',
-        ) + '\n',
-    )
+    .map((t) => {
+      // A deps function is shown for the task asked with no args: other args may need others.
+      const listed =
+        typeof t.deps === 'function' ? t.deps({}) : { ok: true as const, deps: t.deps };
+      const head =
+        typeof t.deps === 'function'
+          ? `task ${t.name}  # without args; they vary with args`
+          : `task ${t.name}`;
+      const lines = listed.ok
+        ? listed.deps.map((d) => `    ${typeof d === 'string' ? d : d.task}`)
+        : [`    (its deps function failed: ${listed.message})`];
+      return [head, ...lines].join('\n') + '\n';
+    })
     .join('');
 }
 
@@ -99,6 +106,25 @@ export function renderGraph(nodes: readonly PlanNode[], format: string): string 
   for (const node of nodes)
     for (const dep of node.deps) lines.push(`  ${id.get(node)} --> ${id.get(dep)}`);
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * The arg by which a task offers a dry run of its own (`staging:deploy -- --dry-run`): a task
+ * that declares it can say what it would change outside (AWS, say), which `-n` cannot, since
+ * `-n` runs nothing.
+ */
+export const OWN_DRY_RUN_ARG = 'dry-run';
+
+/**
+ * For `-n`: a node that would run and takes a dry run of its own, not asked for here, is named
+ * with the command that asks it; undefined for any other node.
+ */
+export function ownDryRunNote(node: PlanNode, result: NodeResult): string | undefined {
+  if (result.status !== 'would-run') return undefined;
+  if (!node.task.args.includes(OWN_DRY_RUN_ARG) || OWN_DRY_RUN_ARG in node.args) return undefined;
+  const args = Object.entries(node.args).map(([key, value]) => `--${key}=${value}`);
+  const command = ['npx task', node.task.name, '--', ...args, `--${OWN_DRY_RUN_ARG}`].join(' ');
+  return `${node.key} has a dry run of its own, which says what it would do: \`${command}\``;
 }
 
 export function explainText(node: PlanNode, result: NodeResult, state: State): string {
