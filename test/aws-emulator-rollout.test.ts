@@ -164,6 +164,52 @@ describe('circuit breaker', () => {
     ]);
   });
 
+  /** v2's first task serves; every later one fails its health check. */
+  function firstServes(): RolloutEnv {
+    let launched = 0;
+    return {
+      timing: defaultTiming,
+      fateOf: (arn) =>
+        arn === v2 && launched++ > 0 ? { kind: 'fail-health-check' } : { kind: 'serve' },
+    };
+  }
+
+  test('a healthy task resets the count (the default): a partly failing rollout never trips', () => {
+    const updating = deploy(stable(2), { taskDefinition: v2, settings: {}, now: 100 * second });
+    const end = tickService(updating, 100 * second, 3700 * second, firstServes());
+    expect(end.deployments.map((d) => [d.status, d.taskDefinition, d.rolloutState])).toEqual([
+      ['PRIMARY', v2, 'IN_PROGRESS'],
+      ['ACTIVE', v1, 'COMPLETED'],
+    ]);
+    const failedChecks = end.events.filter((e) =>
+      e.message.endsWith('failed container health checks.'),
+    );
+    expect(failedChecks.length).toBeGreaterThan(failureThreshold(2) * 10);
+    expect(
+      end.tasks
+        .filter(isHealthy)
+        .map((t) => t.taskDefinitionArn)
+        .sort(),
+    ).toEqual([v1, v2]);
+    expect(end.events.some((e) => e.message.includes('deployment failed'))).toBe(false);
+  });
+
+  test('with resetOnHealthyTask false, the same rollout trips at the threshold', () => {
+    const noReset = config({
+      circuitBreaker: { enable: true, rollback: true, resetOnHealthyTask: false },
+    });
+    const updating = deploy(stable(2, noReset), {
+      taskDefinition: v2,
+      settings: {},
+      now: 100 * second,
+    });
+    const end = tickService(updating, 100 * second, 3700 * second, firstServes());
+    expect(end.deployments.map((d) => [d.status, d.taskDefinition, d.rolloutState])).toEqual([
+      ['PRIMARY', v1, 'COMPLETED'],
+    ]);
+    expect(end.events.some((e) => e.message.includes('deployment failed'))).toBe(true);
+  });
+
   test('without the circuit breaker, failing tasks are replaced for ever', () => {
     const failing = env({ [v2]: { kind: 'fail-to-start' } });
     const updating = deploy(

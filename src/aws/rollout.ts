@@ -254,6 +254,37 @@ export function rolloutVerdict(
   return { state: 'in-progress' };
 }
 
+/**
+ * Pure: why ECS's circuit breaker let a rollout run into our timeout, when its reset is the
+ * answer. With `resetOnHealthyTask` (on unless the service turns it off), every new task that
+ * turns healthy resets the breaker's failure count to 0
+ * (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeploymentCircuitBreaker.html),
+ * and once tasks pass their health checks "the failure criteria is skipped"
+ * (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-circuit-breaker.html):
+ * so a revision some of whose tasks serve while the others keep failing is never marked FAILED,
+ * and ECS replaces the failing tasks until someone ends the deployment. `stoppedTasks` is how
+ * many tasks of ours stopped (DescribeTasks); `failedTasks` alone would undercount, as it too
+ * starts over at each healthy task.
+ */
+export function breakerNeverTripped(
+  snapshot: ServiceSnapshot | undefined,
+  ours: Ours,
+  stoppedTasks: number,
+): string | undefined {
+  const breaker = snapshot?.deploymentConfiguration?.deploymentCircuitBreaker;
+  const mine = snapshot?.deployments.find((d) => d.id === ours.deploymentId);
+  if (
+    breaker?.enable !== true ||
+    breaker.resetOnHealthyTask === false ||
+    mine?.rolloutState !== 'IN_PROGRESS' ||
+    mine.runningCount === 0 ||
+    stoppedTasks === 0
+  ) {
+    return undefined;
+  }
+  return `the circuit breaker never tripped: ${stoppedTasks} new tasks stopped, but each new task that turned healthy reset its failure count (resetOnHealthyTask), so ECS kept replacing the failing ones with ${mine.runningCount} running and only this timeout ended the rollout`;
+}
+
 function deploymentLine(service: string, d: DeploymentSnapshot): string {
   const revision = d.taskDefinition.split('/').at(-1) ?? d.taskDefinition;
   return `${service}: ${d.status} ${d.id} ${revision} ${d.rolloutState ?? '-'}: ${counts(d)}`;

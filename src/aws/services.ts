@@ -20,6 +20,7 @@ import { restoreServices } from './restore.js';
 import type { Operation, RolloutFailureDetail, StoppedTask } from './rollout-failures.js';
 import type { settingsUpdate } from './service-settings.js';
 import {
+  breakerNeverTripped,
   describeServices,
   toSnapshot,
   watchRollouts,
@@ -178,8 +179,8 @@ async function diagnose(
   ctx: AwsContext,
   snapshot: ServiceSnapshot | undefined,
   ours: Ours,
-): Promise<{ events: string[]; stoppedTasks: StoppedTask[] }> {
-  if (snapshot === undefined) return { events: [], stoppedTasks: [] };
+): Promise<{ events: string[]; stoppedTasks: StoppedTask[]; stoppedCount: number }> {
+  if (snapshot === undefined) return { events: [], stoppedTasks: [], stoppedCount: 0 };
   const since = snapshot.deployments.find((d) => d.id === ours.deploymentId)?.createdAt ?? 0;
   const recent = snapshot.events.filter((e) => e.createdAt >= since);
   const events = recent
@@ -189,23 +190,23 @@ async function diagnose(
   const ids = [
     ...new Set(recent.flatMap((e) => [...e.message.matchAll(TASK_ID)].map((m) => m[1] ?? ''))),
   ];
-  if (ids.length === 0) return { events, stoppedTasks: [] };
+  if (ids.length === 0) return { events, stoppedTasks: [], stoppedCount: 0 };
   const cluster = ctx.env.ecs.cluster;
   const out = await awsCall('ecs:DescribeTasks', `${cluster}/${snapshot.name}`, () =>
     ctx.clients.ecs.send(new DescribeTasksCommand({ cluster, tasks: ids.slice(0, 100) })),
   );
-  const stoppedTasks = (out.tasks ?? [])
-    .filter((t) => t.lastStatus === 'STOPPED' && t.taskDefinitionArn === ours.taskDefinition)
-    .slice(0, 5)
-    .map((t) => ({
-      taskId: t.taskArn?.split('/').at(-1) ?? '',
-      stoppedReason: t.stoppedReason ?? '(no reason given)',
-      containers: (t.containers ?? []).map((c) => ({
-        name: c.name ?? '',
-        exitCode: c.exitCode,
-        ...(c.reason === undefined ? {} : { reason: c.reason }),
-      })),
-    }));
+  const stopped = (out.tasks ?? []).filter(
+    (t) => t.lastStatus === 'STOPPED' && t.taskDefinitionArn === ours.taskDefinition,
+  );
+  const stoppedTasks = stopped.slice(0, 5).map((t) => ({
+    taskId: t.taskArn?.split('/').at(-1) ?? '',
+    stoppedReason: t.stoppedReason ?? '(no reason given)',
+    containers: (t.containers ?? []).map((c) => ({
+      name: c.name ?? '',
+      exitCode: c.exitCode,
+      ...(c.reason === undefined ? {} : { reason: c.reason }),
+    })),
+  }));
   // What the failed containers printed last: usually the reason in the app's own words.
   const tails = await stoppedTaskLines(
     ctx,
@@ -215,6 +216,7 @@ async function diagnose(
   return {
     events,
     stoppedTasks: stoppedTasks.map((t) => ({ ...t, lastLines: tails.get(t.taskId) ?? [] })),
+    stoppedCount: stopped.length,
   };
 }
 
@@ -404,13 +406,18 @@ export async function failureDetail(
   snapshot: ServiceSnapshot | undefined,
 ): Promise<RolloutFailureDetail> {
   const failed = verdict?.state === 'failed' ? verdict : undefined;
-  const { events, stoppedTasks } = await diagnose(ctx, snapshot, started.ours);
+  const { events, stoppedTasks, stoppedCount } = await diagnose(ctx, snapshot, started.ours);
+  const cause = failed?.cause ?? 'timeout';
+  // A timeout with tasks failing all along: say why ECS's own breaker did not end it first.
+  const quietBreaker =
+    cause === 'timeout' ? breakerNeverTripped(snapshot, started.ours, stoppedCount) : undefined;
+  const reason = failed?.reason ?? 'unknown';
   return {
     service: started.service,
     deploymentId: started.ours.deploymentId,
     taskDefinition: started.ours.taskDefinition,
-    cause: failed?.cause ?? 'timeout',
-    reason: failed?.reason ?? 'unknown',
+    cause,
+    reason: quietBreaker === undefined ? reason : `${reason}; ${quietBreaker}`,
     events,
     stoppedTasks,
   };

@@ -5,6 +5,7 @@
 import { describe, expect, test } from 'vitest';
 import { backoffDelay, backoffSchedule } from '../../src/aws/backoff.js';
 import {
+  breakerNeverTripped,
   progressLines,
   rolloutVerdict,
   type DeploymentSnapshot,
@@ -137,6 +138,35 @@ describe('rolloutVerdict', () => {
     expect(
       rolloutVerdict(service([deployment({ rolloutState: undefined })]), ours, time).state,
     ).toBe('succeeded');
+  });
+});
+
+describe('breakerNeverTripped', () => {
+  const partly = deployment({ rolloutState: 'IN_PROGRESS', runningCount: 1, pendingCount: 1 });
+  const breaker = (cb: { enable: boolean; rollback: boolean; resetOnHealthyTask?: boolean }) =>
+    service([partly, old], {
+      deploymentConfiguration: { deploymentCircuitBreaker: cb },
+    });
+
+  test('breaker on, reset on by default, tasks of ours running and stopped: explained', () => {
+    expect(breakerNeverTripped(breaker({ enable: true, rollback: true }), ours, 12)).toBe(
+      'the circuit breaker never tripped: 12 new tasks stopped, but each new task that turned healthy reset its failure count (resetOnHealthyTask), so ECS kept replacing the failing ones with 1 running and only this timeout ended the rollout',
+    );
+  });
+
+  test('not the reason: breaker off, reset off, nothing stopped, nothing of ours running', () => {
+    const on = { enable: true, rollback: true };
+    expect(breakerNeverTripped(breaker({ enable: false, rollback: false }), ours, 12)).toBe(
+      undefined,
+    );
+    expect(
+      breakerNeverTripped(breaker({ ...on, resetOnHealthyTask: false }), ours, 12),
+    ).toBeUndefined();
+    expect(breakerNeverTripped(breaker(on), ours, 0)).toBeUndefined();
+    const none = service([{ ...partly, runningCount: 0 }, old], {
+      deploymentConfiguration: { deploymentCircuitBreaker: on },
+    });
+    expect(breakerNeverTripped(none, ours, 12)).toBeUndefined();
   });
 });
 

@@ -30,7 +30,14 @@ const deploymentConfiguration = z
   .object({
     maximumPercent: z.number().int().min(0).optional(),
     minimumHealthyPercent: z.number().int().min(0).max(100).optional(),
-    deploymentCircuitBreaker: z.object({ enable: z.boolean(), rollback: z.boolean() }).optional(),
+    deploymentCircuitBreaker: z
+      .object({
+        enable: z.boolean(),
+        rollback: z.boolean(),
+        // Unset means true (rollout.ts): a healthy task resets the failure count.
+        resetOnHealthyTask: z.boolean().optional(),
+      })
+      .optional(),
   })
   .passthrough();
 

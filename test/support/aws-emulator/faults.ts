@@ -35,6 +35,8 @@ interface TaskFault {
   fate: TaskFate;
   /** RunTask exit codes apply to one-off tasks only; service tasks keep serving. */
   oneOffOnly: boolean;
+  /** Service tasks that still serve before `fate` applies (partlyFail); one-off tasks skip it. */
+  serving?: { remaining: number };
 }
 
 /** One entry of RunTask's `failures` (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Failure.html). */
@@ -101,6 +103,22 @@ export class Faults {
     return this.#task(selector, { kind: 'fail-health-check' }, false);
   }
 
+  /**
+   * The first `healthy` matching service tasks serve; every later one fails its health check: a
+   * limit the new revision meets only past that many tasks (database connections, a licence, a
+   * port per host). With the circuit breaker's default resetOnHealthyTask, such a rollout never
+   * trips the breaker (rollout.ts). One-off tasks are not affected.
+   */
+  partlyFail(selector: TaskSelector, options: { healthy: number }): this {
+    this.#tasks.unshift({
+      selector,
+      fate: { kind: 'fail-health-check' },
+      oneOffOnly: false,
+      serving: { remaining: options.healthy },
+    });
+    return this;
+  }
+
   /** Matching tasks stay PENDING forever, so a rollout to them never finishes. */
   neverStart(selector: TaskSelector): this {
     return this.#task(selector, { kind: 'stall' }, false);
@@ -136,8 +154,13 @@ export class Faults {
   /** The fate of a task launched now; the most recently injected matching fault wins. */
   fateOf(def: TaskDefinitionRef, kind: 'service' | 'one-off'): TaskFate {
     const fault = this.#tasks.find(
-      (f) => (kind === 'one-off' || !f.oneOffOnly) && matches(f.selector, def),
+      (f) =>
+        (kind === 'one-off' ? f.serving === undefined : !f.oneOffOnly) && matches(f.selector, def),
     );
+    if (fault?.serving !== undefined && fault.serving.remaining > 0) {
+      fault.serving.remaining -= 1;
+      return { kind: 'serve' };
+    }
     if (fault) return fault.fate;
     return kind === 'service' ? { kind: 'serve' } : { kind: 'exit', exitCode: 0 };
   }

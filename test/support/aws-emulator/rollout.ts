@@ -7,6 +7,9 @@
  *   PRIMARY IN_PROGRESS ── start tasks while all tasks ≤ maximumPercent, stop ACTIVE tasks
  *        │                 while healthy tasks ≥ minimumHealthyPercent
  *        ├─ desired tasks healthy, no ACTIVE deployment left ──> PRIMARY COMPLETED, steady state
+ *        ├─ one of its tasks turned healthy (resetOnHealthyTask, the default) ──> failedTasks
+ *        │     back to 0 and the breaker no longer trips: IN_PROGRESS until someone else
+ *        │     ends it, however many of its other tasks keep failing
  *        └─ failedTasks ≥ threshold (circuit breaker on) ──> FAILED (no new tasks)
  *              └─ rollback on: a new PRIMARY IN_PROGRESS with the last COMPLETED task
  *                 definition; the FAILED one turns ACTIVE and stays in view until the
@@ -17,8 +20,21 @@
  * Sources: the rolling update (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-type-ecs.html)
  * and the circuit breaker (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-circuit-breaker.html;
  * its threshold in https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ServiceDeploymentCircuitBreaker.html).
- * Not modelled yet: a healthy task resetting the failure count (resetOnHealthyTask), under which a
- * partly failing rollout may never trip and only the rollout timeout ends it.
+ *
+ * A healthy task and the failure count: API_DeploymentCircuitBreaker
+ * (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeploymentCircuitBreaker.html)
+ * says `resetOnHealthyTask`, true by default, makes "a task that reaches a healthy state" reset
+ * the failure count to 0, and the Developer Guide page above says that once tasks of the
+ * deployment reach RUNNING and pass their health checks "the failure criteria is skipped". Neither
+ * bounds how many of its other tasks may fail afterwards, so the emulator takes the worst case
+ * those words allow: after the first healthy task of a deployment its breaker never trips, and a
+ * rollout where some new tasks serve while the others keep failing stays IN_PROGRESS until the
+ * caller's own timeout ends it (as users report: aws/copilot-cli#1879, fabfuel/ecs-deploy#161;
+ * https://repost.aws/knowledge-center/ecs-deployment-roll-back-failure lists "a task that
+ * successfully starts, passes the health checks, but then stops" among the reasons a breaker
+ * does not trip). `failedTasks` still counts failures since the last healthy task ("the number
+ * of consecutively failed tasks", API_Deployment). With `resetOnHealthyTask: false` the count
+ * is never reset and the threshold alone decides.
  *
  * Time moves only through tickService(service, from, to), which replays every task transition
  * due in (from, to] in order and lets the scheduler react at each, so the outcome does not
@@ -40,7 +56,8 @@ import {
 export interface RolloutConfig {
   maximumPercent: number;
   minimumHealthyPercent: number;
-  circuitBreaker: { enable: boolean; rollback: boolean };
+  /** `resetOnHealthyTask` unset is true, as in ECS. */
+  circuitBreaker: { enable: boolean; rollback: boolean; resetOnHealthyTask?: boolean | undefined };
 }
 
 export type RolloutState = 'IN_PROGRESS' | 'COMPLETED' | 'FAILED';
@@ -53,7 +70,10 @@ export interface SimDeployment {
   status: 'PRIMARY' | 'ACTIVE';
   taskDefinition: string;
   desiredCount: number;
+  /** Failed tasks since the last healthy one (or since it started, without the reset). */
   failedTasks: number;
+  /** A task of it turned healthy while the reset was on: its breaker no longer trips. */
+  breakerSkipped: boolean;
   rolloutState: RolloutState;
   rolloutStateReason: string;
   createdAt: number;
@@ -204,6 +224,7 @@ function addPrimary(
     taskDefinition,
     desiredCount: s.desiredCount,
     failedTasks: 0,
+    breakerSkipped: false,
     rolloutState: 'IN_PROGRESS',
     rolloutStateReason: `ECS deployment ${id} in progress.`,
     createdAt: now,
@@ -230,6 +251,7 @@ function applyDue(s: SimService, now: number, env: RolloutEnv) {
       current = { ...step.task, deploymentId: task.deploymentId };
       // A service task that exits on its own has failed, whatever its exit code.
       if (step.change === 'failed' || step.change === 'exited') recordFailure(s, current, now);
+      if (step.change === 'healthy') recordHealthy(s, current);
       due = dueAt(current, env.timing);
     }
     return current;
@@ -239,6 +261,7 @@ function applyDue(s: SimService, now: number, env: RolloutEnv) {
     primary &&
     s.config.circuitBreaker.enable &&
     primary.rolloutState === 'IN_PROGRESS' &&
+    !primary.breakerSkipped &&
     primary.failedTasks >= failureThreshold(primary.desiredCount)
   ) {
     tripCircuitBreaker(s, primary, now);
@@ -254,6 +277,15 @@ function recordFailure(s: SimService, task: ServiceTask, now: number) {
   if (task.fate.kind === 'fail-health-check') {
     say(s, now, `(service ${s.name}) (task ${task.id}) failed container health checks.`);
   }
+}
+
+/** resetOnHealthyTask: the failure count starts over, and (worst case) the breaker stands down. */
+function recordHealthy(s: SimService, task: ServiceTask) {
+  if (s.config.circuitBreaker.resetOnHealthyTask === false) return;
+  const deployment = s.deployments.find((d) => d.id === task.deploymentId);
+  if (deployment?.rolloutState !== 'IN_PROGRESS') return;
+  deployment.failedTasks = 0;
+  deployment.breakerSkipped = true;
 }
 
 function tripCircuitBreaker(s: SimService, failed: SimDeployment, now: number) {
