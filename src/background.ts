@@ -62,6 +62,24 @@ export function launch(options: Launch): { controller: AbortController; done: Pr
   return { controller, done };
 }
 
+/**
+ * Runs a persistent task in `background`: an instance already running with this fingerprint is
+ * left alone; one with another fingerprint is stopped (its processes gone) before the new one
+ * launches, unless the run is `stopping` by then.
+ */
+export async function startPersistent(
+  background: Background,
+  options: Launch & { fingerprint: string; stopping: () => boolean },
+): Promise<'still-running' | 'stopping' | 'started'> {
+  const { key, fingerprint } = options;
+  if (background.fingerprintOf(key) === fingerprint) return 'still-running';
+  await background.stop(key);
+  if (options.stopping()) return 'stopping';
+  const { controller, done } = launch(options);
+  background.adopt(key, fingerprint, controller, done);
+  return 'started';
+}
+
 export class BackgroundTasks implements Background {
   private readonly running = new Map<
     string,

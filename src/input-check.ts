@@ -12,6 +12,7 @@ import { readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Failure } from './failure.js';
 import type { FileDigest, MaybePromise } from './file-hasher.js';
+import { isPromise } from './file-hasher.js';
 import { suggest } from './suggestion.js';
 
 export interface Unmatched {
@@ -113,5 +114,29 @@ function isFolder(root: string, path: string): boolean {
     return readdirSync(join(root, path)) !== undefined;
   } catch {
     return false;
+  }
+}
+
+/** Warns of each input glob that matched no file, once per run for each task and pattern. */
+export class EmptyInputWarnings {
+  private readonly warned = new Set<string>();
+
+  constructor(private readonly warn: (message: string) => void) {}
+
+  /** Warns of `empty`; a promise when the patterns are known only later (see Unmatched). */
+  check(task: string, empty: MaybePromise<readonly string[]>): Promise<void> | undefined {
+    const warn = (patterns: readonly string[]): void => {
+      for (const pattern of patterns) {
+        const key = `${task}\0${pattern}`;
+        if (this.warned.has(key)) continue;
+        this.warned.add(key);
+        this.warn(`task ${task}: input ${pattern} matches no file`);
+      }
+    };
+    if (!isPromise(empty)) {
+      warn(empty);
+      return undefined;
+    }
+    return empty.then(warn, () => {});
   }
 }

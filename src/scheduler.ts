@@ -17,15 +17,17 @@
  * Each running node has its own AbortController, linked to the run's signal. Watch mode reruns
  * the nodes a change makes stale within the run (`rerun`): each gets a new attempt (attempts.ts)
  * that starts as soon as its own deps allow, a running one being killed first, while the others
- * carry on; a cancelled attempt records nothing. Invoked tasks are in invoke.ts. With `background` (watch mode), a persistent node starts and its dependents go on at
- * once; it keeps running across runs until its fingerprint changes or the run's signal aborts
- * (background.ts). The context a run function receives is shaped in task-context.ts.
+ * carry on; a cancelled attempt records nothing. Invoked tasks are in invoke.ts. With
+ * `background` (watch mode), a persistent node starts and its dependents go on at once; it keeps
+ * running across runs until its fingerprint changes or the run's signal aborts (background.ts).
+ * The context a run function receives is shaped in task-context.ts; how the run stops (failures,
+ * fail-fast and -k, escaped errors, a failed preflight) is in stopping.ts.
  */
 import { relative } from 'node:path';
 import { linkAbort, SUPERSEDED } from './abort-link.js';
 import { Attempts } from './attempts.js';
 import type { Attempt } from './attempts.js';
-import { launch } from './background.js';
+import { startPersistent } from './background.js';
 import type { Background } from './background.js';
 import { now } from './clock.js';
 import type { TaskContext } from './dsl.js';
@@ -43,16 +45,16 @@ import { digestAll, outputsOf, portableDigests } from './output.js';
 import type { Output } from './output.js';
 import { ExpectedFiles, predictOutputs } from './dry-run.js';
 import { runPreflights } from './preflight.js';
-import type { PreflightFailure } from './preflight.js';
 import { Semaphore } from './semaphore.js';
 import { locateFailure } from './source-location.js';
-import { missingInput, unmatchedInputs } from './input-check.js';
+import { EmptyInputWarnings, missingInput, unmatchedInputs } from './input-check.js';
 import { withinTask } from './escaped-error.js';
+import { Stopping } from './stopping.js';
 import { envValueDigest } from './env-key.js';
 import { taskContext } from './task-context.js';
 import { openLog } from './task-log.js';
 import type { TaskLog } from './task-log.js';
-import { compareOutputs, decide, outputsUnchecked } from './up-to-date.js';
+import { decide, verdictOf } from './up-to-date.js';
 import type { Verdict } from './up-to-date.js';
 import type { RunEvent, RunSummary, TaskStatus } from './report/events.js';
 import type { State } from './state.js';
@@ -89,28 +91,19 @@ export interface NodeResult {
   dep?: DepResult;
 }
 
-const TAIL_LINES = 20;
-
 export class Scheduler {
   private readonly attempts = new Attempts();
   /** What run() waits for: its nodes, and those that rerun() added. */
   private readonly targets = new Set<PlanNode>();
   /** Set once run() has seen every target settle: rerun() is refused from then on. */
   private finished = false;
-  private readonly tails = new Map<string, string[]>();
-  private readonly failures: RunSummary['failures'] = [];
   private readonly slots: Semaphore;
   /** Declared env values' keyed digest; the key is read only if some task declares env. */
   private readonly envDigest: (value: string) => string;
-  /** How to fail each running task from outside its run() (escaped()). */
-  private readonly escapes = new Map<string, (error: unknown) => void>();
-  /** Why running tasks were cancelled when the run, not a change or the user, stopped them. */
-  private stopReason: string | undefined;
-  /** Task and pattern of each input glob already warned of as matching nothing. */
-  private readonly warnedEmpty = new Set<string>();
-  private stopping = false;
-  /** A preflight check that failed: nothing in this run starts (preflight.ts). */
-  private preflightFailure: PreflightFailure | undefined;
+  /** Each input glob that matched nothing, said once per run. */
+  private readonly emptyInputs: EmptyInputWarnings;
+  /** Failures, and whether new tasks may still start (stopping.ts). */
+  private readonly stop: Stopping;
   /** Dry run: the output files the tasks that would run are expected to leave (dry-run.ts). */
   private readonly expected = new ExpectedFiles();
   /** Records being written off the event loop; the run ends only when they are on disk. */
@@ -131,9 +124,13 @@ export class Scheduler {
       emit: options.emit,
       has: (key) => this.has(key),
       settle: (node) => this.settle(node),
-      whyNot: (key, result) => this.whyNot(key, result),
+      whyNot: (key, result) => this.stop.whyNot(key, result),
     };
+    this.stop = new Stopping({ root: options.root, keepGoing: options.keepGoing });
     this.envDigest = envValueDigest(options.state.dir);
+    this.emptyInputs = new EmptyInputWarnings((message) =>
+      options.emit({ type: 'warning', message }),
+    );
   }
 
   /** Runs the nodes and everything they depend on; resolves when all have settled. */
@@ -144,14 +141,14 @@ export class Scheduler {
       tasks: closure(nodes).map(planEntry),
     });
     if (!this.options.dryRun) {
-      this.preflightFailure = await runPreflights(closure(nodes), {
+      this.stop.preflightFailure = await runPreflights(closure(nodes), {
         root: this.options.root,
         signal: this.options.signal,
         log: (key, line) => this.options.emit({ type: 'output', key, stream: 'log', line }),
       });
     }
     // After a failed preflight every node settles at once, each saying why it did not start.
-    for (const node of this.preflightFailure ? closure(nodes) : nodes) this.targets.add(node);
+    for (const node of this.stop.preflightFailure ? closure(nodes) : nodes) this.targets.add(node);
     // rerun() may replace a target's promise (or add targets) while this waits: wait again.
     for (;;) {
       const waited = [...this.targets].map((node) => this.settle(node));
@@ -168,7 +165,7 @@ export class Scheduler {
     const summary: RunSummary = {
       counts,
       durationMs: now() - started,
-      failures: this.failures,
+      failures: this.stop.failures,
       interrupted: this.options.signal.aborted,
     };
     this.options.emit({ type: 'summary', summary });
@@ -191,9 +188,7 @@ export class Scheduler {
     if (this.finished) return false;
     const { replaced, exiting } = this.attempts.supersede(nodes);
     // The change is a new request: a failure it reruns no longer stops the run.
-    const kept = this.failures.filter((f) => !replaced.has(f.key));
-    this.failures.splice(0, this.failures.length, ...kept);
-    if (kept.length === 0) this.stopping = false;
+    this.stop.forgive(replaced);
     const added = nodes.filter((node) => !replaced.has(node.key) && !this.has(node.key));
     if (added.length > 0) this.options.emit({ type: 'plan', tasks: added.map(planEntry) });
     for (const node of nodes) {
@@ -231,7 +226,13 @@ export class Scheduler {
     const { emit, signal, root } = this.options;
     // A rerun waits for the attempt it replaces to be gone: never two copies of a task at once.
     if (attempt.replaces) await attempt.replaces;
-    if (this.preflightFailure) return this.notPreflighted(attempt, this.preflightFailure);
+    const { preflightFailure } = this.stop;
+    if (preflightFailure) {
+      const outcome = this.stop.notPreflighted(node.key, preflightFailure);
+      return outcome.status === 'skipped'
+        ? this.finish(attempt, 'skipped', 0, outcome.reason, undefined)
+        : this.finish(attempt, 'failed', 0, outcome.reason, outcome.failure);
+    }
     // Deps that have settled already are read without awaiting: on a no-op run every node is
     // decided in one synchronous pass, dependencies first, with no suspension per node.
     const depResults =
@@ -241,7 +242,7 @@ export class Scheduler {
       const why = `dependency ${blocked.key} did not succeed`;
       return this.finish(attempt, 'skipped', 0, why, undefined);
     }
-    if (this.stopping || signal.aborted) {
+    if (this.stop.stopping || signal.aborted) {
       return this.finish(attempt, 'skipped', 0, 'not started: the run is stopping', undefined);
     }
     // A dry run hashes a dep that would run as what its run will give (predictOutputs), so a
@@ -262,7 +263,8 @@ export class Scheduler {
     const overlaid = this.options.dryRun ? this.expected.overlay(hashed, node.task.inputs) : hashed;
     const files = overlaid ?? hashed;
     const unmatched = unmatchedInputs(node.task.inputs, files, this.options.root);
-    this.warnEmpty(node, unmatched.empty);
+    const warning = this.emptyInputs.check(node.task.name, unmatched.empty);
+    if (warning) this.writes.push(warning);
     const missing = unmatched.missing.find((path) => !this.expected.willMake(path));
     if (missing !== undefined)
       return this.failEarly(attempt, missingInput(missing, this.options.root));
@@ -305,7 +307,7 @@ export class Scheduler {
     }
 
     await this.slots.acquire();
-    if (this.stopping || signal.aborted || attempt.superseded) {
+    if (this.stop.stopping || signal.aborted || attempt.superseded) {
       this.slots.release();
       return attempt.superseded
         ? this.finish(attempt, 'cancelled', 0, SUPERSEDED, undefined)
@@ -321,11 +323,11 @@ export class Scheduler {
     try {
       const context = this.context(node, fingerprint, log, controller.signal);
       // An error escaping the task (escaped()) fails it even if run() never settles.
-      const escaped = new Promise<never>((_, reject) => this.escapes.set(node.key, reject));
+      const escaped = this.stop.escapeRoute(node.key);
       await Promise.race([withinTask(node.key, () => node.task.run?.(context)), escaped]);
       // A task that ignores its signal still finished against inputs that are gone: no record.
       if (controller.signal.aborted) {
-        const why = signal.aborted ? 'interrupted' : (this.stopReason ?? SUPERSEDED);
+        const why = signal.aborted ? 'interrupted' : (this.stop.stopReason ?? SUPERSEDED);
         return this.finish(attempt, 'cancelled', now() - started, why, undefined);
       }
       const values = await digestAll(outputs);
@@ -362,7 +364,7 @@ export class Scheduler {
           attempt,
           'cancelled',
           durationMs,
-          this.stopReason ?? SUPERSEDED,
+          this.stop.stopReason ?? SUPERSEDED,
           undefined,
         );
       const failure = locateFailure(failureFrom(error), this.options.root);
@@ -370,34 +372,17 @@ export class Scheduler {
       controller.abort();
       log.write(`task failed: ${describeFailure(failure)}`);
       if (failure.reason === 'exception' && failure.stack) log.write(failure.stack);
-      if (!this.options.keepGoing) this.stopping = true;
-      this.failures.push({
-        key: node.key,
-        failure,
-        lastLines: this.tails.get(node.key) ?? [],
-        log: relative(this.options.root, this.options.state.logPath(node.key)),
-      });
+      const logPath = relative(this.options.root, this.options.state.logPath(node.key));
+      this.stop.failed(node.key, failure, logPath);
       return this.finish(attempt, 'failed', durationMs, verdict.reason, failure);
     } finally {
       unlink();
-      this.escapes.delete(node.key);
+      this.stop.closeEscapeRoute(node.key);
       this.attempts.live.delete(node.key);
       this.writes.push(log.close().catch(() => {}));
       this.slots.release();
     }
   };
-
-  /** A node of a run whose preflight failed: the failing task fails, the others never start. */
-  private notPreflighted(attempt: Attempt, preflight: PreflightFailure): NodeResult {
-    const { node } = attempt;
-    if (preflight.key !== node.key) {
-      const why = `not started: ${preflight.key}'s preflight check failed`;
-      return this.finish(attempt, 'skipped', 0, why, undefined);
-    }
-    const failure = locateFailure(preflight.failure, this.options.root);
-    this.failures.push({ key: node.key, failure, lastLines: this.tails.get(node.key) ?? [] });
-    return this.finish(attempt, 'failed', 0, 'its preflight check failed', failure);
-  }
 
   /**
    * Watch mode's persistent node: left running when it already runs with this fingerprint,
@@ -412,21 +397,14 @@ export class Scheduler {
     outputs: readonly Output[],
   ): Promise<NodeResult> {
     const { node } = attempt;
-    const result = { fingerprint, outputs: {}, detail };
-    if (background.fingerprintOf(node.key) === fingerprint) {
-      return this.finish(attempt, 'up-to-date', 0, 'still running', undefined, result, outputs);
-    }
-    await background.stop(node.key);
-    const { signal, emit } = this.options;
-    if (this.stopping || signal.aborted || attempt.superseded) {
-      return this.finish(attempt, 'skipped', 0, 'not started: the run is stopping', undefined);
-    }
-    attempt.started = true;
-    const { controller, done } = launch({
+    const { signal, emit, root } = this.options;
+    const started = await startPersistent(background, {
       key: node.key,
-      root: this.options.root,
+      fingerprint,
+      root,
       signal,
       emit,
+      stopping: () => this.stop.stopping || signal.aborted || attempt.superseded,
       run: async (own) => {
         const log = openLog(this.options.state.logPath(node.key));
         try {
@@ -436,54 +414,28 @@ export class Scheduler {
         }
       },
     });
-    background.adopt(node.key, fingerprint, controller, done);
-    return this.enter(
-      attempt,
-      { status: 'ran', reason: 'started in the background', ...result },
-      outputs,
-    );
+    const result = { fingerprint, outputs: {}, detail };
+    if (started === 'still-running') {
+      return this.finish(attempt, 'up-to-date', 0, 'still running', undefined, result, outputs);
+    }
+    if (started === 'stopping') {
+      return this.finish(attempt, 'skipped', 0, 'not started: the run is stopping', undefined);
+    }
+    attempt.started = true;
+    const reason = 'started in the background';
+    return this.enter(attempt, { status: 'ran', reason, ...result }, outputs);
   }
 
-  /**
-   * An error that escaped a task's code (a timer's throw, an unhandled rejection; the CLI's
-   * process handlers call this): the task `key` fails with it, and since the process's state is
-   * now in doubt the run stops, cancelling the other running tasks and killing their process
-   * groups. With no task to blame (code outside any run()), the run itself fails with it.
-   */
+  /** An error escaped a task's code (the CLI's process handlers call this): see stopping.ts. */
   escaped(error: unknown, key: string | undefined): void {
-    const fail = key === undefined ? undefined : this.escapes.get(key);
-    this.stopping = true;
-    this.stopReason = `stopped: ${fail ? key : 'an error'} escaped a task`;
-    for (const [other, controller] of this.attempts.live) if (other !== key) controller.abort();
-    if (fail) return fail(error);
-    const failure = locateFailure(failureFrom(error), this.options.root);
-    const blamed = key === undefined ? '(outside any task)' : `${key} (after it finished)`;
-    this.failures.push({ key: blamed, failure, lastLines: [] });
+    this.stop.escaped(error, key, this.attempts.live);
   }
 
   /** A failure found before the task ran: counted, and stopping the run, as any other. */
   private failEarly(attempt: Attempt, failure: Failure): NodeResult {
     if (attempt.superseded) return this.finish(attempt, 'cancelled', 0, SUPERSEDED, undefined);
-    if (!this.options.keepGoing) this.stopping = true;
-    this.failures.push({ key: attempt.node.key, failure, lastLines: [] });
+    this.stop.failEarly(attempt.node.key, failure);
     return this.finish(attempt, 'failed', 0, undefined, failure);
-  }
-
-  /** Warns of each input glob that matched no file, once per run for each task and pattern. */
-  private warnEmpty(node: PlanNode, empty: MaybePromise<readonly string[]>): void {
-    const warn = (patterns: readonly string[]): void => {
-      for (const pattern of patterns) {
-        const key = `${node.task.name}\0${pattern}`;
-        if (this.warnedEmpty.has(key)) continue;
-        this.warnedEmpty.add(key);
-        this.options.emit({
-          type: 'warning',
-          message: `task ${node.task.name}: input ${pattern} matches no file`,
-        });
-      }
-    };
-    if (!isPromise(empty)) warn(empty);
-    else this.writes.push(empty.then(warn, () => {}));
   }
 
   /**
@@ -535,17 +487,8 @@ export class Scheduler {
       record: task.run ? this.options.state.read(node.key) : undefined,
       fingerprint,
     });
-    if (!('compare' in decision)) return decision;
     const ids = outputs.map((o) => o.id);
-    const compare = (digests: readonly (string | undefined)[]): Verdict =>
-      compareOutputs(ids, decision.recorded, digests);
-    const unchecked = (error: unknown): Verdict => outputsUnchecked((error as Error).message);
-    try {
-      const digests = digestAll(outputs);
-      return isPromise(digests) ? digests.then(compare, unchecked) : compare(digests);
-    } catch (error) {
-      return unchecked(error);
-    }
+    return verdictOf(decision, ids, () => digestAll(outputs));
   }
 
   /** A dry run's node that would run, with what its run is expected to make (predictOutputs). */
@@ -579,22 +522,12 @@ export class Scheduler {
       signal,
       line: (stream, text) => {
         log.write(text);
-        const tail = this.tails.get(node.key) ?? [];
-        tail.push(text);
-        if (tail.length > TAIL_LINES) tail.shift();
-        this.tails.set(node.key, tail);
+        this.stop.tail(node.key, text);
         emit({ type: 'output', key: node.key, stream, line: text });
       },
       invoke: (name, args) => invoke(this.invokeHost, node, name, args),
       resultOf: (dep) => this.settled.get(dep.key),
     });
-  }
-
-  /** Why a node did not succeed, in words: its failure if it failed, else its status. */
-  private whyNot(key: string, result: NodeResult): string {
-    const failed = this.failures.find((f) => f.key === key);
-    if (failed) return describeFailure(failed.failure);
-    return `${result.status}${result.reason ? ` (${result.reason})` : ''}`;
   }
 
   private finish(

@@ -15,6 +15,8 @@
  * node whose fingerprint matches: `decide` says up to date, run, or "compare the outputs", and
  * `compareOutputs` finishes the last case.
  */
+import type { MaybePromise } from './file-hasher.js';
+import { isPromise } from './file-hasher.js';
 import type { TaskRecord } from './state.js';
 
 export interface Facts {
@@ -81,6 +83,28 @@ export function compareOutputs(
     if (now !== was) return runs(`output ${id} changed since the last run`);
   }
   return { upToDate: true, reason: 'up to date', outputs: recorded };
+}
+
+/**
+ * The verdict, digesting the outputs (`digest`, in the order of `ids`) only when the fingerprint
+ * matched. A plain value when the digests were known without waiting (see MaybePromise), so a
+ * no-op run never suspends.
+ */
+export function verdictOf(
+  decision: Verdict | CompareOutputs,
+  ids: readonly string[],
+  digest: () => MaybePromise<readonly (string | undefined)[]>,
+): MaybePromise<Verdict> {
+  if (!('compare' in decision)) return decision;
+  const compare = (digests: readonly (string | undefined)[]): Verdict =>
+    compareOutputs(ids, decision.recorded, digests);
+  const unchecked = (error: unknown): Verdict => outputsUnchecked((error as Error).message);
+  try {
+    const digests = digest();
+    return isPromise(digests) ? digests.then(compare, unchecked) : compare(digests);
+  } catch (error) {
+    return unchecked(error);
+  }
 }
 
 /** An output kind that could not answer (Docker down, say): the task runs and meets it itself. */
