@@ -77,7 +77,7 @@ task('default', { deps: ['bad', 'after-bad', 'other'] });
       "[bad] FAILED: `sh -c 'echo first words; echo about to fail >&2; exit 3'` exited with status 3",
     );
     expect(result.stdout).toContain('[other] skipped (not started: the run is stopping)');
-    expect(result.stdout).toMatch(/│ about to fail/);
+    expect(result.stdout).toMatch(/^ {2}\[bad\] about to fail$/m);
     expect(
       readFileSync(
         project.path('.task/logs', readdirSync(project.path('.task/logs'))[0] ?? ''),

@@ -11,6 +11,11 @@ import { writeFileSync } from 'node:fs';
 task('build', { inputs: ['in.txt'], outputs: ['out.txt'], run: (ctx) => { ctx.log('building'); writeFileSync('out.txt', 'x'); } });
 task('fail', { run: (ctx) => ctx.exec('sh', ['-c', 'echo broken output; exit 4']) });
 task('default', { deps: ['build'] });
+// Two tasks printing lines in turn, one of which fails: whose line is whose must show in each.
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+task('apples', { run: async (ctx) => { for (const i of [1, 2, 3]) { ctx.log('apple ' + i); await sleep(150); } } });
+task('pears', { run: async (ctx) => { await sleep(75); await ctx.exec('sh', ['-c', 'for i in 1 2 3; do echo pear $i; sleep 0.15; done; exit 3']); } });
+task('fruit', { deps: ['apples', 'pears'] });
 `;
 
 // eslint-disable-next-line no-control-regex -- matching terminal escapes is the point
@@ -61,6 +66,25 @@ describe('terminal renderer', () => {
     expect(result.screen).toContain(
       "✖ fail: `sh -c 'echo broken output; exit 4'` exited with status 4",
     );
-    expect(result.screen).toContain('  │ broken output');
+    expect(result.screen).toContain('  [fail] broken output');
+  });
+
+  it('labels every output line of parallel tasks with its task, live and in the summary', async () => {
+    project = new Project({ 'Taskfile.ts': TASKFILE, 'in.txt': 'a' });
+    const result = await inTerminal(project, ['-j', '2', '-k', 'fruit']);
+    expect(result.exitCode).toBe(1);
+    const shown = result.screen.filter((line) => /\b(apple|pear) \d/.test(line));
+    // Under the live tree, and after it collapses in the summary's last lines of the failure.
+    const labelled = /^(› | {2})\[(apples|pears)\] (apple|pear) \d$/;
+    expect(shown.filter((line) => !labelled.test(line))).toEqual([]);
+    for (const line of shown) {
+      const [, , key, fruit] = labelled.exec(line) ?? [];
+      expect(`${key}`).toBe(`${fruit}s`);
+    }
+    for (const i of [1, 2, 3]) {
+      expect(shown).toContain(`› [apples] apple ${i}`);
+      expect(shown).toContain(`› [pears] pear ${i}`);
+      expect(shown).toContain(`  [pears] pear ${i}`);
+    }
   });
 });

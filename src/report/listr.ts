@@ -1,7 +1,9 @@
 /**
  * The live tree on a terminal, drawn by listr2: each planned task is a row that waits, spins
- * while it runs, then shows its time, "up to date" or why it was skipped. Output appears under a
- * running task (the last lines), and in full under a failed one.
+ * while it runs, then shows its time, "up to date" or why it was skipped. Below the tree, the
+ * running tasks' last lines of output, interleaved as they come: each is labelled with its task as
+ * in plain output (`[build] compiling…`), since parallel tasks share that space. When a task
+ * ends its lines go; a failure's last lines stay in the summary, labelled the same way.
  *
  * listr2 drives the rows from promises; each row's promise settles when the scheduler emits the
  * task's `end` event, so the scheduler stays the only thing deciding what runs.
@@ -11,7 +13,7 @@ import { Listr } from 'listr2';
 import type { ListrTaskWrapper, ListrDefaultRenderer, ListrSimpleRenderer } from 'listr2';
 import { describeFailure } from '../failure.js';
 import type { Reporter, RunEvent } from './events.js';
-import { formatDuration, formatSummary } from './summary.js';
+import { formatDuration, formatSummary, labelLine, OUTPUT_TAIL } from './summary.js';
 import type { SummaryOptions } from './summary.js';
 
 type Row = ListrTaskWrapper<unknown, ListrDefaultRenderer, ListrSimpleRenderer>;
@@ -19,7 +21,8 @@ type Row = ListrTaskWrapper<unknown, ListrDefaultRenderer, ListrSimpleRenderer>;
 interface RowState {
   wrapper?: Row;
   started: boolean;
-  lines: string[];
+  /** Lines printed before listr2 started the row, shown once it does. */
+  early: string[];
   done?: (error?: Error) => void;
   end?: Extract<RunEvent, { type: 'end' }>;
 }
@@ -52,8 +55,8 @@ export function listrReporter(out: Writable, options: SummaryOptions = {}): Repo
         done();
         return;
       case 'failed': {
+        // Its last lines are in the summary: one multi-line block here would be drawn unlabelled.
         const message = end.failure ? describeFailure(end.failure) : 'failed';
-        wrapper.output = row.lines.join('\n');
         done(new Error(`${end.key}: ${message}`));
         return;
       }
@@ -68,17 +71,19 @@ export function listrReporter(out: Writable, options: SummaryOptions = {}): Repo
           started = true;
           const listr = new Listr(
             event.tasks.map(({ key }) => {
-              const row: RowState = { started: false, lines: [] };
+              const row: RowState = { started: false, early: [] };
               rows.set(key, row);
               return {
                 title: key,
-                rendererOptions: { bottomBar: 5, persistentOutput: false },
+                rendererOptions: { bottomBar: OUTPUT_TAIL, persistentOutput: false },
                 task: (_ctx: unknown, wrapper: Row) =>
                   new Promise<void>((resolve, reject) => {
                     row.wrapper = wrapper;
                     wrapper.title = `${key} …`;
                     row.done = (error) => (error ? reject(error) : resolve());
                     if (row.started) wrapper.title = key;
+                    for (const line of row.early) wrapper.output = line;
+                    row.early = [];
                     settle(row);
                   }),
               };
@@ -103,8 +108,13 @@ export function listrReporter(out: Writable, options: SummaryOptions = {}): Repo
         case 'output': {
           const row = rows.get(event.key);
           if (!row) return;
-          row.lines.push(event.line);
-          if (row.wrapper) row.wrapper.output = event.line;
+          const line = labelLine(event.key, event.line);
+          if (row.wrapper) {
+            row.wrapper.output = line;
+          } else {
+            row.early.push(line);
+            if (row.early.length > OUTPUT_TAIL) row.early.shift();
+          }
           return;
         }
         case 'end': {

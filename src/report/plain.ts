@@ -6,7 +6,7 @@
 import type { Writable } from 'node:stream';
 import { describeFailure } from '../failure.js';
 import type { Reporter, RunEvent } from './events.js';
-import { formatDuration, formatSummary } from './summary.js';
+import { formatDuration, formatSummary, labelLine } from './summary.js';
 import type { SummaryOptions } from './summary.js';
 
 export function plainReporter(
@@ -42,7 +42,7 @@ export function plainReporter(
             lines.push(event.line);
             buffered.set(event.key, lines);
           } else {
-            write(`[${event.key}] ${event.line}`);
+            write(labelLine(event.key, event.line));
           }
           return;
         case 'end': {

@@ -6,6 +6,17 @@ export function formatDuration(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)}ms` : `${(ms / 1000).toFixed(2)}s`;
 }
 
+/** How many of a task's last lines a terminal shows while it runs. */
+export const OUTPUT_TAIL = 5;
+
+/**
+ * A line of a task's output as every labelling reporter shows it, so whose it is stays clear
+ * where parallel tasks' lines interleave, and survives a copy and paste.
+ */
+export function labelLine(key: string, line: string): string {
+  return `[${key}] ${line}`;
+}
+
 export interface SummaryOptions {
   /** --trace: each exception's whole stack, mapped to the sources, under its failure. */
   trace?: boolean;
@@ -35,7 +46,7 @@ export function formatSummary(summary: RunSummary, options: SummaryOptions = {})
     }
     if (lastLines.length > 0) {
       lines.push(`  last lines of output (full log: ${log ?? '.task/logs/'}):`);
-      for (const line of lastLines) lines.push(`  │ ${line}`);
+      for (const line of lastLines) lines.push(`  ${labelLine(key, line)}`);
     } else if (log !== undefined) {
       lines.push(`  full log: ${log}`);
     }
