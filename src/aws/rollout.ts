@@ -195,13 +195,17 @@ export function rolloutVerdict(
   }
   if (replaced !== undefined) {
     // Only ECS's own rollback is a rollback (its reason, or while it lasted its events, say so);
-    // anything else newer is someone else's deployment.
+    // anything else newer is someone else's deployment. DescribeServices shows "a maximum of 100
+    // of the latest events" (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Service.html),
+    // older deploys' included: a rollback that undid an earlier deploy says nothing about ours.
+    const since = ours.createdAt;
     const byEcs =
       CIRCUIT_BREAKER.test(replaced.rolloutStateReason ?? '') ||
       snapshot.events.some(
         (e) =>
-          e.message.includes(`(deployment ${ours.deploymentId}) deployment failed`) ||
-          /rolling back to deployment/.test(e.message),
+          (since === undefined || e.createdAt >= since) &&
+          (e.message.includes(`(deployment ${ours.deploymentId}) deployment failed`) ||
+            /rolling back to deployment/.test(e.message)),
       );
     return returning && byEcs
       ? {

@@ -101,6 +101,36 @@ describe('rolloutVerdict', () => {
     });
   });
 
+  test("an earlier deploy's ECS rollback, still among the events, does not make ours rolled back", () => {
+    const mine = { ...ours, createdAt: 1000 };
+    const theirs = deployment({
+      id: 'ecs-svc/3',
+      taskDefinition: v1,
+      rolloutState: 'IN_PROGRESS',
+      rolloutStateReason: 'ECS deployment ecs-svc/3 in progress.',
+      createdAt: 2000,
+    });
+    const replaced = deployment({ status: 'ACTIVE', rolloutState: 'IN_PROGRESS', createdAt: 1000 });
+    const events = [
+      {
+        id: 'e1',
+        createdAt: 1500,
+        message: '(service web) has started 2 tasks: (task a) (task b).',
+      },
+      { id: 'e0', createdAt: 500, message: '(service web) rolling back to deployment ecs-svc/0.' },
+    ];
+    expect(rolloutVerdict(service([theirs, replaced], { events }), mine, time)).toMatchObject({
+      state: 'failed',
+      cause: 'superseded',
+      rolledBack: 'no',
+    });
+    // The same event after ours started is ECS's rollback of ours.
+    const rollback = [{ ...events[1], id: 'e2', createdAt: 2000 }] as typeof events;
+    expect(
+      rolloutVerdict(service([theirs, replaced], { events: rollback }), mine, time),
+    ).toMatchObject({ cause: 'rolled-back' });
+  });
+
   test('someone else deployed over ours with the same revision: superseded', () => {
     const theirs = deployment({ id: 'ecs-svc/9', rolloutState: 'IN_PROGRESS' });
     expect(rolloutVerdict(service([theirs]), ours, time)).toMatchObject({ cause: 'superseded' });
