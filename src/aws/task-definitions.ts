@@ -131,6 +131,14 @@ function normaliseContainer(container: Record<string, unknown>, networkMode: unk
       ...(health.startPeriod === 0 ? { startPeriod: undefined } : {}),
     };
   }
+  // No init process is the default (docker run without --init), however ECS shows it.
+  if (
+    isRecord(container.linuxParameters) &&
+    container.linuxParameters.initProcessEnabled === false
+  ) {
+    const { initProcessEnabled: _default, ...linux } = container.linuxParameters;
+    out.linuxParameters = linux;
+  }
   return out;
 }
 

@@ -49,6 +49,22 @@ describe('the emulator returns what ECS stores, not what was sent', () => {
     if (described === undefined) throw new Error('nothing described');
     expect(diffTaskDefinitions(described, sent)).toEqual([]);
   });
+
+  test('linuxParameters: the init process the php-fpm definition asks for comes back on', async () => {
+    const rendered = (await h.render({ phpFpm: 'v1', nginx: 'v1' }))['phpFpm'];
+    if (rendered === undefined) throw new Error('no php-fpm task definition');
+    await h.clients.ecs.send(new RegisterTaskDefinitionCommand(rendered));
+    const { taskDefinition: described } = await h.clients.ecs.send(
+      new DescribeTaskDefinitionCommand({ taskDefinition: rendered.family ?? '' }),
+    );
+    expect(described?.containerDefinitions?.[0]?.linuxParameters).toMatchObject({
+      initProcessEnabled: true,
+      devices: [],
+      tmpfs: [],
+    });
+    if (described === undefined) throw new Error('nothing described');
+    expect(diffTaskDefinitions(described, rendered)).toEqual([]);
+  });
 });
 
 describe('register only when changed, against the normalised shape', () => {

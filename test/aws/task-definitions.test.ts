@@ -104,6 +104,39 @@ describe('diffTaskDefinitions', () => {
       ['added', 'containerDefinitions[php-fpm].environment[NEW_FLAG].value'],
     ]);
   });
+
+  test('the init process: false as ECS may show it equals absent; turning it on is one change', () => {
+    const [container] = rendered.containerDefinitions ?? [];
+    expect(container?.linuxParameters).toEqual({ initProcessEnabled: true });
+    const withoutInit = {
+      ...rendered,
+      containerDefinitions: [{ ...container, name: 'php-fpm', linuxParameters: undefined }],
+    };
+    // What an API that fills in every member answers for a definition sent without it.
+    const shownFalse = asEcsReturnsIt({
+      ...rendered,
+      containerDefinitions: [
+        {
+          ...container,
+          name: 'php-fpm',
+          linuxParameters: {
+            capabilities: { add: [], drop: [] },
+            devices: [],
+            initProcessEnabled: false,
+            tmpfs: [],
+          },
+        },
+      ],
+    });
+    expect(diffTaskDefinitions(shownFalse, withoutInit)).toEqual([]);
+    expect(diffTaskDefinitions(shownFalse, rendered)).toEqual([
+      {
+        path: 'containerDefinitions[php-fpm].linuxParameters.initProcessEnabled',
+        kind: 'added',
+        after: 'true',
+      },
+    ]);
+  });
 });
 
 describe('chooseRevision', () => {

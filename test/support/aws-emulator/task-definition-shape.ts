@@ -13,6 +13,10 @@
  *   in a task with the awsvpc or host network mode, the hostPort can either be left blank or set
  *   to the same value as the containerPort"), and `protocol` defaults to tcp;
  * - a health check gains its documented defaults (interval 30, timeout 5, retries 3, startPeriod 0);
+ * - `linuxParameters` comes back with its lists empty rather than absent and `initProcessEnabled`
+ *   false when not sent. The API reference documents no defaults for them
+ *   (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_LinuxParameters.html), so this
+ *   is the worst the API allows: a naive comparison sees a change that is none;
  * - the task gains `volumes: []`, `placementConstraints: []`, `enableFaultInjection: false`, and
  *   the server fields `requiresAttributes`, `compatibilities`, `status`, `revision`,
  *   `registeredAt`, `registeredBy` (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_TaskDefinition.html).
@@ -62,6 +66,15 @@ function container(sent: Json, networkMode: unknown): Json {
   }
   if (isRecord(sent.healthCheck)) {
     out.healthCheck = { interval: 30, timeout: 5, retries: 3, startPeriod: 0, ...sent.healthCheck };
+  }
+  if (isRecord(sent.linuxParameters)) {
+    out.linuxParameters = {
+      capabilities: { add: [], drop: [] },
+      devices: [],
+      initProcessEnabled: false,
+      tmpfs: [],
+      ...sent.linuxParameters,
+    };
   }
   return out;
 }
