@@ -6,7 +6,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { vi } from 'vitest';
+import { afterAll, beforeAll, beforeEach, vi } from 'vitest';
 import type { EcsEnvironment } from '../../src/environment.js';
 import { describeAwsFailure, type AwsFailureData, type Result } from '../../src/aws/errors.js';
 import staging from '../../environments/staging.js';
@@ -22,6 +22,7 @@ import { renderFor, type ImageTags } from './render.js';
 import { manualClock, type ManualClock } from '../support/aws-emulator/clock.js';
 import { webOnly } from '../support/worker-environment.js';
 import { pointSdkAt } from '../support/aws-emulator/sdk-env.js';
+import { startRegistry, type Registry } from '../support/aws-emulator/registry-fixture.js';
 import {
   startAwsEmulator,
   type AwsEmulator,
@@ -108,6 +109,49 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     },
   };
   return harness;
+}
+
+/** What a test file that pushes images works with: see registryHarness. */
+export interface RegistryWorld {
+  /** The real registry (docker-registry on loopback) behind the emulator's ECR. */
+  readonly registry: Registry;
+  /** This test's harness, whose ECR answers image calls from `registry`. */
+  readonly h: Harness;
+}
+
+/**
+ * Registers the hooks of a test file whose ECR answers image calls from a real registry: one
+ * registry for the file (it takes a second or two to start), a fresh harness in front of it for
+ * each test. Read `registry` and `h` inside tests and hooks, not at the file's top level.
+ */
+export function registryHarness(options: HarnessOptions = {}): RegistryWorld {
+  let registry: Registry | undefined;
+  let harness: Harness | undefined;
+  beforeAll(async () => {
+    registry = await startRegistry();
+  });
+  afterAll(async () => {
+    await registry?.stop();
+  });
+  beforeEach(async () => {
+    const { url, password } = started(registry);
+    const h = await startHarness({ ...options, registry: { url, password } });
+    harness = h;
+    return () => h.stop();
+  });
+  return {
+    get registry() {
+      return started(registry);
+    },
+    get h() {
+      return started(harness);
+    },
+  };
+}
+
+function started<T>(value: T | undefined): T {
+  if (value === undefined) throw new Error('registryHarness: read inside a test or hook');
+  return value;
 }
 
 /** How many times the emulator saw `operation`. */

@@ -8,33 +8,14 @@ import {
   GetLifecyclePolicyPreviewCommand,
   PutLifecyclePolicyCommand,
 } from '@aws-sdk/client-ecr';
-import { afterAll, beforeAll, beforeEach, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { create } from '../../src/aws/create.js';
 import { push, type PushDocker } from '../../src/aws/ecr.js';
 import type { EcsEnvironment } from '../../src/environment.js';
-import {
-  imageId,
-  pushImage,
-  startRegistry,
-  type Registry,
-} from '../support/aws-emulator/registry-fixture.js';
-import { startHarness, value, type Harness } from './harness.js';
+import { imageId, pushImage } from '../support/aws-emulator/registry-fixture.js';
+import { registryHarness, value } from './harness.js';
 
-let registry: Registry;
-let h: Harness;
-
-beforeAll(async () => {
-  registry = await startRegistry();
-});
-
-afterAll(async () => {
-  await registry.stop();
-});
-
-beforeEach(async () => {
-  h = await startHarness({ registry: { url: registry.url, password: registry.password } });
-  return () => h.stop();
-});
+const world = registryHarness();
 
 const PHP = 'staging_example_php_fpm';
 
@@ -43,7 +24,7 @@ const docker: PushDocker = {
   tag: () => Promise.resolve(),
   push: async (ref) => {
     const [, repository = '', tag = ''] = /\/([^:]+):(.+)$/.exec(ref) ?? [];
-    await pushImage(registry, repository, tag);
+    await pushImage(world.registry, repository, tag);
   },
   // Sources are `<name>:<tag>`, and each tag's image is the tiny one pushImage makes for it.
   imageInspect: (ref) => Promise.resolve({ id: imageId(ref.split(':').at(-1) ?? '') }),
@@ -53,37 +34,42 @@ const docker: PushDocker = {
 async function pushTag(env: EcsEnvironment, tag: string) {
   value(
     await push({
-      ...h.ctx({ env }),
+      ...world.h.ctx({ env }),
       docker,
       images: { phpFpm: { source: `php:${tag}`, tag }, nginx: { source: `nginx:${tag}`, tag } },
     }),
   );
-  await h.clients.ecr.send(new DescribeImagesCommand({ repositoryName: PHP }));
-  h.emuClock.advance(3600);
+  await world.h.clients.ecr.send(new DescribeImagesCommand({ repositoryName: PHP }));
+  world.h.emuClock.advance(3600);
 }
 
 async function expiredTags(): Promise<string[]> {
-  const preview = await h.clients.ecr.send(
+  const preview = await world.h.clients.ecr.send(
     new GetLifecyclePolicyPreviewCommand({ repositoryName: PHP }),
   );
   return (preview.previewResults ?? []).flatMap((r) => r.imageTags ?? []).sort();
 }
 
 test('an image a deploy ran is never expired; an existing repository gets the policy', async () => {
-  const env: EcsEnvironment = { ...h.env, ecr: { ...h.env.ecr, lifecycle: { keepLast: 2 } } };
+  const env: EcsEnvironment = {
+    ...world.h.env,
+    ecr: { ...world.h.env.ecr, lifecycle: { keepLast: 2 } },
+  };
   await pushTag(env, 't1');
   value(
     await create({
-      ...h.ctx({ env }),
-      taskDefinitions: await h.render({ phpFpm: 't1', nginx: 't1' }),
+      ...world.h.ctx({ env }),
+      taskDefinitions: await world.h.render({ phpFpm: 't1', nginx: 't1' }),
     }),
   );
-  expect(h.lines).toContain(`ecr ${PHP}:t1: marked deployed-t1 (the lifecycle policy keeps it)`);
+  expect(world.h.lines).toContain(
+    `ecr ${PHP}:t1: marked deployed-t1 (the lifecycle policy keeps it)`,
+  );
   for (const tag of ['t2', 't3', 't4']) await pushTag(env, tag);
 
   // The policy this repository had before: keep the last 2 images of any kind. It would expire
   // t1, which the running services still name: their next task could not pull it.
-  await h.clients.ecr.send(
+  await world.h.clients.ecr.send(
     new PutLifecyclePolicyCommand({
       repositoryName: PHP,
       lifecyclePolicyText: JSON.stringify({
@@ -101,9 +87,11 @@ test('an image a deploy ran is never expired; an existing repository gets the po
   expect(await expiredTags()).toEqual(['deployed-t1', 't1', 't2']);
 
   // The next push reconciles the existing repository's policy.
-  h.lines.length = 0;
+  world.h.lines.length = 0;
   await pushTag(env, 't5');
-  expect(h.lines).toContain(`ecr ${PHP}: lifecycle policy updated to environments/staging.ts's`);
+  expect(world.h.lines).toContain(
+    `ecr ${PHP}: lifecycle policy updated to environments/staging.ts's`,
+  );
   // t5, t4 are the newest two; t3 and t2 go; t1, deployed, stays however old.
   expect(await expiredTags()).toEqual(['t2', 't3']);
 });

@@ -7,32 +7,13 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { push, type PushDocker, type PushOptions } from '../../src/aws/ecr.js';
 import { describeAwsFailure } from '../../src/aws/errors.js';
-import {
-  imageId,
-  pushImage,
-  startRegistry,
-  type Registry,
-} from '../support/aws-emulator/registry-fixture.js';
-import { callCount, failure, value, startHarness, type Harness } from './harness.js';
+import { imageId, pushImage } from '../support/aws-emulator/registry-fixture.js';
+import { callCount, failure, registryHarness, value } from './harness.js';
 
-let registry: Registry;
-let h: Harness;
-
-beforeAll(async () => {
-  registry = await startRegistry();
-});
-
-afterAll(async () => {
-  await registry.stop();
-});
-
-beforeEach(async () => {
-  h = await startHarness({ registry: { url: registry.url, password: registry.password } });
-  return () => h.stop();
-});
+const world = registryHarness();
 
 /** What the docker stand-in was asked to do, with no secret in it. */
 interface DockerLog {
@@ -65,15 +46,15 @@ function fakeDocker(log: DockerLog, overrides: Partial<PushDocker> = {}): PushDo
 }
 
 /** ECR's registry endpoint: the emulator, which fronts the real registry. */
-const front = () => new URL(h.emu.endpoint).host;
+const front = () => new URL(world.h.emu.endpoint).host;
 
 /** Another run pushing `content` as `repository:tag` through ECR's front, just before us. */
 const otherRun = (repository: string, tag: string, content: string) =>
-  pushImage({ ...registry, url: front() }, repository, tag, content);
+  pushImage({ ...world.registry, url: front() }, repository, tag, content);
 
 function options(docker: PushDocker, tags: { phpFpm: string; nginx: string }): PushOptions {
   return {
-    ...h.ctx(),
+    ...world.h.ctx(),
     docker,
     images: {
       phpFpm: { source: `prod_example_php_fpm:${tags.phpFpm}`, tag: tags.phpFpm },
@@ -90,7 +71,7 @@ describe('push', () => {
       ['staging_example_php_fpm', 'pushed', true],
       ['staging_example_nginx', 'pushed', true],
     ]);
-    const repo = h.emu.ecr.repositories.get('staging_example_php_fpm');
+    const repo = world.h.emu.ecr.repositories.get('staging_example_php_fpm');
     expect(repo?.sent).toMatchObject({
       imageScanningConfiguration: { scanOnPush: true },
       imageTagMutability: 'IMMUTABLE',
@@ -113,10 +94,12 @@ describe('push', () => {
     const second = value(await push(options(fakeDocker(again), { phpFpm: 'a1', nginx: 'b1' })));
     expect(second.map((i) => i.outcome)).toEqual(['present', 'present']);
     expect(again.calls).toEqual([]);
-    expect(callCount(h.emu, 'GetAuthorizationToken')).toBe(1);
+    expect(callCount(world.h.emu, 'GetAuthorizationToken')).toBe(1);
     // The token is asked for the environment's registry, not the credentials' default one.
-    expect(h.emu.requests.find((r) => r.operation === 'GetAuthorizationToken')?.input).toEqual({
-      registryIds: [h.env.aws.accountId],
+    expect(
+      world.h.emu.requests.find((r) => r.operation === 'GetAuthorizationToken')?.input,
+    ).toEqual({
+      registryIds: [world.h.env.aws.accountId],
     });
 
     const source: DockerLog = { calls: [], configDirs: [] };
@@ -131,13 +114,13 @@ describe('push', () => {
     value(await push(options(fakeDocker(log), { phpFpm: 'p1', nginx: 'n1' })));
     expect(log.configDirs).toHaveLength(1);
     expect(existsSync(log.configDirs[0] ?? '')).toBe(false);
-    expect(h.lines.join('\n')).not.toContain(registry.password);
+    expect(world.h.lines.join('\n')).not.toContain(world.registry.password);
 
     const failing = fakeDocker(log, {
       async push(_ref, { configDir }) {
         // A docker that echoes what it read (a debug log, say) must not carry the secret out.
         const config = await readFile(path.join(configDir, 'config.json'), 'utf8');
-        throw new Error(`push refused with ${config} for password ${registry.password}`);
+        throw new Error(`push refused with ${config} for password ${world.registry.password}`);
       },
     });
     const result = await push(options(failing, { phpFpm: 'p2', nginx: 'n1' }));
@@ -145,12 +128,12 @@ describe('push', () => {
     if (result.ok) return;
     const text = describeAwsFailure(result.failure);
     expect(text).toContain('docker push');
-    expect(text).not.toContain(registry.password);
-    expect(JSON.stringify(result.failure)).not.toContain(registry.password);
-    const token = Buffer.from(`AWS:${registry.password}`).toString('base64');
+    expect(text).not.toContain(world.registry.password);
+    expect(JSON.stringify(result.failure)).not.toContain(world.registry.password);
+    const token = Buffer.from(`AWS:${world.registry.password}`).toString('base64');
     expect(text).not.toContain(token);
     expect(text).toContain('push refused');
-    expect(h.lines.join('\n')).not.toContain(registry.password);
+    expect(world.h.lines.join('\n')).not.toContain(world.registry.password);
   });
 
   test('the same image pushed meanwhile by another run: ECR refuses ours, and that is fine', async () => {
@@ -166,7 +149,7 @@ describe('push', () => {
     });
     const result = value(await push(options(racing, { phpFpm: 'r1', nginx: 'r1' })));
     expect(result.map((i) => i.outcome)).toEqual(['present', 'present']);
-    expect(h.lines).toContain(
+    expect(world.h.lines).toContain(
       'ecr staging_example_php_fpm:r1: pushed meanwhile by another run (same image)',
     );
   });

@@ -4,51 +4,35 @@
  * the rendered task definitions name is found by tag and reported with its digest, or missing.
  */
 import { CreateRepositoryCommand } from '@aws-sdk/client-ecr';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { create } from '../../src/aws/create.js';
 import { describeAwsFailure } from '../../src/aws/errors.js';
 import { verify } from '../../src/aws/verify.js';
-import {
-  pushImage,
-  startRegistry,
-  type Registry,
-} from '../support/aws-emulator/registry-fixture.js';
+import { pushImage } from '../support/aws-emulator/registry-fixture.js';
 import { seedPrerequisites } from '../support/deploy-prerequisites.js';
-import { failure, startHarness, value } from './harness.js';
+import { failure, registryHarness, value } from './harness.js';
 
-let registry: Registry;
-
-beforeAll(async () => {
-  registry = await startRegistry();
-});
-
-afterAll(async () => {
-  await registry.stop();
-});
+const world = registryHarness();
 
 test('an image in ECR is ok with its digest; one that is not is named with the fix', async () => {
-  const h = await startHarness({ registry: { url: registry.url, password: registry.password } });
-  try {
-    seedPrerequisites(h.emu, h.env);
-    const taskDefinitions = await h.render({ phpFpm: 'v1', nginx: 'v1' });
-    value(await create({ ...h.ctx(), taskDefinitions }));
-    for (const repositoryName of Object.values(h.env.ecr.repositories)) {
-      await h.clients.ecr.send(new CreateRepositoryCommand({ repositoryName }));
-    }
-    const pushed = await pushImage(registry, h.env.ecr.repositories.phpFpm, 'v1');
-    const result = failure(await verify({ ...h.ctx(), taskDefinitions }));
-    if (result.reason !== 'verify-failed') throw new Error(result.reason);
-    const images = result.findings.filter((f) => f.what.startsWith('image '));
-    expect(
-      images.map((f) => [f.what.split('/').at(-1), f.ok, f.ok ? f.note : f.problem.reason]),
-    ).toEqual([
-      [`${h.env.ecr.repositories.phpFpm}:v1`, true, pushed.digest],
-      [`${h.env.ecr.repositories.nginx}:v1`, false, 'image-missing'],
-    ]);
-    expect(describeAwsFailure(result)).toContain(
-      `${h.env.ecr.registry}/${h.env.ecr.repositories.nginx}:v1 is not in ECR (no such tag in ${h.env.ecr.repositories.nginx}): push it with \`npx task staging:push\``,
-    );
-  } finally {
-    await h.stop();
+  const { h, registry } = world;
+  seedPrerequisites(h.emu, h.env);
+  const taskDefinitions = await h.render({ phpFpm: 'v1', nginx: 'v1' });
+  value(await create({ ...h.ctx(), taskDefinitions }));
+  for (const repositoryName of Object.values(h.env.ecr.repositories)) {
+    await h.clients.ecr.send(new CreateRepositoryCommand({ repositoryName }));
   }
+  const pushed = await pushImage(registry, h.env.ecr.repositories.phpFpm, 'v1');
+  const result = failure(await verify({ ...h.ctx(), taskDefinitions }));
+  if (result.reason !== 'verify-failed') throw new Error(result.reason);
+  const images = result.findings.filter((f) => f.what.startsWith('image '));
+  expect(
+    images.map((f) => [f.what.split('/').at(-1), f.ok, f.ok ? f.note : f.problem.reason]),
+  ).toEqual([
+    [`${h.env.ecr.repositories.phpFpm}:v1`, true, pushed.digest],
+    [`${h.env.ecr.repositories.nginx}:v1`, false, 'image-missing'],
+  ]);
+  expect(describeAwsFailure(result)).toContain(
+    `${h.env.ecr.registry}/${h.env.ecr.repositories.nginx}:v1 is not in ECR (no such tag in ${h.env.ecr.repositories.nginx}): push it with \`npx task staging:push\``,
+  );
 });
