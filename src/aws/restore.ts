@@ -28,15 +28,29 @@ import {
 } from './rollout.js';
 import { rolloutTimeoutMs, updateService, type StartedRollout } from './services.js';
 
-/** Pure: why `snapshot` is no longer ours to put back, or undefined when it still is. */
-export function notOurs(snapshot: ServiceSnapshot | undefined, ours: Ours): string | undefined {
-  if (snapshot === undefined) return 'the service could not be found';
+/**
+ * Pure: why `snapshot` is no longer ours to put back, and the revision it is on instead (what the
+ * report names as where it ended up), or undefined when it is still ours.
+ */
+export function notOurs(
+  snapshot: ServiceSnapshot | undefined,
+  ours: Ours,
+): { readonly why: string; readonly taskDefinition: string } | undefined {
+  if (snapshot === undefined) {
+    return { why: 'the service could not be found', taskDefinition: ours.taskDefinition };
+  }
   const primary = replacedBy(snapshot, ours);
   if (primary !== undefined && !/circuit breaker/i.test(primary.rolloutStateReason ?? '')) {
-    return `deployment ${primary.id} of ${primary.taskDefinition} replaced ours (someone else deployed); undoing it would undo their work`;
+    return {
+      why: `deployment ${primary.id} of ${primary.taskDefinition} replaced ours (someone else deployed); undoing it would undo their work`,
+      taskDefinition: primary.taskDefinition,
+    };
   }
   if (snapshot.taskDefinition !== ours.taskDefinition) {
-    return `it runs ${snapshot.taskDefinition}, which this run did not deploy`;
+    return {
+      why: `it runs ${snapshot.taskDefinition}, which this run did not deploy`,
+      taskDefinition: snapshot.taskDefinition,
+    };
   }
   return undefined;
 }
@@ -87,9 +101,10 @@ export async function restoreServices(
     if (change.previous === undefined) {
       outcomes.set(change.service, { how: 'nothing-to-restore' });
     } else if (verdict?.state === 'failed' && verdict.cause === 'superseded') {
+      // Where it ends up is theirs to decide: name the revision their deployment rolls out.
       outcomes.set(change.service, {
         how: 'left-alone',
-        taskDefinition: change.taskDefinition,
+        taskDefinition: verdict.replacedBy ?? change.taskDefinition,
         why: verdict.reason,
       });
     } else {
@@ -170,15 +185,12 @@ async function updateBack(
   waits: Wait[],
 ): Promise<Restored> {
   const previous = change.previous ?? '';
-  const foreign = notOurs(snapshot, change.ours);
-  if (foreign !== undefined)
-    return { how: 'left-alone', taskDefinition: change.taskDefinition, why: foreign };
-  const fresh = await readServices(ctx, [change.service]);
-  const stillForeign =
-    typeof fresh === 'string' ? undefined : notOurs(fresh.get(change.service), change.ours);
-  if (stillForeign !== undefined) {
-    return { how: 'left-alone', taskDefinition: change.taskDefinition, why: stillForeign };
-  }
+  const foreign =
+    notOurs(snapshot, change.ours) ??
+    (await readServices(ctx, [change.service]).then((fresh) =>
+      typeof fresh === 'string' ? undefined : notOurs(fresh.get(change.service), change.ours),
+    ));
+  if (foreign !== undefined) return { how: 'left-alone', ...foreign };
   ctx.log(`${change.service}: updating it back to ${previous}`);
   try {
     const { ours } = await updateService(ctx, change.service, { taskDefinition: previous });

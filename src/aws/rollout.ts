@@ -126,6 +126,8 @@ export type Verdict =
       readonly reason: string;
       /** ECS has started (or finished) returning the service to an earlier task definition. */
       readonly rolledBack: 'no' | 'in-progress' | 'completed';
+      /** The task definition of the deployment that replaced ours (rolled-back, superseded). */
+      readonly replacedBy?: string;
     };
 
 function counts(d: DeploymentSnapshot): string {
@@ -213,12 +215,14 @@ export function rolloutVerdict(
           cause: 'rolled-back',
           reason: `ECS replaced deployment ${ours.deploymentId} with one of ${replaced.taskDefinition} (${replaced.rolloutStateReason ?? ''})`,
           rolledBack,
+          replacedBy: replaced.taskDefinition,
         }
       : {
           state: 'failed',
           cause: 'superseded',
           reason: `deployment ${ours.deploymentId} was replaced by ${replaced.id} of ${replaced.taskDefinition} (someone else updated the service)`,
           rolledBack: 'no',
+          replacedBy: replaced.taskDefinition,
         };
   }
   if (mine === undefined || mine.status !== 'PRIMARY') {

@@ -101,5 +101,8 @@ test('a deployment someone else started over ours is not undone', async () => {
   // Two UpdateService calls: ours and theirs. None from a restore.
   expect(callCount(h.emu, 'UpdateService')).toBe(2);
   expect(h.lines.some((line) => line.includes('updating it back'))).toBe(false);
-  expect(describeAwsFailure(result)).toContain('left as it is');
+  // Reported where it really is: on their revision, not ours.
+  expect(describeAwsFailure(result)).toContain(
+    'example-staging-php-fpm: left as it is, on example-staging-php-fpm:1:',
+  );
 });

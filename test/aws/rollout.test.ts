@@ -4,6 +4,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { backoffDelay, backoffSchedule } from '../../src/aws/backoff.js';
+import { notOurs } from '../../src/aws/restore.js';
 import {
   breakerNeverTripped,
   progressLines,
@@ -168,6 +169,22 @@ describe('rolloutVerdict', () => {
     expect(
       rolloutVerdict(service([deployment({ rolloutState: undefined })]), ours, time).state,
     ).toBe('succeeded');
+  });
+});
+
+describe('notOurs (restore.ts): what a restore leaves alone, and where it is instead', () => {
+  test("someone else's deployment over ours, or a revision we did not deploy: theirs, named", () => {
+    const theirs = deployment({ id: 'ecs-svc/3', taskDefinition: v1, rolloutState: 'IN_PROGRESS' });
+    const mine = deployment({ status: 'ACTIVE', rolloutState: 'IN_PROGRESS' });
+    expect(notOurs(service([theirs, mine]), ours)).toEqual({
+      why: expect.stringMatching(/^deployment ecs-svc\/3 of .*web:1 replaced ours/) as unknown,
+      taskDefinition: v1,
+    });
+    expect(notOurs(service([deployment({})], { taskDefinition: v1 }), ours)).toEqual({
+      why: `it runs ${v1}, which this run did not deploy`,
+      taskDefinition: v1,
+    });
+    expect(notOurs(service([deployment({ rolloutState: 'IN_PROGRESS' })]), ours)).toBeUndefined();
   });
 });
 
