@@ -142,6 +142,26 @@ describe('circuit breaker', () => {
     expect(end.tasks.filter(isHealthy).map((t) => t.taskDefinitionArn)).toEqual([v1, v1]);
   });
 
+  test('a rollback that fails too stalls: no deployment is COMPLETED to roll back to', () => {
+    // The old revision's new tasks fail as well (say a migration the old code cannot read).
+    const everythingFails = env({
+      [v1]: { kind: 'fail-health-check' },
+      [v2]: { kind: 'fail-health-check' },
+    });
+    const updating = deploy(stable(2), { taskDefinition: v2, settings: {}, now: 100 * second });
+    const end = tickService(updating, 100 * second, 3700 * second, everythingFails);
+    expect(end.events.filter((e) => e.message.includes('rolling back to'))).toHaveLength(1);
+    expect(end.deployments.map((d) => [d.status, d.taskDefinition, d.rolloutState])).toEqual([
+      ['PRIMARY', v1, 'FAILED'],
+      ['ACTIVE', v1, 'COMPLETED'],
+    ]);
+    // Stalled: nothing new is launched, and the old tasks keep serving.
+    expect(end.tasks.filter((t) => t.phase !== 'STOPPED').map((t) => t.taskDefinitionArn)).toEqual([
+      v1,
+      v1,
+    ]);
+  });
+
   test('without rollback, the deployment fails and the old tasks keep serving', () => {
     const failing = env({ [v2]: { kind: 'fail-to-start' } });
     const updating = deploy(

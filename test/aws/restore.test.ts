@@ -1,6 +1,7 @@
 /**
- * After a failed deploy: a restore that is refused too is reported with the command that finishes
- * the job (never swallowed), and a deployment someone else started over ours is never undone.
+ * After a failed deploy: a restore that is refused (or an ECS rollback that fails) is reported with
+ * the command that finishes the job (never swallowed), and a deployment someone else started over
+ * ours is never undone.
  */
 import { UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { beforeEach, expect, test } from 'vitest';
@@ -105,4 +106,40 @@ test('a deployment someone else started over ours is not undone', async () => {
   expect(describeAwsFailure(result)).toContain(
     'example-staging-php-fpm: left as it is, on example-staging-php-fpm:1:',
   );
+});
+
+test("ECS's own rollback failing too is reported as a service that could not be returned", async () => {
+  const ctx = h.ctx({
+    log: (line) => {
+      h.lines.push(line);
+      // After the migration, php-fpm's new tasks fail, and so do new tasks of its old revision
+      // (a migration the old code cannot read): ECS's rollback stalls.
+      if (line.startsWith('migration:') && line.endsWith('exited 0')) {
+        const family = serviceSettings(h.env, 'phpFpm').family;
+        h.emu.faults.failHealthCheck({ family });
+      }
+    },
+  });
+  const result = failure(
+    await deploy({ ...ctx, taskDefinitions: await h.render({ phpFpm: 'v2', nginx: 'v2' }) }),
+  );
+  expect(result).toMatchObject({
+    reason: 'rollout-failed',
+    failures: [{ service: 'example-staging-php-fpm', cause: 'circuit-breaker' }],
+    restored: [
+      { service: 'example-staging-php-fpm', restored: { how: 'restore-failed' } },
+      { service: 'example-staging-nginx', restored: { how: 'unchanged' } },
+    ],
+  });
+  const text = describeAwsFailure(result);
+  expect(text).toContain('example-staging-php-fpm: could NOT return to example-staging-php-fpm:1');
+  expect(
+    h.emu
+      .service(h.env.ecs.cluster, serviceSettings(h.env, 'phpFpm').name)
+      ?.deployments.map((d) => [d.taskDefinition.split(':').at(-1), d.rolloutState]),
+  ).toEqual([
+    // ECS's rollback, stalled (nothing COMPLETED to return to), and the old tasks still serving.
+    ['1', 'FAILED'],
+    ['1', 'COMPLETED'],
+  ]);
 });

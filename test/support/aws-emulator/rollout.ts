@@ -13,7 +13,8 @@
  *        └─ failedTasks ≥ threshold (circuit breaker on) ──> FAILED (no new tasks)
  *              └─ rollback on: a new PRIMARY IN_PROGRESS with the last COMPLETED task
  *                 definition; the FAILED one turns ACTIVE and stays in view until the
- *                 rollback completes, which drops it
+ *                 rollback completes, which drops it. Nothing is COMPLETED meanwhile, so a
+ *                 rollback that fails too stalls (FAILED, no new tasks, old tasks serve)
  *
  *   Any other ACTIVE deployment leaves the list once its last task has stopped.
  *
@@ -299,6 +300,10 @@ function tripCircuitBreaker(s: SimService, failed: SimDeployment, now: number) {
   );
   const target = s.lastCompleted;
   if (!s.config.circuitBreaker.rollback || !target) return;
+  // "When the rollback starts, the deployment changes from a COMPLETED to IN_PROGRESS": until it
+  // completes nothing is COMPLETED, so a rollback that fails too stalls instead of rolling back
+  // again (deployment-circuit-breaker.html: no COMPLETED deployment, "the deployment is stalled").
+  s.lastCompleted = undefined;
   addPrimary(s, target.taskDefinition, target.settings, now);
   const rollback = s.deployments[0];
   if (rollback) {
