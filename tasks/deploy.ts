@@ -273,48 +273,44 @@ export function defineDeployTasks(env: EcsEnvironment): void {
       ),
   });
 
+  /** `-- --dry-run` (or `--dry-run=true`): print what a deploy would do, writing nothing. */
+  const dryRun = (args: { readonly 'dry-run'?: string }): boolean =>
+    args['dry-run'] !== undefined && args['dry-run'] !== 'false';
+
   task('deploy', {
-    desc: `Deploy to ${name}: push, register what changed, migrate, roll out, verify, roll back on failure`,
-    deps: ['push', 'render'],
+    desc: `Deploy to ${name}: push, register what changed, migrate, roll out, verify, roll back on failure; \`-- --dry-run\` prints what it would do and writes nothing`,
     args: ['force', 'dry-run'],
+    // A dry run reads the rendered task definitions (they name the images, built locally) and
+    // asks AWS only read calls; ENV:push writes to ECR, so it is no prerequisite of a dry run.
+    deps: (args) => (dryRun(args) ? ['render'] : ['push', 'render']),
     env: AWS_ENV,
-    preflight: (ctx) => {
-      // Its prerequisite ENV:push writes to ECR, so a dry run is its own task, which has none.
-      if (ctx.args['dry-run'] !== undefined) {
-        throw new TaskError({
-          reason: 'reported',
-          message: `A dry run of ${name}:deploy is \`npx task ${name}:plan\`: it renders, then prints what deploy would push, register, migrate and update, writing nothing. Nothing was done.`,
-        });
-      }
-      return accountCheck(ctx);
-    },
+    // A dry run stops where the deploy would: in verify's checks, which push runs first.
+    preflight: (ctx) => (dryRun(ctx.args) ? verifyBeforePush(ctx) : accountCheck(ctx)),
     run: (ctx) =>
-      withAws(
-        ctx,
-        env,
-        async (aws, context, rendered) =>
-          aws.deploy({
-            ...context,
-            taskDefinitions: await rendered(),
-            force: ctx.args.force === 'true',
-          }),
-        (aws, value) => aws.describeDeploy(value),
-      ),
+      dryRun(ctx.args)
+        ? withAws(
+            ctx,
+            env,
+            async (aws, context, rendered) =>
+              aws.dryRun({ ...context, taskDefinitions: await rendered() }),
+            (aws, value) => aws.describeDryRun(value),
+          )
+        : withAws(
+            ctx,
+            env,
+            async (aws, context, rendered) =>
+              aws.deploy({
+                ...context,
+                taskDefinitions: await rendered(),
+                force: ctx.args.force === 'true',
+              }),
+            (aws, value) => aws.describeDeploy(value),
+          ),
   });
 
   task('plan', {
-    desc: `A dry run of ${name}:deploy: the images it would push, revisions it would register (with the changes), whether it would migrate, the services it would update and in what order; writes nothing`,
-    deps: ['render'],
-    env: AWS_ENV,
-    readOnly: true,
-    run: (ctx) =>
-      withAws(
-        ctx,
-        env,
-        async (aws, context, rendered) =>
-          aws.dryRun({ ...context, taskDefinitions: await rendered() }),
-        (aws, value) => aws.describeDryRun(value),
-      ),
+    desc: `The same as \`${name}:deploy -- --dry-run\`: what a deploy would push, register, migrate and update; writes nothing`,
+    deps: [{ task: 'deploy', args: { 'dry-run': 'true' } }],
   });
 
   task('rollback', {

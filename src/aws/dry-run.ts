@@ -1,9 +1,9 @@
 /**
- * `ENV:plan` (a deploy's dry run): what `ENV:deploy` would do now, found with read calls only
- * (GetCallerIdentity, Describe*): which images it would push, whether it would register a task
- * definition (with the changes), whether the migration would run, and which services it would
- * update, in which stage, with which settings. Nothing is written: no push, no registration,
- * no RunTask, no UpdateService.
+ * `ENV:deploy -- --dry-run` (also `ENV:plan`): what `ENV:deploy` would do now, found with read
+ * calls only (GetCallerIdentity, Describe*): which images it would push, whether it would
+ * register a task definition (with the changes), whether the migration would run, and which
+ * services it would update, in which stage, with which settings. Nothing is written: no push,
+ * no registration, no RunTask, no UpdateService.
  */
 import { requireAccount } from './account.js';
 import type { AwsContext } from './clients.js';
