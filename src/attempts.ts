@@ -8,9 +8,24 @@
  *      └── supersede: the old attempt settles on its own (a live one is aborted first) and its
  *          result is no longer the node's; the replacement begins once a live one has exited
  */
-import type { FingerprintDetail } from './fingerprint.js';
+import type { DepResult, FingerprintDetail } from './fingerprint.js';
 import type { PlanNode } from './graph.js';
-import type { NodeResult } from './scheduler.js';
+import type { TaskStatus } from './report/events.js';
+
+/** What a node came to in a run. */
+export interface NodeResult {
+  status: TaskStatus;
+  /** Undefined when the node never got as far as hashing (a dependency failed). */
+  fingerprint: string | undefined;
+  outputs: Record<string, string>;
+  detail: FingerprintDetail | undefined;
+  reason: string | undefined;
+  /**
+   * What dependents hash: the fingerprint and the digests of outputs that are the same on every
+   * machine for the same content (not a local image id), so derived tags are portable.
+   */
+  dep?: DepResult;
+}
 
 /** One execution of a node. */
 export interface Attempt {
@@ -84,6 +99,17 @@ export class Attempts {
     if (attempt.superseded) return;
     this.settled.set(attempt.node.key, result);
     this.hashed.delete(attempt.node.key);
+  }
+
+  /** The results of `nodes` when every one has settled already, else undefined (await them). */
+  settledOf(nodes: readonly PlanNode[]): NodeResult[] | undefined {
+    const results: NodeResult[] = [];
+    for (const node of nodes) {
+      const result = this.settled.get(node.key);
+      if (!result) return undefined;
+      results.push(result);
+    }
+    return results;
   }
 
   /** The hash of each input file as `key` saw it; undefined before it hashed them. */

@@ -1,15 +1,68 @@
 /**
- * The files a dry run expects the tasks that would run to leave behind, so that a task reading
- * another's output file is decided as the run will decide it: it reads what its dependency is
- * about to (re)make, not what lies on disk now (deleted, or edited by hand).
+ * A dry run (-n, --explain) decides each node as the run would, without running anything: a
+ * task that would run is taken to make what its run will make (predictOutputs), so that its
+ * dependents hash what they will see, and a task reading another's output file reads what that
+ * task is about to (re)make, not what lies on disk now (deleted, or edited by hand). When that
+ * cannot be told before the run, the node would run (the engine runs when unsure).
  */
 import type { FileDigest, MaybePromise } from './file-hasher.js';
 import { isPromise } from './file-hasher.js';
+import type { PlanNode } from './graph.js';
 import { digestAll } from './output.js';
 import type { Output } from './output.js';
+import type { DepResult } from './fingerprint.js';
 import type { TaskRecord } from './state.js';
+import type { TaskStatus } from './report/events.js';
 
-export class ExpectedFiles {
+/** One dry run's expectations, filled in as its nodes are decided (dependencies first). */
+export class DryRun {
+  private readonly expected = new ExpectedFiles();
+
+  /** The input files as the run will hash them; undefined when that is known only then. */
+  overlay(files: readonly FileDigest[], patterns: readonly string[]): FileDigest[] | undefined {
+    return this.expected.overlay(files, patterns);
+  }
+
+  /** Whether a task that would run is going to make this path. */
+  willMake(path: string): boolean {
+    return this.expected.willMake(path);
+  }
+
+  /**
+   * Why `node` would run whatever its record says, when what it will hash is known only after
+   * the run: a dependency that would run and whose outputs cannot be predicted, or an input file
+   * another task would remake in a way not known first (`overlaid` false). Else undefined.
+   */
+  undecided(
+    node: PlanNode,
+    depResults: readonly { status: TaskStatus; dep?: DepResult }[],
+    overlaid: boolean,
+  ): string | undefined {
+    const unknown = node.deps.find(
+      (_, i) => depResults[i]?.status === 'would-run' && !depResults[i]?.dep,
+    );
+    if (unknown) return `dependency ${unknown.key} would run, and what it makes is known only then`;
+    if (!overlaid) {
+      return 'an input file another task would remake changes, and how is known only then';
+    }
+    return undefined;
+  }
+
+  /** A node that would run: what its run is expected to make, and its files expected from now. */
+  async wouldRun(
+    record: Pick<TaskRecord, 'fingerprint' | 'outputs'> | undefined,
+    fingerprint: string,
+    outputs: readonly Output[],
+  ): Promise<Record<string, string> | undefined> {
+    const predicting = predictOutputs(record, fingerprint, outputs);
+    const predicted = isPromise(predicting) ? await predicting : predicting;
+    this.expected.add(outputs, predicted);
+    return predicted;
+  }
+}
+
+/** The files the tasks that would run are expected to leave behind. */
+class ExpectedFiles {
   /** Path -> digest the file will have; undefined when it will be remade but its digest is unknown. */
   private readonly files = new Map<string, string | undefined>();
 

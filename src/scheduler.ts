@@ -21,19 +21,20 @@
  * `background` (watch mode), a persistent node starts and its dependents go on at once; it keeps
  * running across runs until its fingerprint changes or the run's signal aborts (background.ts).
  * The context a run function receives is shaped in task-context.ts; how the run stops (failures,
- * fail-fast and -k, escaped errors, a failed preflight) is in stopping.ts.
+ * fail-fast and -k, escaped errors, a failed preflight) is in stopping.ts; how a dry run decides
+ * a node whose dependency would run is in dry-run.ts.
  */
 import { relative } from 'node:path';
 import { linkAbort, SUPERSEDED } from './abort-link.js';
 import { Attempts } from './attempts.js';
-import type { Attempt } from './attempts.js';
+import type { Attempt, NodeResult } from './attempts.js';
 import { startPersistent } from './background.js';
 import type { Background } from './background.js';
 import { now } from './clock.js';
 import type { TaskContext } from './dsl.js';
 import type { FileHasher, MaybePromise } from './file-hasher.js';
 import { isPromise } from './file-hasher.js';
-import { describeFailure, failureFrom, TaskError } from './failure.js';
+import { failureFrom, TaskError } from './failure.js';
 import type { Failure } from './failure.js';
 import type { DepResult, FingerprintDetail } from './fingerprint.js';
 import { fingerprintNode } from './fingerprint.js';
@@ -43,13 +44,13 @@ import { invoke, planEntry } from './invoke.js';
 import type { InvokeHost } from './invoke.js';
 import { digestAll, outputsOf, portableDigests } from './output.js';
 import type { Output } from './output.js';
-import { ExpectedFiles, predictOutputs } from './dry-run.js';
+import { DryRun } from './dry-run.js';
 import { runPreflights } from './preflight.js';
 import { Semaphore } from './semaphore.js';
 import { locateFailure } from './source-location.js';
 import { EmptyInputWarnings, missingInput, unmatchedInputs } from './input-check.js';
 import { withinTask } from './escaped-error.js';
-import { Stopping } from './stopping.js';
+import { NOT_STARTED, Stopping } from './stopping.js';
 import { envValueDigest } from './env-key.js';
 import { taskContext } from './task-context.js';
 import { openLog } from './task-log.js';
@@ -77,19 +78,7 @@ export interface SchedulerOptions {
   background?: Background;
 }
 
-export interface NodeResult {
-  status: TaskStatus;
-  /** Undefined when the node never got as far as hashing (a dependency failed). */
-  fingerprint: string | undefined;
-  outputs: Record<string, string>;
-  detail: FingerprintDetail | undefined;
-  reason: string | undefined;
-  /**
-   * What dependents hash: the fingerprint and the digests of outputs that are the same on every
-   * machine for the same content (not a local image id), so derived tags are portable.
-   */
-  dep?: DepResult;
-}
+export type { NodeResult } from './attempts.js';
 
 export class Scheduler {
   private readonly attempts = new Attempts();
@@ -104,8 +93,8 @@ export class Scheduler {
   private readonly emptyInputs: EmptyInputWarnings;
   /** Failures, and whether new tasks may still start (stopping.ts). */
   private readonly stop: Stopping;
-  /** Dry run: the output files the tasks that would run are expected to leave (dry-run.ts). */
-  private readonly expected = new ExpectedFiles();
+  /** A dry run's expectations of what the tasks that would run will make (dry-run.ts). */
+  private readonly dryRun: DryRun | undefined;
   /** Records being written off the event loop; the run ends only when they are on disk. */
   private readonly writes: Promise<void>[] = [];
 
@@ -126,8 +115,10 @@ export class Scheduler {
       settle: (node) => this.settle(node),
       whyNot: (key, result) => this.stop.whyNot(key, result),
     };
-    this.stop = new Stopping({ root: options.root, keepGoing: options.keepGoing });
+    const { root, keepGoing, signal } = options;
+    this.stop = new Stopping({ root, keepGoing, signal });
     this.envDigest = envValueDigest(options.state.dir);
+    this.dryRun = options.dryRun ? new DryRun() : undefined;
     this.emptyInputs = new EmptyInputWarnings((message) =>
       options.emit({ type: 'warning', message }),
     );
@@ -136,10 +127,7 @@ export class Scheduler {
   /** Runs the nodes and everything they depend on; resolves when all have settled. */
   async run(nodes: readonly PlanNode[]): Promise<RunSummary> {
     const started = now();
-    this.options.emit({
-      type: 'plan',
-      tasks: closure(nodes).map(planEntry),
-    });
+    this.options.emit({ type: 'plan', tasks: closure(nodes).map(planEntry) });
     if (!this.options.dryRun) {
       this.stop.preflightFailure = await runPreflights(closure(nodes), {
         root: this.options.root,
@@ -229,28 +217,15 @@ export class Scheduler {
     const { preflightFailure } = this.stop;
     if (preflightFailure) {
       const outcome = this.stop.notPreflighted(node.key, preflightFailure);
-      return outcome.status === 'skipped'
-        ? this.finish(attempt, 'skipped', 0, outcome.reason, undefined)
-        : this.finish(attempt, 'failed', 0, outcome.reason, outcome.failure);
+      return this.finish(attempt, outcome.status, 0, outcome.reason, outcome.failure);
     }
     // Deps that have settled already are read without awaiting: on a no-op run every node is
     // decided in one synchronous pass, dependencies first, with no suspension per node.
-    const depResults =
-      this.settledResults(node) ?? (await Promise.all(node.deps.map((d) => this.settle(d))));
+    const settling = node.deps.map((dep) => this.settle(dep));
+    const depResults = this.attempts.settledOf(node.deps) ?? (await Promise.all(settling));
     const blocked = node.deps.find((_, i) => isBlocking(depResults[i]?.status));
-    if (blocked) {
-      const why = `dependency ${blocked.key} did not succeed`;
-      return this.finish(attempt, 'skipped', 0, why, undefined);
-    }
-    if (this.stop.stopping || signal.aborted) {
-      return this.finish(attempt, 'skipped', 0, 'not started: the run is stopping', undefined);
-    }
-    // A dry run hashes a dep that would run as what its run will give (predictOutputs), so a
-    // dependent is decided as the run will decide it; `unknown` when that cannot be told first.
-    const unknown = this.options.dryRun
-      ? node.deps.find((_, i) => depResults[i]?.status === 'would-run' && !depResults[i]?.dep)
-      : undefined;
-
+    if (blocked) return this.skip(attempt, `dependency ${blocked.key} did not succeed`);
+    if (this.stop.halted) return this.skip(attempt, NOT_STARTED);
     const deps = new Map<string, DepResult>();
     for (let i = 0; i < node.deps.length; i++) {
       // One object per result, so its digest is computed once for all of its dependents.
@@ -260,21 +235,16 @@ export class Scheduler {
     const hashing = this.options.hasher.hashInputs(node.task.inputs);
     const hashed = isPromise(hashing) ? await hashing : hashing;
     // A dry run reads another task's output as that task would leave it.
-    const overlaid = this.options.dryRun ? this.expected.overlay(hashed, node.task.inputs) : hashed;
+    const overlaid = this.dryRun ? this.dryRun.overlay(hashed, node.task.inputs) : hashed;
     const files = overlaid ?? hashed;
     const unmatched = unmatchedInputs(node.task.inputs, files, this.options.root);
     const warning = this.emptyInputs.check(node.task.name, unmatched.empty);
     if (warning) this.writes.push(warning);
-    const missing = unmatched.missing.find((path) => !this.expected.willMake(path));
+    const missing = unmatched.missing.find((path) => !this.dryRun?.willMake(path));
     if (missing !== undefined)
       return this.failEarly(attempt, missingInput(missing, this.options.root));
-    const { fingerprint, detail } = fingerprintNode(
-      node,
-      files,
-      deps,
-      this.options.env,
-      this.envDigest,
-    );
+    const { env } = this.options;
+    const { fingerprint, detail } = fingerprintNode(node, files, deps, env, this.envDigest);
     this.attempts.hashedWith(attempt, detail);
     let outputs: Output[];
     try {
@@ -288,30 +258,26 @@ export class Scheduler {
       return this.startInBackground(attempt, background, fingerprint, detail, outputs);
     }
 
-    if (unknown) {
-      const why = `dependency ${unknown.key} would run, and what it makes is known only then`;
-      return this.dryRunWouldRun(attempt, why, fingerprint, detail, outputs);
-    }
-    if (!overlaid) {
-      const why = 'an input file another task would remake changes, and how is known only then';
-      return this.dryRunWouldRun(attempt, why, fingerprint, detail, outputs);
-    }
+    // A dry run hashes a dep that would run as what its run will give (dry-run.ts), so a
+    // dependent is decided as the run will decide it, unless that is known only after the run.
+    const undecided = this.dryRun?.undecided(node, depResults, overlaid !== undefined);
+    if (undecided) return this.dryRunWouldRun(attempt, undecided, fingerprint, detail, outputs);
     const deciding = this.verdict(node, fingerprint, outputs, depResults);
     const verdict = isPromise(deciding) ? await deciding : deciding;
     if (verdict.upToDate) {
       const result = { fingerprint, outputs: verdict.outputs, detail };
       return this.finish(attempt, 'up-to-date', 0, verdict.reason, undefined, result, outputs);
     }
-    if (this.options.dryRun) {
+    if (this.dryRun) {
       return this.dryRunWouldRun(attempt, verdict.reason, fingerprint, detail, outputs);
     }
 
     await this.slots.acquire();
-    if (this.stop.stopping || signal.aborted || attempt.superseded) {
+    if (this.stop.halted || attempt.superseded) {
       this.slots.release();
       return attempt.superseded
         ? this.finish(attempt, 'cancelled', 0, SUPERSEDED, undefined)
-        : this.finish(attempt, 'skipped', 0, 'not started: the run is stopping', undefined);
+        : this.skip(attempt, NOT_STARTED);
     }
     const started = now();
     const controller = new AbortController();
@@ -327,53 +293,29 @@ export class Scheduler {
       await Promise.race([withinTask(node.key, () => node.task.run?.(context)), escaped]);
       // A task that ignores its signal still finished against inputs that are gone: no record.
       if (controller.signal.aborted) {
-        const why = signal.aborted ? 'interrupted' : (this.stop.stopReason ?? SUPERSEDED);
+        const why = this.stop.cancelReason();
         return this.finish(attempt, 'cancelled', now() - started, why, undefined);
       }
       const values = await digestAll(outputs);
       const missing = outputs.find((_, i) => values[i] === undefined);
       if (missing) throw new TaskError({ reason: 'output-missing', output: missing.id });
-      const digests = Object.fromEntries(outputs.map((o, i) => [o.id, values[i]]));
-      if (!node.task.readOnly && (node.task.inputs.length > 0 || outputs.length > 0)) {
-        this.record(
-          {
-            key: node.key,
-            task: node.task.name,
-            fingerprint,
-            outputs: digests as Record<string, string>,
-          },
-          detail,
-        );
+      const digests = Object.fromEntries(outputs.map((o, i) => [o.id, values[i] as string]));
+      const { task } = node;
+      if (!task.readOnly && (task.inputs.length > 0 || outputs.length > 0)) {
+        this.record({ key: node.key, task: task.name, fingerprint, outputs: digests }, detail);
       }
-      const result = { fingerprint, outputs: digests as Record<string, string>, detail };
-      return this.finish(
-        attempt,
-        'ran',
-        now() - started,
-        verdict.reason,
-        undefined,
-        result,
-        outputs,
-      );
+      const result = { fingerprint, outputs: digests, detail };
+      const durationMs = now() - started;
+      return this.finish(attempt, 'ran', durationMs, verdict.reason, undefined, result, outputs);
     } catch (error) {
       const durationMs = now() - started;
-      if (signal.aborted)
-        return this.finish(attempt, 'cancelled', durationMs, 'interrupted', undefined);
-      if (controller.signal.aborted)
-        return this.finish(
-          attempt,
-          'cancelled',
-          durationMs,
-          this.stop.stopReason ?? SUPERSEDED,
-          undefined,
-        );
-      const failure = locateFailure(failureFrom(error), this.options.root);
+      if (controller.signal.aborted) {
+        return this.finish(attempt, 'cancelled', durationMs, this.stop.cancelReason(), undefined);
+      }
       // What the task started and left running (a run() that never settled) goes with it.
       controller.abort();
-      log.write(`task failed: ${describeFailure(failure)}`);
-      if (failure.reason === 'exception' && failure.stack) log.write(failure.stack);
       const logPath = relative(this.options.root, this.options.state.logPath(node.key));
-      this.stop.failed(node.key, failure, logPath);
+      const failure = this.stop.failed(node.key, error, log, logPath);
       return this.finish(attempt, 'failed', durationMs, verdict.reason, failure);
     } finally {
       unlink();
@@ -404,7 +346,7 @@ export class Scheduler {
       root,
       signal,
       emit,
-      stopping: () => this.stop.stopping || signal.aborted || attempt.superseded,
+      stopping: () => this.stop.halted || attempt.superseded,
       run: async (own) => {
         const log = openLog(this.options.state.logPath(node.key));
         try {
@@ -418,9 +360,7 @@ export class Scheduler {
     if (started === 'still-running') {
       return this.finish(attempt, 'up-to-date', 0, 'still running', undefined, result, outputs);
     }
-    if (started === 'stopping') {
-      return this.finish(attempt, 'skipped', 0, 'not started: the run is stopping', undefined);
-    }
+    if (started === 'stopping') return this.skip(attempt, NOT_STARTED);
     attempt.started = true;
     const reason = 'started in the background';
     return this.enter(attempt, { status: 'ran', reason, ...result }, outputs);
@@ -451,19 +391,6 @@ export class Scheduler {
         });
       }),
     );
-  }
-
-  /** Settles each dep; their results when all are already in, else undefined (await them). */
-  private settledResults(node: PlanNode): NodeResult[] | undefined {
-    const results: NodeResult[] = [];
-    let all = true;
-    for (const dep of node.deps) {
-      void this.settle(dep);
-      const result = this.settled.get(dep.key);
-      if (result) results.push(result);
-      else all = false;
-    }
-    return all ? results : undefined;
   }
 
   /**
@@ -501,9 +428,7 @@ export class Scheduler {
   ): Promise<NodeResult> {
     const { node } = attempt;
     const record = node.task.run ? this.options.state.read(node.key) : undefined;
-    const predicting = predictOutputs(record, fingerprint, outputs);
-    const predicted = isPromise(predicting) ? await predicting : predicting;
-    this.expected.add(outputs, predicted);
+    const predicted = await this.dryRun?.wouldRun(record, fingerprint, outputs);
     const result = { fingerprint, outputs: predicted ?? {}, detail };
     return this.finish(attempt, 'would-run', 0, reason, undefined, result, predicted && outputs);
   }
@@ -528,6 +453,10 @@ export class Scheduler {
       invoke: (name, args) => invoke(this.invokeHost, node, name, args),
       resultOf: (dep) => this.settled.get(dep.key),
     });
+  }
+
+  private skip(attempt: Attempt, reason: string): NodeResult {
+    return this.finish(attempt, 'skipped', 0, reason, undefined);
   }
 
   private finish(

@@ -12,27 +12,34 @@
  * Stopping starts nothing new; tasks already running finish, except those an escaped error or
  * Ctrl-C cancels. Each failure keeps the task's last lines of output for the summary.
  */
+import { SUPERSEDED } from './abort-link.js';
 import { describeFailure, failureFrom } from './failure.js';
 import type { Failure } from './failure.js';
 import type { PreflightFailure } from './preflight.js';
 import type { RunSummary } from './report/events.js';
 import type { NodeResult } from './scheduler.js';
 import { locateFailure } from './source-location.js';
+import type { TaskLog } from './task-log.js';
 
 const TAIL_LINES = 20;
+
+/** Why a task that was ready did not start. */
+export const NOT_STARTED = 'not started: the run is stopping';
 
 export interface StoppingOptions {
   /** The project root: failures are located in the user's code relative to it. */
   root: string;
   /** -k: a failure stops only what depends on it. */
   keepGoing: boolean;
+  /** The run's signal: aborted on Ctrl-C. */
+  signal: AbortSignal;
 }
 
 export class Stopping {
   /** Set by a failure (without -k) or an escaped error: no task starts from then on. */
-  stopping = false;
+  private stopping = false;
   /** Why running tasks were cancelled when the run, not a change or the user, stopped them. */
-  stopReason: string | undefined;
+  private stopReason: string | undefined;
   /** A preflight check that failed: nothing in this run starts (preflight.ts). */
   preflightFailure: PreflightFailure | undefined;
   readonly failures: RunSummary['failures'] = [];
@@ -41,6 +48,17 @@ export class Stopping {
   private readonly escapes = new Map<string, (error: unknown) => void>();
 
   constructor(private readonly options: StoppingOptions) {}
+
+  /** Whether no task may start now: a failure (without -k), an escaped error or Ctrl-C. */
+  get halted(): boolean {
+    return this.stopping || this.options.signal.aborted;
+  }
+
+  /** Why a running task whose own signal was aborted is cancelled. */
+  cancelReason(): string {
+    if (this.options.signal.aborted) return 'interrupted';
+    return this.stopReason ?? SUPERSEDED;
+  }
 
   /** One line of a task's output: the last few go with its failure into the summary. */
   tail(key: string, text: string): void {
@@ -60,10 +78,17 @@ export class Stopping {
     this.escapes.delete(key);
   }
 
-  /** A task's run() failed: counted, with its last lines and log, and (without -k) stopping. */
-  failed(key: string, failure: Failure, log: string): void {
+  /**
+   * A task's run() threw: the failure, located in the user's code and written to the task's log
+   * (its stack too), is counted with its last lines and log, and (without -k) stops the run.
+   */
+  failed(key: string, error: unknown, log: TaskLog, logPath: string): Failure {
+    const failure = locateFailure(failureFrom(error), this.options.root);
+    log.write(`task failed: ${describeFailure(failure)}`);
+    if (failure.reason === 'exception' && failure.stack) log.write(failure.stack);
     if (!this.options.keepGoing) this.stopping = true;
-    this.failures.push({ key, failure, lastLines: this.tails.get(key) ?? [], log });
+    this.failures.push({ key, failure, lastLines: this.tails.get(key) ?? [], log: logPath });
+    return failure;
   }
 
   /** A failure found before the task ran: counted, and stopping the run, as any other. */
@@ -76,8 +101,7 @@ export class Stopping {
   notPreflighted(
     key: string,
     preflight: PreflightFailure,
-  ):
-    { status: 'skipped'; reason: string } | { status: 'failed'; reason: string; failure: Failure } {
+  ): { status: 'skipped' | 'failed'; reason: string; failure?: Failure } {
     if (preflight.key !== key) {
       return {
         status: 'skipped',
