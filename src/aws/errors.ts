@@ -23,6 +23,7 @@ import {
   type RolloutFailure,
   type ServiceOutcome,
 } from './rollout-failures.js';
+import { sentence } from './sentence.js';
 import { describeFindings, type VerifyFinding } from './verify-problems.js';
 
 export type AwsFailureData =
@@ -266,8 +267,8 @@ function describeRefused(
       return `ECS has no service ${failure.resource} ${said}. Create it with ${taskCommand(environment, 'create')}.`;
     case 'InvalidParameterException':
       return failure.action.startsWith('ecr:')
-        ? `ECR rejected a parameter of ${failure.action} on ${failure.resource}: ${failure.detail}. Fix the ecr settings in environments/${environment}.ts, then run ${taskCommand(environment, 'push')} again.`
-        : `ECS rejected a parameter of ${failure.action} on ${failure.resource}: ${failure.detail}. The value comes from environments/${environment}.ts or config-templates/ecs/: fix it, check the result with ${taskCommand(environment, 'render')} and ${taskCommand(environment, 'diff')}, then run the task again.`;
+        ? `ECR rejected a parameter of ${failure.action} on ${failure.resource}: ${sentence(failure.detail)} Fix the ecr settings in environments/${environment}.ts, then run ${taskCommand(environment, 'push')} again.`
+        : `ECS rejected a parameter of ${failure.action} on ${failure.resource}: ${sentence(failure.detail)} The value comes from environments/${environment}.ts or config-templates/ecs/: fix it, check the result with ${taskCommand(environment, 'render')} and ${taskCommand(environment, 'diff')}, then run the task again.`;
   }
 }
 

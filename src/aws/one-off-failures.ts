@@ -6,6 +6,7 @@
  */
 import { taskCommand } from './next-step.js';
 import { shortArn, type StoppedTask } from './rollout-failures.js';
+import { sentence } from './sentence.js';
 
 export type OneOffFailure =
   | {
@@ -48,7 +49,7 @@ export type OneOffFailure =
 export function describeOneOffFailure(failure: OneOffFailure): string {
   switch (failure.reason) {
     case 'migration-not-started':
-      return `ECS did not start the migration task (RunTask with ${shortArn(failure.taskDefinition)} placed no task): ${failure.failures.map((f) => `${f.reason}${f.detail ? ` (${f.detail})` : ''}`).join('; ') || 'no reason given'}. No migration ran and no service was changed. Free capacity in cluster ${failure.cluster} (or fix the placement constraints), then run ${taskCommand(failure.environment, 'deploy')} again.`;
+      return `ECS did not start the migration task (RunTask with ${shortArn(failure.taskDefinition)} placed no task): ${sentence(failure.failures.map((f) => `${f.reason}${f.detail ? ` (${f.detail})` : ''}`).join('; ') || 'no reason given')} No migration ran and no service was changed. Free capacity in cluster ${failure.cluster} (or fix the placement constraints), then run ${taskCommand(failure.environment, 'deploy')} again.`;
     case 'migration-failed': {
       const others = failure.containers
         .filter((c) => c.name !== failure.container)
@@ -68,7 +69,7 @@ export function describeOneOffFailure(failure: OneOffFailure): string {
         ? `The migration task ${failure.taskId} did not stop within ${failure.seconds} s, so it was stopped (StopTask) and no service was changed. Find out why it hangs (its logs are in CloudWatch) before running ${taskCommand(failure.environment, 'deploy')} again.`
         : `The migration task ${failure.taskId} did not stop within ${failure.seconds} s and could NOT be stopped (${failure.stopFailed}): it may still be running. Stop it with \`aws ecs stop-task --cluster ${failure.cluster} --task ${failure.taskId}\` before deploying again; no service was changed.`;
     case 'run-not-started':
-      return `The one-off task on ${failure.service}'s task definition did not start: ${failure.failures.join('; ') || 'ECS gave no reason'}. Check capacity and the service with ${taskCommand(failure.environment, 'status')}.`;
+      return `The one-off task on ${failure.service}'s task definition did not start: ${sentence(failure.failures.join('; ') || 'ECS gave no reason')} Check capacity and the service with ${taskCommand(failure.environment, 'status')}.`;
     case 'run-interrupted':
       return `Interrupted: stopped the one-off task ${failure.taskId} (StopTask); it gets SIGTERM, then SIGKILL after its stop timeout.`;
   }

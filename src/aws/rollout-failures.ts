@@ -6,6 +6,7 @@
  */
 import { taskCommand } from './next-step.js';
 import type { RolloutCause } from './rollout.js';
+import { sentence } from './sentence.js';
 
 /** What stopped tasks of a failed rollout said, for the report. */
 export interface StoppedTask {
@@ -119,10 +120,10 @@ function describeRestored(environment: string, outcome: ServiceOutcome): string 
     case 'unchanged':
       return `${service}: not changed by this run; still on ${shortArn(restored.taskDefinition)}.`;
     case 'left-alone':
-      return `${service}: left as it is, on ${shortArn(restored.taskDefinition)}: ${restored.why}.`;
+      return `${service}: left as it is, on ${shortArn(restored.taskDefinition)}: ${sentence(restored.why)}`;
     case 'restore-failed': {
       const revision = /:(\d+)$/.exec(restored.taskDefinition)?.[1] ?? '';
-      return `${service}: could NOT return to ${shortArn(restored.taskDefinition)}: ${restored.why}. It may still run the new revision; finish the job with ${taskCommand(environment, `rollback[${key},${revision}]`)}.`;
+      return `${service}: could NOT return to ${shortArn(restored.taskDefinition)}: ${sentence(restored.why)} It may still run the new revision; finish the job with ${taskCommand(environment, `rollback[${key},${revision}]`)}.`;
     }
     case 'interrupted':
       return `${service}: interrupted while returning to the previous revision${restored.deploymentId === undefined ? '' : ` (deployment ${restored.deploymentId})`}; follow it with ${taskCommand(environment, 'status')}.`;
@@ -143,7 +144,7 @@ export function describeOutcomes(
 
 function describeRollout(detail: RolloutFailureDetail): string {
   const lines = [
-    `${detail.service}: deployment ${detail.deploymentId} (${shortArn(detail.taskDefinition)}) failed: ${detail.reason}`,
+    `${detail.service}: deployment ${detail.deploymentId} (${shortArn(detail.taskDefinition)}) failed: ${sentence(detail.reason)}`,
   ];
   if (detail.stoppedTasks.length > 0) {
     lines.push('  stopped tasks:');

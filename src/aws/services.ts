@@ -17,6 +17,7 @@ import type { AwsContext } from './clients.js';
 import { AwsFailure, awsCall, type AwsFailureData } from './errors.js';
 import { stoppedTaskLines } from './logs.js';
 import { restoreServices } from './restore.js';
+import { clause } from './sentence.js';
 import type { Operation, RolloutFailureDetail, StoppedTask } from './rollout-failures.js';
 import type { settingsUpdate } from './service-settings.js';
 import {
@@ -417,7 +418,7 @@ export async function failureDetail(
     deploymentId: started.ours.deploymentId,
     taskDefinition: started.ours.taskDefinition,
     cause,
-    reason: quietBreaker === undefined ? reason : `${reason}; ${quietBreaker}`,
+    reason: quietBreaker === undefined ? reason : `${clause(reason)}; ${quietBreaker}`,
     events,
     stoppedTasks,
   };
