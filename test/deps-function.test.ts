@@ -69,6 +69,7 @@ const TASKFILE = `import { task } from 'taskgraph';
 import { record } from './record.ts';
 task('push', { run: () => record('push') });
 task('render', { run: () => record('render') });
+task('plan', { deps: [{ task: 'deploy', args: { 'dry-run': 'true' } }] });
 task('deploy', {
   desc: 'Deploy (or, with -- --dry-run, say what it would do)',
   args: ['dry-run'],
@@ -109,8 +110,9 @@ describe('through the CLI', () => {
     expect(project.runs()).toEqual([]);
 
     const prereqs = await project.task(['-P']);
+    expect(prereqs.stdout).toContain('task plan\n    deploy[dry-run=true]\n');
     expect(prereqs.stdout).toContain(
-      'task deploy  # without args; they vary with args\n    push\n    render\n',
+      'task deploy  # its deps vary with its args; these are without any\n    push\n    render\n',
     );
   });
 

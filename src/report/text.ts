@@ -7,6 +7,7 @@ import { explainChanges } from '../fingerprint.js';
 import { PACKAGE_PREFIX } from '../module-graph.js';
 import type { Change } from '../fingerprint.js';
 import { suggest } from '../suggestion.js';
+import { nodeKey } from '../graph.js';
 import type { PlanError, PlanNode } from '../graph.js';
 import type { LoadError } from '../loader.js';
 import type { NodeResult } from '../scheduler.js';
@@ -82,10 +83,10 @@ export function listPrereqs(registry: Registry): string {
         typeof t.deps === 'function' ? t.deps({}) : { ok: true as const, deps: t.deps };
       const head =
         typeof t.deps === 'function'
-          ? `task ${t.name}  # without args; they vary with args`
+          ? `task ${t.name}  # its deps vary with its args; these are without any`
           : `task ${t.name}`;
       const lines = listed.ok
-        ? listed.deps.map((d) => `    ${typeof d === 'string' ? d : d.task}`)
+        ? listed.deps.map((d) => `    ${typeof d === 'string' ? d : nodeKey(d.task, d.args ?? {})}`)
         : [`    (its deps function failed: ${listed.message})`];
       return [head, ...lines].join('\n') + '\n';
     })

@@ -44,6 +44,25 @@ describe.skipIf(!dockerReady)(`${ENV}:deploy -- --dry-run through the CLI`, () =
     return definition.containerDefinitions[0]?.image ?? '';
   }
 
+  it('stops where a deploy would: a missing secret fails verify before anything builds', async () => {
+    const env = e2eEnvironment();
+    const arn = env.secrets['APP_KEY'] ?? '';
+    const parameter = arn.replace(/^arn:[^:]+:ssm:[^:]+:\d+:parameter/, '');
+    const saved = world.emu.ssm.parameters.get(parameter);
+    expect(saved).toBeDefined();
+    world.emu.ssm.parameters.delete(parameter);
+    const writesBefore = world.emu.writeCalls.length;
+    try {
+      const dry = await world.task([`${ENV}:deploy`, '--', '--dry-run']);
+      expect(dry.exitCode, dry.text).toBe(1);
+      expect(dry.text).toContain(`secret APP_KEY: SSM parameter ${arn} does not exist`);
+      expect(dry.events.filter((e) => e.type === 'start')).toEqual([]);
+      expect(world.emu.writeCalls.slice(writesBefore)).toEqual([]);
+    } finally {
+      if (saved) world.emu.ssm.parameters.set(parameter, saved);
+    }
+  }, 120_000);
+
   it('prints the plan with no write call to AWS and no push; -n points to it; a deploy still pushes', async () => {
     const env = e2eEnvironment();
     // Services running v1 (made through the SDK, as an earlier deploy would have left them):
