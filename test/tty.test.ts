@@ -16,6 +16,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 task('apples', { run: async (ctx) => { for (const i of [1, 2, 3]) { ctx.log('apple ' + i); await sleep(150); } } });
 task('pears', { run: async (ctx) => { await sleep(75); await ctx.exec('sh', ['-c', 'for i in 1 2 3; do echo pear $i; sleep 0.15; done; exit 3']); } });
 task('fruit', { deps: ['apples', 'pears'] });
+task('long', { run: async (ctx) => { ctx.log('x'.repeat(300)); await sleep(300); } });
 `;
 
 // eslint-disable-next-line no-control-regex -- matching terminal escapes is the point
@@ -86,5 +87,14 @@ describe('terminal renderer', () => {
       expect(shown).toContain(`› [pears] pear ${i}`);
       expect(shown).toContain(`  [pears] pear ${i}`);
     }
+  });
+
+  it('shows a line wider than the terminal on one row, cut short', async () => {
+    project = new Project({ 'Taskfile.ts': TASKFILE, 'in.txt': 'a' });
+    const result = await inTerminal(project, ['long']);
+    expect(result.exitCode).toBe(0);
+    // 100 columns: listr2 draws `› ` and keeps 2 spare, so 96 for the label and the text.
+    expect(result.screen).toContain(`› [long] ${'x'.repeat(88)}…`);
+    expect(result.screen.filter((line) => /^ *x+$/.test(line))).toEqual([]);
   });
 });

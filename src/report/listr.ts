@@ -9,6 +9,7 @@
  * task's `end` event, so the scheduler stays the only thing deciding what runs.
  */
 import type { Writable } from 'node:stream';
+import { stripVTControlCharacters } from 'node:util';
 import { Listr } from 'listr2';
 import type { ListrTaskWrapper, ListrDefaultRenderer, ListrSimpleRenderer } from 'listr2';
 import { describeFailure } from '../failure.js';
@@ -27,7 +28,27 @@ interface RowState {
   end?: Extract<RunEvent, { type: 'end' }>;
 }
 
-export function listrReporter(out: Writable, options: SummaryOptions = {}): Reporter {
+/**
+ * A line as the bottom bar shows it: labelled, without control codes, and cut to one row of the
+ * terminal. listr2 would otherwise wrap it with wrap-ansi, whose cost grows faster than the line
+ * (a 256 KB line with no newline took 200 s, 10 MB had not ended after 10 minutes), and fill the
+ * screen with one line. The whole line is in the task's log, and a failure's in the summary.
+ */
+function shownLine(key: string, line: string, columns: number): string {
+  // Listr2 draws `› ` before the line and wraps 2 columns short of the width.
+  const room = Math.max(columns - 4, 20);
+  // Control codes take no room: strip them from a bounded prefix only, so cost stays flat.
+  const text = labelLine(key, stripVTControlCharacters(line.slice(0, room * 4)));
+  if (text.length <= room && line.length <= room * 4) return text;
+  const cut = text.slice(0, room - 1);
+  // Never half a surrogate pair.
+  return `${/[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut}…`;
+}
+
+export function listrReporter(
+  out: Writable & { columns?: number },
+  options: SummaryOptions = {},
+): Reporter {
   const rows = new Map<string, RowState>();
   let started = false;
   let running: Promise<unknown> | undefined;
@@ -108,7 +129,7 @@ export function listrReporter(out: Writable, options: SummaryOptions = {}): Repo
         case 'output': {
           const row = rows.get(event.key);
           if (!row) return;
-          const line = labelLine(event.key, event.line);
+          const line = shownLine(event.key, event.line, out.columns || 80);
           if (row.wrapper) {
             row.wrapper.output = line;
           } else {
