@@ -116,6 +116,14 @@ describe.skipIf(!dockerReady)(`${ENV}:deploy -- --dry-run through the CLI`, () =
     // Nothing moved: the services still run what create gave them.
     expect(world.service(SERVICES.phpFpm).revision).toBe(`${SERVICES.phpFpm}:1`);
 
+    // ENV:plan is the same node: the same plan, still no write and no push.
+    const plan = await world.task([`${ENV}:plan`]);
+    expect(plan.exitCode, plan.text).toBe(0);
+    expect(statuses(plan)[`${ENV}:deploy[dry-run=true]`]).toBe('ran');
+    expect(plan.text).toContain(`${key}   push: ${phpFpmImage}`);
+    expect(world.emu.writeCalls.slice(writesBefore)).toEqual([]);
+    expect(await world.registryTags(REPOSITORIES.phpFpm)).toEqual([]);
+
     const noted = await world.plain(['-n', `${ENV}:deploy`]);
     expect(noted.exitCode, noted.text).toBe(0);
     expect(noted.text).toContain(
