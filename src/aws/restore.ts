@@ -10,7 +10,9 @@
  *     it runs a revision this run did not deploy ──────────────────────> left-alone
  *     re-read just before UpdateService: still ours? ─ no ─> left-alone
  *     UpdateService back ─ refused ─> restore-failed (the command that finishes the job)
- *   wait for every restore; a failed or unconfirmed one is restore-failed
+ *   wait for every restore: its new tasks failed too (its own circuit breaker) ─> return-failed
+ *                                   (what DescribeServices lists; fix and deploy, not rollback)
+ *                           any other failure, or unconfirmed ─> restore-failed
  *   every other service: unchanged
  */
 import { kebabCase } from '../environment.js';
@@ -148,15 +150,12 @@ export async function restoreServices(
       { timeoutMs: rolloutTimeoutMs(ctx), seen: options.seen },
     );
     for (const wait of waits) {
-      const verdict = watched.interrupted ? undefined : watched.verdicts.get(wait.change.service);
-      const previous = wait.change.previous ?? '';
+      const service = wait.change.service;
       outcomes.set(
-        wait.change.service,
-        verdict === undefined
+        service,
+        watched.interrupted
           ? { how: 'interrupted', deploymentId: wait.ours.deploymentId }
-          : verdict.state === 'succeeded'
-            ? { how: wait.how, taskDefinition: previous }
-            : { how: 'restore-failed', taskDefinition: previous, why: verdict.reason },
+          : waited(wait, watched.verdicts.get(service), watched.snapshots.get(service)),
       );
     }
   }
@@ -175,6 +174,38 @@ export async function restoreServices(
           : { how: 'unchanged' as const, taskDefinition: s.previous },
     })),
   ];
+}
+
+/**
+ * Where a watched return to the previous revision ended. Its own circuit breaker tripping
+ * means the previous revision's new tasks fail too (return-failed, with the deployments
+ * DescribeServices listed); any other failure leaves the return unconfirmed (restore-failed).
+ */
+function waited(
+  wait: Wait,
+  verdict: Exclude<Verdict, { state: 'in-progress' }> | undefined,
+  snapshot: ServiceSnapshot | undefined,
+): Restored {
+  const previous = wait.change.previous ?? '';
+  if (verdict === undefined) return { how: 'interrupted', deploymentId: wait.ours.deploymentId };
+  if (verdict.state === 'succeeded') return { how: wait.how, taskDefinition: previous };
+  if (verdict.cause === 'circuit-breaker') {
+    return {
+      how: 'return-failed',
+      by: wait.how === 'ecs-rolled-back' ? 'ecs' : 'us',
+      taskDefinition: previous,
+      why: verdict.reason,
+      deployments: (snapshot?.deployments ?? []).map((d) => ({
+        id: d.id,
+        status: d.status,
+        taskDefinition: d.taskDefinition,
+        rolloutState: d.rolloutState,
+        desiredCount: d.desiredCount,
+        runningCount: d.runningCount,
+      })),
+    };
+  }
+  return { how: 'restore-failed', taskDefinition: previous, why: verdict.reason };
 }
 
 /** The guard, re-checked on a fresh read right before UpdateService; then the update back. */

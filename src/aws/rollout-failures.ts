@@ -6,7 +6,7 @@
  */
 import { taskCommand } from './next-step.js';
 import type { RolloutCause } from './rollout.js';
-import { sentence } from './sentence.js';
+import { clause, sentence } from './sentence.js';
 
 /** What stopped tasks of a failed rollout said, for the report. */
 export interface StoppedTask {
@@ -15,6 +15,17 @@ export interface StoppedTask {
   readonly containers: readonly { name: string; exitCode: number | undefined; reason?: string }[];
   /** The last lines the task wrote to CloudWatch Logs (none when it wrote nothing). */
   readonly lastLines?: readonly string[];
+}
+
+/** One of a service's deployments as DescribeServices lists it, for a report. */
+export interface DeploymentView {
+  readonly id: string;
+  /** PRIMARY or ACTIVE. */
+  readonly status: string;
+  readonly taskDefinition: string;
+  readonly rolloutState: string | undefined;
+  readonly desiredCount: number;
+  readonly runningCount: number;
 }
 
 /** How a service ended up after a deploy (or rollback) failed. */
@@ -27,6 +38,19 @@ export type Restored =
   /** Someone else's deployment replaced ours, or it runs a revision we did not deploy: theirs. */
   | { readonly how: 'left-alone'; readonly taskDefinition: string; readonly why: string }
   | { readonly how: 'restore-failed'; readonly taskDefinition: string; readonly why: string }
+  /**
+   * Returning to the previous revision started (ECS's circuit-breaker rollback, or our update
+   * back) and its new tasks failed too: that revision fails now as well, so another rollback to
+   * it would fail the same way.
+   */
+  | {
+      readonly how: 'return-failed';
+      readonly by: 'ecs' | 'us';
+      readonly taskDefinition: string;
+      readonly why: string;
+      /** The service's deployments as DescribeServices listed them when the return failed. */
+      readonly deployments: readonly DeploymentView[];
+    }
   | { readonly how: 'interrupted'; readonly deploymentId: string | undefined };
 
 /** One service's final state after a failed deploy or rollback; every service gets one. */
@@ -125,9 +149,42 @@ function describeRestored(environment: string, outcome: ServiceOutcome): string 
       const revision = /:(\d+)$/.exec(restored.taskDefinition)?.[1] ?? '';
       return `${service}: could NOT return to ${shortArn(restored.taskDefinition)}: ${sentence(restored.why)} It may still run the new revision; finish the job with ${taskCommand(environment, `rollback[${key},${revision}]`)}.`;
     }
+    case 'return-failed':
+      return describeReturnFailed(environment, service, restored);
     case 'interrupted':
       return `${service}: interrupted while returning to the previous revision${restored.deploymentId === undefined ? '' : ` (deployment ${restored.deploymentId})`}; follow it with ${taskCommand(environment, 'status')}.`;
   }
+}
+
+/**
+ * A return to the previous revision whose new tasks failed too. The old revision is no way out
+ * then, so the next step is a fix and a new deploy, never `rollback` to it. When it was ECS's own
+ * rollback that failed, the Developer Guide says what follows: once a rollback starts, the
+ * deployment it returns to "is not eligible for another rollback until it reaches a COMPLETED
+ * state", and "when the deployment circuit breaker does not find a deployment that is in a
+ * COMPLETED state, the circuit breaker does not launch new tasks and the deployment is stalled";
+ * it advises taking "manual action to start your deployment"
+ * (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-circuit-breaker.html).
+ * Whatever still serves is what DescribeServices lists, so the report shows that list.
+ */
+function describeReturnFailed(
+  environment: string,
+  service: string,
+  restored: Extract<Restored, { how: 'return-failed' }>,
+): string {
+  const target = shortArn(restored.taskDefinition);
+  const what =
+    restored.by === 'ecs'
+      ? `ECS's rollback failed too (${clause(restored.why)}), and ECS does not roll a rollback back: it starts no more tasks, the rollback is stalled`
+      : `updating it back failed too (${clause(restored.why)})`;
+  return [
+    `${service}: could NOT return to ${target}: ${what}. Its deployments, as DescribeServices lists them:`,
+    ...restored.deployments.map(
+      (d) =>
+        `    ${d.status} ${d.id} ${shortArn(d.taskDefinition)} ${d.rolloutState ?? '-'}: ${d.runningCount} of ${d.desiredCount} tasks running`,
+    ),
+    `    New tasks of ${target} fail now as well, so rolling back to it would fail the same way. Find the cause in the failed tasks' logs (${taskCommand(environment, 'logs')}), fix it, then deploy again with ${taskCommand(environment, 'deploy')}; ${taskCommand(environment, 'status')} shows the service meanwhile.`,
+  ].join('\n');
 }
 
 /** Every service's final state, under one heading. */

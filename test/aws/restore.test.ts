@@ -22,6 +22,9 @@ beforeEach(async () => {
   return () => h.stop();
 });
 
+const td = (key: string, revision: number) =>
+  `arn:aws:ecs:eu-west-1:123456789012:task-definition/${serviceSettings(h.env, key).family}:${revision}`;
+
 const revisions = (key: string) =>
   h.emu
     .service(h.env.ecs.cluster, serviceSettings(h.env, key).name)
@@ -108,7 +111,25 @@ test('a deployment someone else started over ours is not undone', async () => {
   );
 });
 
-test("ECS's own rollback failing too is reported as a service that could not be returned", async () => {
+/** php-fpm's deployments as the emulator holds them: [status, revision, rolloutState, running]. */
+function phpFpmDeployments() {
+  const sim = h.emu.service(h.env.ecs.cluster, serviceSettings(h.env, 'phpFpm').name);
+  return sim?.deployments.map((d) => [
+    d.status,
+    d.taskDefinition.split(':').at(-1),
+    d.rolloutState,
+    sim.tasks.filter((t) => t.deploymentId === d.id && t.phase === 'RUNNING').length,
+  ]);
+}
+
+/** A report's deployment lines, deployment ids replaced by ID. */
+const listedDeployments = (text: string) =>
+  text
+    .split('\n')
+    .filter((line) => /^ {4}(PRIMARY|ACTIVE) ecs-svc\//.test(line))
+    .map((line) => line.replace(/ecs-svc\/\d+/, 'ID'));
+
+test("ECS's own rollback failing too is reported as stalled, with the deployments that serve and a next step that works", async () => {
   const ctx = h.ctx({
     log: (line) => {
       h.lines.push(line);
@@ -127,19 +148,67 @@ test("ECS's own rollback failing too is reported as a service that could not be 
     reason: 'rollout-failed',
     failures: [{ service: 'example-staging-php-fpm', cause: 'circuit-breaker' }],
     restored: [
-      { service: 'example-staging-php-fpm', restored: { how: 'restore-failed' } },
+      { service: 'example-staging-php-fpm', restored: { how: 'return-failed', by: 'ecs' } },
+      { service: 'example-staging-nginx', restored: { how: 'unchanged' } },
+    ],
+  });
+  // ECS's rollback, stalled (nothing COMPLETED to return to), and the old tasks still serving.
+  expect(phpFpmDeployments()).toEqual([
+    ['PRIMARY', '1', 'FAILED', 0],
+    ['ACTIVE', '1', 'COMPLETED', 1],
+  ]);
+  const text = describeAwsFailure(result);
+  expect(text).toContain(
+    "example-staging-php-fpm: could NOT return to example-staging-php-fpm:1: ECS's rollback failed too (ECS deployment circuit breaker: tasks failed to start), and ECS does not roll a rollback back: it starts no more tasks, the rollback is stalled.",
+  );
+  // The report lists what DescribeServices lists: the stalled rollback and the serving old tasks.
+  expect(listedDeployments(text)).toEqual([
+    '    PRIMARY ID example-staging-php-fpm:1 FAILED: 0 of 1 tasks running',
+    '    ACTIVE ID example-staging-php-fpm:1 COMPLETED: 1 of 1 tasks running',
+  ]);
+  // Not "it may still run the new revision", and not a rollback to the revision that fails too.
+  expect(text).not.toContain('may still run the new revision');
+  expect(text).not.toContain('rollback[php-fpm,1]');
+  expect(text).toContain('rolling back to it would fail the same way');
+  expect(text).toContain('then deploy again with `npx task staging:deploy`');
+});
+
+test('an update back whose tasks fail too is reported with the deployments, not as a rollback to try', async () => {
+  const ctx = h.ctx({
+    log: (line) => {
+      h.lines.push(line);
+      // php-fpm:2's tasks never start, so the rollout times out and we update it back to :1;
+      // by then new tasks of :1 fail their health checks too.
+      if (line.startsWith('migration:') && line.endsWith('exited 0')) {
+        h.emu.faults.neverStart({ image: 'staging_example_php_fpm:v2' });
+      }
+      if (line === 'example-staging-php-fpm: updating it back to ' + `${td('phpFpm', 1)}`) {
+        h.emu.faults.failHealthCheck({ image: 'staging_example_php_fpm:v1' });
+      }
+    },
+  });
+  const result = failure(
+    await deploy({ ...ctx, taskDefinitions: await h.render({ phpFpm: 'v2', nginx: 'v2' }) }),
+  );
+  expect(result).toMatchObject({
+    reason: 'rollout-failed',
+    failures: [{ service: 'example-staging-php-fpm', cause: 'timeout' }],
+    restored: [
+      { service: 'example-staging-php-fpm', restored: { how: 'return-failed', by: 'us' } },
       { service: 'example-staging-nginx', restored: { how: 'unchanged' } },
     ],
   });
   const text = describeAwsFailure(result);
-  expect(text).toContain('example-staging-php-fpm: could NOT return to example-staging-php-fpm:1');
-  expect(
-    h.emu
-      .service(h.env.ecs.cluster, serviceSettings(h.env, 'phpFpm').name)
-      ?.deployments.map((d) => [d.taskDefinition.split(':').at(-1), d.rolloutState]),
-  ).toEqual([
-    // ECS's rollback, stalled (nothing COMPLETED to return to), and the old tasks still serving.
-    ['1', 'FAILED'],
-    ['1', 'COMPLETED'],
+  expect(text).toContain(
+    'example-staging-php-fpm: could NOT return to example-staging-php-fpm:1: updating it back failed too (ECS deployment circuit breaker: tasks failed to start).',
+  );
+  // As DescribeServices lists them: ECS rolling our failed update back in turn (to the last
+  // COMPLETED deployment, whose tasks still serve), and our update back, FAILED.
+  expect(listedDeployments(text)).toEqual([
+    '    PRIMARY ID example-staging-php-fpm:1 IN_PROGRESS: 0 of 1 tasks running',
+    '    ACTIVE ID example-staging-php-fpm:1 FAILED: 0 of 0 tasks running',
+    '    ACTIVE ID example-staging-php-fpm:1 COMPLETED: 1 of 1 tasks running',
   ]);
+  expect(text).not.toContain('rollback[php-fpm,1]');
+  expect(text).toContain('rolling back to it would fail the same way');
 });
