@@ -12,14 +12,20 @@ import { settings, tagOf } from './settings.ts';
 
 const { images, appDir } = settings;
 
-/** The source tree as the production image sees it: example/ minus what .dockerignore drops. */
+/**
+ * The source tree as the production image sees it: the app folder (its build context) minus what
+ * its .dockerignore drops.
+ */
 export function sourceInputs(root: string): string[] {
-  const excludes = readFileSync(join(root, '.dockerignore'), 'utf8')
+  const ignore = `${appDir}/.dockerignore`;
+  const excludes = readFileSync(join(root, ignore), 'utf8')
     .split('\n')
     .map((line) => line.trim())
     .filter((line) => line !== '' && !line.startsWith('#') && !line.startsWith('!') && line !== '*')
-    .map((line) => `!${line.endsWith('/') ? `${line}**` : line}`);
-  return [`${appDir}/**`, ...excludes, '.dockerignore'];
+    // It keeps itself out of the image, but it is an input all the same (the last entry).
+    .filter((line) => line !== '.dockerignore')
+    .map((line) => `!${appDir}/${line.endsWith('/') ? `${line}**` : line}`);
+  return [`${appDir}/**`, ...excludes, ignore];
 }
 
 function devImage(name: 'php-fpm' | 'nginx' | 'mariadb', repository: string): void {
@@ -90,7 +96,7 @@ namespace('base', () => {
       const devRef = `${images.devPhpFpm}:${tagOf(ctx.deps['images:dev-php-fpm']?.fingerprint ?? '')}`;
       await docker.build({
         file: 'images/base/php-fpm.Dockerfile',
-        context: '.',
+        context: settings.baseContext,
         tags: [ref, `${images.base}:latest`],
         buildArgs: { DEV_IMAGE: devRef },
         network: settings.network,
@@ -123,7 +129,7 @@ namespace('images', () => {
       const baseRef = `${images.base}:${tagOf(ctx.deps['base:rebuild']?.fingerprint ?? '')}`;
       await dockerFor(ctx).build({
         file: 'images/prod/php-fpm.Dockerfile',
-        context: '.',
+        context: appDir,
         tags: [`${images.prodPhpFpm}:${tagOf(ctx.fingerprint)}`, `${images.prodPhpFpm}:latest`],
         buildArgs: { BASE_IMAGE: baseRef },
         network: settings.network,

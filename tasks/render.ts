@@ -51,14 +51,20 @@ export function defineRenderTasks(env: Environment): void {
   task('nginx', {
     desc: `The ${env.name} nginx production image (${images.prodNginx}): dev nginx + public/ + the site config`,
     deps: ['nginx-config', ':images:dev-nginx'],
-    inputs: [`${appDir}/public/**`, paths.nginxConfig, 'images/prod/nginx.Dockerfile'],
+    inputs: [
+      `${appDir}/public/**`,
+      paths.nginxConfig,
+      'images/prod/nginx.Dockerfile',
+      // It decides what of public/ reaches the image.
+      '.dockerignore',
+    ],
     vars: { repository: images.prodNginx },
     outputs: ({ fingerprint, root }) => [
       localImage(root, `${images.prodNginx}:${tagOf(fingerprint)}`),
     ],
     run: async (ctx) => {
-      // The build context is the repository root, whose .dockerignore lets only build/nginx/
-      // through (the classic builder cannot re-include build/<env>/nginx/ by wildcard).
+      // The build context is the repository root, whose .dockerignore lets only public/ and
+      // build/nginx/ through (the classic builder cannot re-include build/<env>/nginx/ by wildcard).
       const siteConfig = `build/nginx/${env.name}/site.conf`;
       mkdirSync(join(ctx.root, 'build', 'nginx', env.name), { recursive: true });
       copyFileSync(join(ctx.root, paths.nginxConfig), join(ctx.root, siteConfig));

@@ -11,6 +11,12 @@
 export const settings = {
   /** The app being shipped, relative to the repository root. */
   appDir: 'example',
+  /**
+   * The base image's build context (images/base/php-fpm.Dockerfile), where vendor:archive writes
+   * vendor.tar: the archive sits alone there, so the daemon is sent it and nothing else, and no
+   * other image's context holds it.
+   */
+  baseContext: 'build/base',
   images: {
     devPhpFpm: 'local_example_php_fpm',
     devNginx: 'local_example_nginx',

@@ -18,6 +18,7 @@ import { dockerFor } from './docker.ts';
 import { settings, tagOf } from './settings.ts';
 
 const app = settings.appDir;
+const VENDOR_ARCHIVE = `${settings.baseContext}/vendor.tar`;
 /**
  * The app's own path repositories: relative `url`s in composer.json (`packages/*`), read when the
  * Taskfile loads. composer.lock does not hash their sources, so they are inputs of their own. The
@@ -97,17 +98,17 @@ namespace('vendor', () => {
   });
 
   task('archive', {
-    desc: 'build/vendor.tar: vendor/ and the composer files, byte-identical for the same lock',
+    desc: `${VENDOR_ARCHIVE}: vendor/ and the composer files, byte-identical for the same lock`,
     deps: ['install'],
     inputs: [`${app}/vendor/**`, `${app}/composer.json`, `${app}/composer.lock`],
-    outputs: ['build/vendor.tar'],
+    outputs: [VENDOR_ARCHIVE],
     run: async (ctx) => {
       const sha256 = await createDeterministicTar({
         cwd: join(ctx.root, app),
         entries: ['vendor', 'composer.json', 'composer.lock'],
-        file: join(ctx.root, 'build', 'vendor.tar'),
+        file: join(ctx.root, VENDOR_ARCHIVE),
       });
-      ctx.log(`build/vendor.tar sha256 ${sha256}`);
+      ctx.log(`${VENDOR_ARCHIVE} sha256 ${sha256}`);
     },
   });
 });

@@ -1,8 +1,9 @@
 # Production nginx image: the development nginx image plus the app's static files and one
 # environment's rendered site config, so nginx serves assets itself and passes PHP to php-fpm.
 #
-# Context: the repository root. SITE_CONFIG is the rendered config's path inside the context, e.g.
-# build/nginx/staging/site.conf (see /.dockerignore, which lets only build/nginx/ through).
+# Context: the repository root, of which /.dockerignore lets only example/public/ and build/nginx/
+# through. SITE_CONFIG is the rendered config's path inside the context, e.g.
+# build/nginx/staging/site.conf.
 ARG DEV_IMAGE=local_example_nginx:latest
 FROM ${DEV_IMAGE}
 # An ARG declared before FROM is not visible after it; this one is, and has no default on purpose:

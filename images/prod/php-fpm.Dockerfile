@@ -3,8 +3,8 @@
 # hundred kilobytes, not the dependency tree. The queue worker and the scheduler run this same
 # image with another command (environments/*.ts).
 #
-# Context: the repository root; /.dockerignore keeps example/vendor/, tests, .git and build output
-# out, so this COPY cannot overwrite the base image's vendor/.
+# Context: the app folder (example/); example/.dockerignore keeps vendor/, tests, .git and local
+# caches out, so this COPY cannot overwrite the base image's vendor/.
 ARG BASE_IMAGE
 
 # Stage 1: the source beside vendor/, with what Laravel can cache from code alone:
@@ -14,7 +14,7 @@ ARG BASE_IMAGE
 # config:cache is not here: config comes from the environment the container starts in (ECS injects
 # it, APP_KEY included), so laravel-entrypoint runs it at container start.
 FROM ${BASE_IMAGE} AS source
-COPY example/ /var/www/example/
+COPY . /var/www/example/
 RUN set -eu; \
     cd /var/www/example; \
     mkdir -p bootstrap/cache storage/app storage/framework/cache storage/framework/sessions \

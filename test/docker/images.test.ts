@@ -24,6 +24,19 @@ const SQLITE = {
 };
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
+const UNITS: Record<string, number> = { B: 1, kB: 1e3, MB: 1e6, GB: 1e9 };
+
+/** Bytes of build context the daemon was sent, as the builder reported it in `lines`. */
+function contextBytes(lines: readonly string[]): number {
+  // Classic builder: "Sending build context to Docker daemon  12.29kB"; BuildKit's plain
+  // progress: "transferring context: 12.29kB".
+  const pattern =
+    /(?:Sending build context to Docker daemon|transferring context:)\s+([\d.]+)\s*([kMG]?B)/;
+  const found = lines.map((line) => pattern.exec(line)).findLast((match) => match !== null);
+  if (!found) throw new Error(`no build context size in:\n${lines.join('\n')}`);
+  return Number(found[1]) * (UNITS[found[2] ?? ''] ?? Number.NaN);
+}
+
 describe.skipIf(!dockerReady)('image pipeline', () => {
   const run = randomBytes(4).toString('hex');
   const labels = { 'taskgraph.test': `images-${run}` };
@@ -44,7 +57,7 @@ describe.skipIf(!dockerReady)('image pipeline', () => {
     workspace = await mkdtemp(path.join(tmpdir(), 'taskgraph-images-test-'));
     docker = createDocker({ cwd: workspace, onOutput: (line) => log.push(line) });
     // A copy of the repository's inputs, so the test never writes example/vendor or build/ in the
-    // checkout, and the root .dockerignore is exercised exactly as committed.
+    // checkout, and the .dockerignore files (the root's, example/'s) are exercised as committed.
     await cp(path.join(repoRoot, 'images'), path.join(workspace, 'images'), { recursive: true });
     await cp(path.join(repoRoot, '.dockerignore'), path.join(workspace, '.dockerignore'));
     await cp(path.join(repoRoot, 'example'), path.join(workspace, 'example'), {
@@ -108,25 +121,32 @@ describe.skipIf(!dockerReady)('image pipeline', () => {
     await createDeterministicTar({
       cwd: path.join(workspace, 'example'),
       entries: ['vendor', 'composer.json', 'composer.lock'],
-      file: '../build/vendor.tar',
+      file: '../build/base/vendor.tar',
     });
     // Only the archive may bring vendor/ into an image; this marker must stay out of both.
     await writeFile(path.join(workspace, 'example/vendor/SHOULD_NOT_SHIP'), 'local only\n');
 
+    const { size: archive } = await stat(path.join(workspace, 'build/base/vendor.tar'));
+    let from = log.length;
     await docker.build({
       file: 'images/base/php-fpm.Dockerfile',
-      context: '.',
+      context: 'build/base',
       tags: [tags.base],
       buildArgs: { DEV_IMAGE: tags.phpDev },
       labels,
     });
+    // Each image is sent only what it uses: the base the archive (and its Dockerfile), the
+    // production image the app's source, which is a few hundred kB, never the archive.
+    expect(contextBytes(log.slice(from))).toBeLessThan(archive + 64_000);
+    from = log.length;
     await docker.build({
       file: 'images/prod/php-fpm.Dockerfile',
-      context: '.',
+      context: 'example',
       tags: [tags.phpProd],
       buildArgs: { BASE_IMAGE: tags.base },
       labels,
     });
+    expect(contextBytes(log.slice(from))).toBeLessThan(1_000_000);
 
     const { stdout } = await docker.run({
       image: tags.phpProd,
@@ -178,6 +198,7 @@ describe.skipIf(!dockerReady)('image pipeline', () => {
     const siteDir = path.join(workspace, 'build/nginx/test');
     await mkdir(siteDir, { recursive: true });
     await writeFile(path.join(siteDir, 'site.conf'), siteConfig({ nginxPort, fpmPort }));
+    const from = log.length;
     await docker.build({
       file: 'images/prod/nginx.Dockerfile',
       context: '.',
@@ -185,6 +206,8 @@ describe.skipIf(!dockerReady)('image pipeline', () => {
       buildArgs: { DEV_IMAGE: tags.nginxDev, SITE_CONFIG: 'build/nginx/test/site.conf' },
       labels,
     });
+    // public/ and the site config: the vendor archive beside them in build/ stays out.
+    expect(contextBytes(log.slice(from))).toBeLessThan(100_000);
 
     // SQLite inside the container keeps this test to the images; tests/e2e runs MariaDB.
     await docker.runDetached({
