@@ -22,7 +22,7 @@ import {
   readdirSync,
   readFileSync,
   renameSync,
-  rmSync,
+  unlinkSync,
   writeFileSync,
   writeSync,
 } from 'node:fs';
@@ -64,7 +64,8 @@ export async function acquireTaskLocks(
     const conflict = withStateLockSync(dir, () => {
       mkdirSync(folder, { recursive: true });
       const found = firstConflict(folder, held);
-      if (!found) writeClaim(path, held);
+      // Readers of a claim hold the state lock too: the first write needs no temp file.
+      if (!found) writeFileSync(path, JSON.stringify([...held]));
       return found;
     });
     if (!conflict) break;
@@ -90,7 +91,7 @@ export async function acquireTaskLocks(
     held.clear();
     if (timer) clearTimeout(timer);
     timer = undefined;
-    rmSync(path, { force: true });
+    removeFile(path);
   };
   return { ok: true, release, releaseAll };
 }
@@ -105,7 +106,7 @@ function firstConflict(
     const pid = Number.parseInt(name, 10);
     const path = join(folder, name);
     if (!Number.isFinite(pid) || !isAlive(pid)) {
-      rmSync(path, { force: true });
+      removeFile(path);
       continue;
     }
     let claimed: unknown;
@@ -123,7 +124,10 @@ function firstConflict(
   return undefined;
 }
 
-/** Temp file and rename: a reader sees the old claim or the new, never half of one. */
+/**
+ * Temp file and rename: a reader sees the old claim or the new, never half of one (a shrinking
+ * claim is rewritten without the state lock).
+ */
 function writeClaim(path: string, keys: ReadonlySet<string>): void {
   const temp = `${path}.tmp`;
   writeFileSync(temp, JSON.stringify([...keys]));
@@ -169,7 +173,7 @@ function tryLock(path: string): number | undefined {
     if (holder === undefined) continue; // released between our attempt and the read
     if (isAlive(holder)) return holder;
     // Re-read right before removing, so a lock another process just took over survives.
-    if (readHolder(path) === holder) rmSync(path, { force: true });
+    if (readHolder(path) === holder) removeFile(path);
   }
 }
 
@@ -187,13 +191,25 @@ function createLock(path: string): boolean {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     return false;
   } finally {
-    rmSync(temp, { force: true });
+    removeFile(temp);
   }
 }
 
 function releaseLock(path: string): void {
   heldHere.delete(path);
-  if (readHolder(path) === process.pid) rmSync(path, { force: true });
+  if (readHolder(path) === process.pid) removeFile(path);
+}
+
+/**
+ * unlink, where a missing file is no error: rmSync's recursive machinery (a module of its own,
+ * loaded on first use) is not needed for one file, on the start-up path of every run.
+ */
+function removeFile(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
 }
 
 function readHolder(path: string): number | undefined {
