@@ -93,23 +93,54 @@ const exitProcess = process.exit.bind(process);
 export async function main(): Promise<void> {
   // However this process ends (a bug, an uncaught error), no task's process group outlives it.
   process.on('exit', () => killAllProcessGroups('SIGKILL'));
+  const made = trackStdio();
   const code = await runCli({
     argv: process.argv.slice(2),
     cwd: process.cwd(),
     env: process.env,
-    stdout: process.stdout,
-    stderr: process.stderr,
+    // Made when first written to, not here: see trackStdio.
+    get stdout() {
+      return process.stdout;
+    },
+    get stderr() {
+      return process.stderr;
+    },
   });
   // Exit as soon as our output is out rather than when the event loop drains: by then V8 waits
   // for its background work (compile jobs, GC), 10-25 ms at the end of a no-op run of a large
   // graph. runCli resolves once every record and log is written; a pipe may still hold queued
   // output (a pipe write that would block is queued), so wait for each stream's queue first.
   await Promise.all(
-    [process.stdout, process.stderr].map(
-      (stream) => new Promise<void>((resolve) => stream.write('', () => resolve())),
-    ),
+    made.map((stream) => new Promise<void>((resolve) => stream.write('', () => resolve()))),
   );
   exitProcess(code);
+}
+
+/**
+ * process.stdout and process.stderr as they get made: Node makes each on first use, and the
+ * streams made (by us, a task, a warning) are the ones to flush before exiting. One that nothing
+ * wrote to is never made: for a pipe that saves loading net and its dependencies, a few ms of a
+ * no-op run, whose stderr is usually a pipe in CI and stays silent.
+ */
+function trackStdio(): NodeJS.WriteStream[] {
+  const made: NodeJS.WriteStream[] = [];
+  for (const name of ['stdout', 'stderr'] as const) {
+    const own = Object.getOwnPropertyDescriptor(process, name);
+    if (!own?.configurable || !own.get) {
+      made.push(process[name]);
+      continue;
+    }
+    const make = own.get.bind(process) as () => NodeJS.WriteStream;
+    Object.defineProperty(process, name, {
+      ...own,
+      get: () => {
+        const stream = make();
+        if (!made.includes(stream)) made.push(stream);
+        return stream;
+      },
+    });
+  }
+  return made;
 }
 
 export async function runCli(io: Io): Promise<number> {
