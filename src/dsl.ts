@@ -4,7 +4,13 @@
  */
 import type { DefiningModule } from './module-graph.js';
 import type { Output } from './output.js';
-import { checkDepsResult, checkName, checkOptions, projectPath } from './task-options.js';
+import {
+  checkDepsResult,
+  checkName,
+  checkOptions,
+  isProjectPath,
+  projectPath,
+} from './task-options.js';
 
 /** Values a task receives for its declared args, by name. */
 export type TaskArgs<A extends string = string> = { readonly [K in A]?: string };
@@ -227,17 +233,21 @@ function define<A extends string>(
   module: string | undefined,
 ): void {
   const registry = current();
-  const badName = checkName(`${kind}()'s name`, name);
-  if (badName !== undefined) return registry.problem(badName);
+  // This runs for every definition on every run, no-op runs included: nothing below allocates
+  // what a definition without a problem does not keep.
+  if (typeof name !== 'string') {
+    return registry.problem(checkName(`${kind}()'s name`, name) ?? 'a name must be a string');
+  }
   if (!/^[^\s[\]:][^\s[\]]*$/.test(name) || name.endsWith(':')) {
     return registry.problem(`invalid task name "${name}"`);
   }
-  const fullName = kind === 'file' ? name : [...registry.scope, name].join(':');
+  const { scope } = registry;
+  const fullName = kind === 'file' || scope.length === 0 ? name : [...scope, name].join(':');
   const { root } = registry.options;
-  const problems = checkOptions(kind, options, root);
+  let problems = checkOptions(kind, options, root);
   if (kind === 'file' && root !== undefined) {
     const own = projectPath(name, root);
-    if ('error' in own) problems.push(own.error);
+    if ('error' in own) problems = [...problems, own.error];
   }
   if (problems.length > 0) {
     for (const problem of problems) registry.problem(`${kind} ${fullName}: ${problem}`);
@@ -245,18 +255,18 @@ function define<A extends string>(
   }
   registry.add({
     name: fullName,
-    scope: [...registry.scope],
+    scope: scope.length === 0 ? NO_SCOPE : [...scope],
     kind,
     desc: options.desc ?? registry.pendingDesc,
     deps:
       typeof options.deps === 'function'
         ? checkedDeps(options.deps, registry)
-        : (options.deps ?? []),
-    inputs: options.inputs ?? [],
+        : (options.deps ?? NONE),
+    inputs: options.inputs ?? NONE,
     outputs: withOwnPath(kind === 'file' ? name : undefined, options.outputs, root),
-    env: options.env ?? [],
-    vars: options.vars ?? {},
-    args: options.args ?? [],
+    env: options.env ?? NONE,
+    vars: options.vars ?? NO_VARS,
+    args: options.args ?? NONE,
     version: options.version,
     persistent: options.persistent ?? false,
     readOnly: options.readOnly ?? false,
@@ -298,11 +308,24 @@ function checkedDeps(fn: DepsFunction, registry: Registry): (args: TaskArgs) => 
  * A file task's own path first; path outputs relative to the root (an absolute path inside the
  * project, which checkOptions let through, is what the hasher would otherwise join to the root).
  */
+/** Shared by every definition that leaves an option out: never mutated (definitions are read-only). */
+const NONE: readonly never[] = Object.freeze([]);
+const NO_SCOPE: readonly string[] = NONE;
+const NO_VARS: Readonly<Record<string, unknown>> = Object.freeze({});
+
+function keptAsWritten(spec: OutputSpec): boolean {
+  return typeof spec !== 'string' || isProjectPath(spec);
+}
+
 function withOwnPath(
   path: string | undefined,
   outputs: TaskOptions['outputs'],
   root: string | undefined,
 ): TaskOptions['outputs'] {
+  // The common case, paths already relative to the project: kept as written.
+  if (path === undefined && Array.isArray(outputs) && outputs.every(keptAsWritten)) {
+    return outputs as readonly OutputSpec[];
+  }
   const inProject = (spec: OutputSpec): OutputSpec =>
     typeof spec === 'string' && root !== undefined
       ? ((projectPath(spec, root) as { path?: string }).path ?? spec)

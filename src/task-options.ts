@@ -57,6 +57,7 @@ const isOutputSpec: Check = (value) =>
     : 'a path or an Output';
 
 const isDepList = arrayOf('task names', isDep);
+const isOutputList = arrayOf('paths or Outputs, or a function returning them', isOutputSpec);
 
 /** Keyed by every TaskOptions key: a new option that is not checked here is a type error. */
 const TASK_KEYS: Record<string, Check> = {
@@ -68,10 +69,7 @@ const TASK_KEYS: Record<string, Check> = {
     return 'an array of task names, or a function from the args to one';
   },
   inputs: arrayOf('globs', isString),
-  outputs: (value) =>
-    typeof value === 'function'
-      ? undefined
-      : arrayOf('paths or Outputs, or a function returning them', isOutputSpec)(value),
+  outputs: (value) => (typeof value === 'function' ? undefined : isOutputList(value)),
   env: arrayOf('environment variable names', isString),
   vars: (value) => (isPlainObject(value) ? undefined : 'an object of plain values'),
   args: arrayOf('argument names', isString),
@@ -101,17 +99,18 @@ export function checkOptions(
   kind: 'task' | 'file' | 'rule',
   options: unknown,
   root: string | undefined,
-): string[] {
-  if (options === undefined) return kind === 'rule' ? ['options: expected { source, run }'] : [];
+): readonly string[] {
+  if (options === undefined) return kind === 'rule' ? ['options: expected { source, run }'] : NONE;
   if (!isPlainObject(options)) return [`options: expected an object, got ${describe(options)}`];
   const keys = kind === 'rule' ? RULE_KEYS : TASK_KEYS;
-  const problems: string[] = [];
+  // Made only for a definition that has a problem: most have none.
+  let problems: string[] | undefined;
   for (const key in options) {
     const check = keys[key];
     const value = options[key];
     if (!check) {
       const [nearest] = suggest(key, Object.keys(keys));
-      problems.push(
+      (problems ??= []).push(
         `unknown option ${key}${nearest ? `; did you mean ${nearest}?` : `; the options are ${Object.keys(keys).join(', ')}`}`,
       );
       continue;
@@ -124,20 +123,24 @@ export function checkOptions(
       typeof value === 'string' && expected.startsWith('an array')
         ? `; write ${key}: [${JSON.stringify(value)}]`
         : '';
-    problems.push(`${key} must be ${expected}, got ${describe(value)}${meant}`);
+    (problems ??= []).push(`${key} must be ${expected}, got ${describe(value)}${meant}`);
   }
   if (kind === 'rule' && options.source === undefined) {
-    problems.push("missing source (the source's suffix, or a function from target to source)");
+    (problems ??= []).push(
+      "missing source (the source's suffix, or a function from target to source)",
+    );
   }
   if (root !== undefined && Array.isArray(options.outputs)) {
     for (const output of options.outputs as unknown[]) {
-      if (typeof output !== 'string') continue;
+      if (typeof output !== 'string' || isProjectPath(output)) continue;
       const checked = projectPath(output, root);
-      if ('error' in checked) problems.push(checked.error);
+      if ('error' in checked) (problems ??= []).push(checked.error);
     }
   }
-  return problems;
+  return problems ?? NONE;
 }
+
+const NONE: readonly string[] = Object.freeze([]);
 
 /** What is wrong with what a deps function returned, in words; undefined when it is a deps list. */
 export function checkDepsResult(value: unknown): string | undefined {
@@ -158,7 +161,7 @@ export function checkName(what: string, name: unknown): string | undefined {
  * .task/ can vouch for it (use an Output kind for something outside).
  */
 export function projectPath(path: string, root: string): { path: string } | { error: string } {
-  if (!isAbsolute(path) && !path.startsWith('..')) return { path };
+  if (isProjectPath(path)) return { path };
   const rel = relative(root, resolve(root, path));
   if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
     return {
@@ -166,6 +169,11 @@ export function projectPath(path: string, root: string): { path: string } | { er
     };
   }
   return { path: rel.split(sep).join('/') };
+}
+
+/** A path projectPath keeps as it is (relative, not climbing out): most outputs, per task. */
+export function isProjectPath(path: string): boolean {
+  return !isAbsolute(path) && !path.startsWith('..');
 }
 
 function describe(value: unknown): string {
