@@ -143,19 +143,35 @@ const definitionCache = new WeakMap<
   { definition: string; varsEntries: [string, string][] }
 >();
 
+/**
+ * Definitions by their text: tasks made in a loop share their run's source and module, and one
+ * sha256 serves them all. Emptied when large: watch mode reloads edited Taskfiles for hours.
+ */
+const definitionDigests = new Map<string, string>();
+const MAX_DEFINITION_DIGESTS = 10_000;
+
+const NO_VARS: [string, string][] = [];
+
 function definitionHashes(task: TaskDefinition): {
   definition: string;
   varsEntries: [string, string][];
 } {
   let hashes = definitionCache.get(task);
   if (!hashes) {
+    const text = `${task.kind}\0${task.run?.toString() ?? ''}\0${task.version ?? ''}\0${task.module?.digest ?? ''}`;
+    let definition = definitionDigests.get(text);
+    if (definition === undefined) {
+      definition = sha256(text);
+      if (definitionDigests.size >= MAX_DEFINITION_DIGESTS) definitionDigests.clear();
+      definitionDigests.set(text, definition);
+    }
+    const names = Object.keys(task.vars);
     hashes = {
-      definition: sha256(
-        `${task.kind}\0${task.run?.toString() ?? ''}\0${task.version ?? ''}\0${task.module?.digest ?? ''}`,
-      ),
-      varsEntries: Object.keys(task.vars)
-        .sort()
-        .map((k) => [k, sha256(canonicalJson(task.vars[k]))]),
+      definition,
+      varsEntries:
+        names.length === 0
+          ? NO_VARS
+          : names.sort().map((k) => [k, sha256(canonicalJson(task.vars[k]))]),
     };
     definitionCache.set(task, hashes);
   }
