@@ -362,7 +362,9 @@ async function runCommand(io: Io): Promise<number> {
           shown.emit(event);
           // Once a node has ended and its record is on disk, another run may take it.
           if (event.type === 'end' && held?.ok) {
-            void state.written(event.key).then(() => held.release(event.key));
+            const writing = state.written(event.key);
+            if (writing) void writing.then(() => held.release(event.key));
+            else held.release(event.key);
           }
         },
       });

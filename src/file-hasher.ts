@@ -57,21 +57,19 @@ export class FileHasher {
     if (patterns.length === 0) return [];
     // The common case, a few literal file paths: one stat each serves both the existence check
     // and the cache lookup.
-    if (patterns.every((p) => !p.startsWith('!') && !hasMagic(p))) {
+    if (allLiteral(patterns)) {
       const files: Candidate[] = [];
-      const dirs: string[] = [];
+      let dirs: string[] | undefined;
       for (const pattern of patterns) {
         const stats = statOrUndefined(this.absolute(pattern));
         if (stats?.isFile()) files.push({ path: normalize(pattern), stats });
-        else if (stats?.isDirectory()) dirs.push(`${trimSlash(pattern)}/**`);
+        else if (stats?.isDirectory()) (dirs ??= []).push(`${trimSlash(pattern)}/**`);
       }
+      if (!dirs) return this.hash(sortedUnique(files));
       const withDirs = (listed: readonly string[][]): MaybePromise<FileDigest[]> => {
         for (const paths of listed) for (const path of paths) files.push({ path });
-        const unique =
-          files.length > 1 ? [...new Map(files.map((f) => [f.path, f])).values()] : files;
-        return this.hash(unique.sort((a, b) => compare(a.path, b.path)));
+        return this.hash(sortedUnique(files));
       };
-      if (dirs.length === 0) return withDirs([]);
       const listed = dirs.map((dir) => this.glob([dir]));
       return listed.every((l) => Array.isArray(l))
         ? withDirs(listed)
@@ -104,7 +102,11 @@ export class FileHasher {
         return `dir:${hash.digest('hex')}`;
       });
     }
-    return andThen(this.hash([{ path: normalize(path), stats }]), ([digest]) => digest?.sha256);
+    const file = normalize(path);
+    // A file the cache vouches for (every output of a no-op run): no batch of one to make.
+    const known = stats.isFile() ? this.cache.lookup(file, stats) : undefined;
+    if (known !== undefined) return known;
+    return andThen(this.hash([{ path: file, stats }]), ([digest]) => digest?.sha256);
   }
 
   hashPaths(paths: readonly string[]): MaybePromise<FileDigest[]> {
@@ -113,7 +115,8 @@ export class FileHasher {
 
   private hash(files: readonly Candidate[]): MaybePromise<FileDigest[]> {
     const result = new Array<FileDigest | undefined>(files.length);
-    const misses: { index: number; path: string; stats: Stats }[] = [];
+    // Made at the first miss: a no-op run has none.
+    let misses: { index: number; path: string; stats: Stats }[] | undefined;
     let missBytes = 0;
     // Paths that are not files (gone, or a directory) leave gaps in `result`.
     let gaps = 0;
@@ -129,16 +132,17 @@ export class FileHasher {
         result[index] = { path, sha256 };
         continue;
       }
-      misses.push({ index, path, stats });
+      (misses ??= []).push({ index, path, stats });
       missBytes += stats.size;
     }
-    if (misses.length === 0) {
+    if (!misses) {
       return gaps === 0 ? (result as FileDigest[]) : result.filter((d) => d !== undefined);
     }
     // Taken after the stats but before any read, which is what the racy rule needs.
     const startedMs = Date.now();
+    const missed = misses;
     const finish = (hashes: readonly string[]): FileDigest[] => {
-      misses.forEach((miss, i) => {
+      missed.forEach((miss, i) => {
         const sha256 = hashes[i] as string;
         result[miss.index] = { path: miss.path, sha256 };
         if (miss.stats.ctimeMs < startedMs - RACY_MARGIN_MS) {
@@ -149,10 +153,10 @@ export class FileHasher {
       });
       return gaps === 0 ? (result as FileDigest[]) : result.filter((d) => d !== undefined);
     };
-    if (missBytes >= PARALLEL_THRESHOLD_BYTES && misses.length > 1) {
-      return hashInWorkers(misses.map((m) => this.prefix + m.path)).then(finish);
+    if (missBytes >= PARALLEL_THRESHOLD_BYTES && missed.length > 1) {
+      return hashInWorkers(missed.map((m) => this.prefix + m.path)).then(finish);
     }
-    return finish(misses.map((m) => hashFile(this.prefix + m.path)));
+    return finish(missed.map((m) => hashFile(this.prefix + m.path)));
   }
 
   /** `root/path`: a concatenation unless the path needs path.join's normalising (a hot path). */
@@ -263,6 +267,19 @@ const NEEDS_JOIN = /^\/|\/\/|(^|\/)\.\.?(\/|$)|\\/;
 
 function statOrUndefined(path: string): Stats | undefined {
   return statSync(path, { throwIfNoEntry: false });
+}
+
+function allLiteral(patterns: readonly string[]): boolean {
+  for (const pattern of patterns) if (pattern.startsWith('!') || hasMagic(pattern)) return false;
+  return true;
+}
+
+/** Sorted by path, each path once (a file listed twice, or also under a listed folder). */
+function sortedUnique(files: Candidate[]): Candidate[] {
+  if (files.length < 2) return files;
+  return [...new Map(files.map((f) => [f.path, f])).values()].sort((a, b) =>
+    compare(a.path, b.path),
+  );
 }
 
 function hasMagic(pattern: string): boolean {

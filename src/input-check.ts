@@ -48,6 +48,8 @@ export function unmatchedInputs(
     literalFiles += found;
     if (found === 0) (missing ??= []).push(path);
   }
+  // Every literal path found, no glob: the common case, once per node of every run.
+  if (missing === undefined && globs.length === 0) return NONE;
   // A literal folder that exists but holds no file reads as a missing path; tell them apart.
   const missingPaths = missing?.filter((path) => !isFolder(root, path)) ?? [];
   const emptyFolders = missing?.filter((path) => isFolder(root, path)) ?? [];
@@ -125,6 +127,7 @@ export class EmptyInputWarnings {
 
   /** Warns of `empty`; a promise when the patterns are known only later (see Unmatched). */
   check(task: string, empty: MaybePromise<readonly string[]>): Promise<void> | undefined {
+    if (!isPromise(empty) && empty.length === 0) return undefined;
     const warn = (patterns: readonly string[]): void => {
       for (const pattern of patterns) {
         const key = `${task}\0${pattern}`;

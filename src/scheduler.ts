@@ -127,16 +127,17 @@ export class Scheduler {
   /** Runs the nodes and everything they depend on; resolves when all have settled. */
   async run(nodes: readonly PlanNode[]): Promise<RunSummary> {
     const started = now();
-    this.options.emit({ type: 'plan', tasks: closure(nodes).map(planEntry) });
+    const all = closure(nodes);
+    this.options.emit({ type: 'plan', tasks: all.map(planEntry) });
     if (!this.options.dryRun) {
-      this.stop.preflightFailure = await runPreflights(closure(nodes), {
+      this.stop.preflightFailure = await runPreflights(all, {
         root: this.options.root,
         signal: this.options.signal,
         log: (key, line) => this.options.emit({ type: 'output', key, stream: 'log', line }),
       });
     }
     // After a failed preflight every node settles at once, each saying why it did not start.
-    for (const node of this.stop.preflightFailure ? closure(nodes) : nodes) this.targets.add(node);
+    for (const node of this.stop.preflightFailure ? all : nodes) this.targets.add(node);
     // rerun() may replace a target's promise (or add targets) while this waits: wait again.
     for (;;) {
       const waited = [...this.targets].map((node) => this.settle(node));

@@ -74,9 +74,12 @@ export class State {
     return read.status === 'ok' ? read.value : undefined;
   }
 
-  /** Resolves once the record of `key` being written (if any) is on disk, or failed to be. */
-  written(key: string): Promise<void> {
-    return this.inFlight.get(key) ?? Promise.resolve();
+  /**
+   * Resolves once the record of `key` being written is on disk, or failed to be; undefined when
+   * none is being written (a node that was up to date), so a caller need not wait a tick.
+   */
+  written(key: string): Promise<void> | undefined {
+    return this.inFlight.get(key);
   }
 
   /** Journals a success; the detail first, so a record always has its detail. */
