@@ -23,8 +23,18 @@ export interface Background {
   fingerprintOf(key: string): string | undefined;
   /** Stops the running instance, if any; resolves once its processes are gone. */
   stop(key: string): Promise<void>;
-  /** Takes over an instance just started; `done` settles when it has exited. */
-  adopt(key: string, fingerprint: string, controller: AbortController, done: Promise<void>): void;
+  /** Takes over an instance just started. */
+  adopt(key: string, fingerprint: string, instance: Instance): void;
+}
+
+/** A running persistent task. */
+export interface Instance {
+  /** Aborting it stops the task (its process groups are killed). */
+  controller: AbortController;
+  /** Settles (never rejects) once the task has exited. */
+  done: Promise<void>;
+  /** Fails the task with an error that escaped its code: it ends `failed`, its processes killed. */
+  fail: (error: unknown) => void;
 }
 
 export interface Launch {
@@ -38,11 +48,13 @@ export interface Launch {
   run: (signal: AbortSignal) => Promise<void>;
 }
 
-/** Starts a task without waiting for it; `done` settles (never rejects) once it has exited. */
-export function launch(options: Launch): { controller: AbortController; done: Promise<void> } {
+/** Starts a task without waiting for it. */
+export function launch(options: Launch): Instance {
   const { key, emit } = options;
   const controller = new AbortController();
   const unlink = linkAbort(options.signal, controller);
+  let fail: (error: unknown) => void = () => {};
+  const escaped = new Promise<never>((_, reject) => (fail = reject));
   const started = now();
   emit({ type: 'start', key });
   const end = (status: TaskStatus, reason: string, failure: Failure | undefined): void => {
@@ -50,16 +62,19 @@ export function launch(options: Launch): { controller: AbortController; done: Pr
   };
   const done = (async () => {
     try {
-      await options.run(controller.signal);
+      await Promise.race([options.run(controller.signal), escaped]);
       end('ran', 'exited', undefined);
     } catch (error) {
       if (controller.signal.aborted) end('cancelled', 'stopped', undefined);
       else end('failed', 'exited', locateFailure(failureFrom(error), options.root));
     } finally {
+      // What it started and left running (a run() an escaped error cut short) goes with it.
+      controller.abort();
       unlink();
+      fail = () => {};
     }
   })();
-  return { controller, done };
+  return { controller, done, fail: (error) => fail(error) };
 }
 
 /**
@@ -75,16 +90,12 @@ export async function startPersistent(
   if (background.fingerprintOf(key) === fingerprint) return 'still-running';
   await background.stop(key);
   if (options.stopping()) return 'stopping';
-  const { controller, done } = launch(options);
-  background.adopt(key, fingerprint, controller, done);
+  background.adopt(key, fingerprint, launch(options));
   return 'started';
 }
 
 export class BackgroundTasks implements Background {
-  private readonly running = new Map<
-    string,
-    { fingerprint: string; controller: AbortController; done: Promise<void> }
-  >();
+  private readonly running = new Map<string, Instance & { fingerprint: string }>();
 
   fingerprintOf(key: string): string | undefined {
     return this.running.get(key)?.fingerprint;
@@ -97,12 +108,19 @@ export class BackgroundTasks implements Background {
     await entry.done;
   }
 
-  adopt(key: string, fingerprint: string, controller: AbortController, done: Promise<void>): void {
-    const entry = { fingerprint, controller, done };
+  adopt(key: string, fingerprint: string, instance: Instance): void {
+    const entry = { ...instance, fingerprint };
     this.running.set(key, entry);
-    void done.finally(() => {
+    void instance.done.finally(() => {
       if (this.running.get(key) === entry) this.running.delete(key);
     });
+  }
+
+  /** Fails the running instance of `key` with an error that escaped it; false when none runs. */
+  fail(key: string, error: unknown): boolean {
+    const entry = this.running.get(key);
+    entry?.fail(error);
+    return entry !== undefined;
   }
 
   keys(): string[] {

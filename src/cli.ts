@@ -368,7 +368,7 @@ async function runCommand(io: Io): Promise<number> {
           }
         },
       });
-      const stopEscapes = failTasksOnEscape(scheduler);
+      const stopEscapes = trapEscapes((error, key) => scheduler.escaped(error, key));
       const summary = await scheduler.run(expansion.nodes).finally(stopEscapes);
       await shown.close();
       if (!readOnly) hasher.save();
@@ -482,6 +482,7 @@ async function runWatch(
           ? { ok: true, graph: { planner, nodes: expansion.nodes } }
           : { ok: false, message: describePlanError(expansion.error, registry) };
       },
+      trapEscapes,
       lock: async (nodes) => {
         const locks = await lockPlan(io, root, nodes, values, controller.signal);
         if (locks.ok) return locks.releaseAll;
@@ -692,9 +693,12 @@ async function runCheck(io: Io, cwd: string, file: string | undefined): Promise<
   return EXIT.usage;
 }
 
-/** A throw in a task's timer or an unhandled rejection fails that task, not the process. */
-function failTasksOnEscape(scheduler: Scheduler): () => void {
-  const onEscape = (error: unknown): void => scheduler.escaped(error, currentTask());
+/**
+ * A throw in a task's timer or an unhandled rejection goes to `escaped` with the task whose code
+ * it was (escaped-error.ts), which fails that task instead of the process; returns the undo.
+ */
+function trapEscapes(escaped: (error: unknown, key: string | undefined) => void): () => void {
+  const onEscape = (error: unknown): void => escaped(error, currentTask());
   process.on('uncaughtException', onEscape);
   process.on('unhandledRejection', onEscape);
   return () => {

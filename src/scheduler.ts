@@ -348,14 +348,16 @@ export class Scheduler {
       signal,
       emit,
       stopping: () => this.stop.halted || attempt.superseded,
-      run: async (own) => {
-        const log = openLog(this.options.state.logPath(node.key));
-        try {
-          await node.task.run?.(this.context(node, fingerprint, log, own));
-        } finally {
-          this.writes.push(log.close().catch(() => {}));
-        }
-      },
+      // As run(): an error escaping its code is blamed on it (escaped-error.ts).
+      run: (own) =>
+        withinTask(node.key, async () => {
+          const log = openLog(this.options.state.logPath(node.key));
+          try {
+            await node.task.run?.(this.context(node, fingerprint, log, own));
+          } finally {
+            this.writes.push(log.close().catch(() => {}));
+          }
+        }),
     });
     const result = { fingerprint, outputs: {}, detail };
     if (started === 'still-running') {

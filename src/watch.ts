@@ -29,6 +29,8 @@ import type { Registry } from './dsl.js';
 import type { PlanNode, Planner } from './graph.js';
 import type { Reporter } from './report/events.js';
 import { BackgroundTasks } from './background.js';
+import { describeFailure, failureFrom } from './failure.js';
+import { locateFailure } from './source-location.js';
 import { closure } from './graph.js';
 import { Scheduler } from './scheduler.js';
 import type { NodeResult, SchedulerOptions } from './scheduler.js';
@@ -68,6 +70,11 @@ export interface WatchOptions extends Pick<
   load: () => Promise<Reloaded>;
   /** Plans the targets in a (reloaded) registry. */
   plan: (registry: Registry) => Planned;
+  /**
+   * Sends the errors that escape tasks (a timer's throw, an unhandled rejection) to `escaped`
+   * with the task whose code it was, while watching; returns the undo (cli.ts owns `process`).
+   */
+  trapEscapes: (escaped: (error: unknown, key: string | undefined) => void) => () => void;
   /** Locks the nodes a run may run; undefined when it could not (the reason is already printed). */
   lock: (nodes: readonly PlanNode[]) => Promise<(() => void) | undefined>;
 }
@@ -103,19 +110,41 @@ class Watcher {
 
   async run(): Promise<void> {
     const { signal } = this.options;
-    this.tree.open();
-    await this.runNodes(this.graph.nodes, this.options.force);
-    this.idle();
-    this.next();
-    await new Promise<void>((resolve) => {
-      if (signal.aborted) resolve();
-      else signal.addEventListener('abort', () => resolve(), { once: true });
-    });
-    clearTimeout(this.timer);
-    this.tree.close();
-    await this.reacting;
-    await this.loop;
-    await this.background.stopAll();
+    const untrap = this.options.trapEscapes((error, key) => this.escaped(error, key));
+    try {
+      this.tree.open();
+      await this.runNodes(this.graph.nodes, this.options.force);
+      this.idle();
+      this.next();
+      await new Promise<void>((resolve) => {
+        if (signal.aborted) resolve();
+        else signal.addEventListener('abort', () => resolve(), { once: true });
+      });
+      clearTimeout(this.timer);
+      this.tree.close();
+      await this.reacting;
+      await this.loop;
+      await this.background.stopAll();
+    } finally {
+      untrap();
+    }
+  }
+
+  /**
+   * An error escaped a task's code. A persistent task's fails that task (background.ts); one in
+   * a run fails its task and stops the run, as in a normal run (stopping.ts); one after its task's
+   * run ended is reported. The watcher goes on watching in each case.
+   */
+  private escaped(error: unknown, key: string | undefined): void {
+    if (key !== undefined && this.background.fail(key, error)) return;
+    const scheduler = this.current;
+    if (scheduler?.accepting) {
+      scheduler.escaped(error, key);
+      return;
+    }
+    const failure = locateFailure(failureFrom(error), this.options.root);
+    const blamed = key === undefined ? 'outside any task' : `from ${key} after it finished`;
+    this.options.err(`an error escaped ${blamed}: ${describeFailure(failure)}; still watching`);
   }
 
   private onChange(path: string): void {

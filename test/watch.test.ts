@@ -4,61 +4,13 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Project, RECORD } from './support/project.js';
 import { isAlive, waitFor } from './support/wait.js';
-
-const IDLE = /^watching \d+ folder\(s\) for changes/;
-const TIMEOUT = 30_000;
-
-class Watching {
-  stdout = '';
-  stderr = '';
-  readonly child: ReturnType<Project['spawn']>;
-
-  constructor(project: Project, args: string[] = []) {
-    this.child = project.spawn(['--watch', ...args]);
-    this.child.stdout?.on('data', (chunk: Buffer) => (this.stdout += chunk.toString()));
-    this.child.stderr?.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
-  }
-
-  lines(): string[] {
-    return this.stdout.split('\n');
-  }
-
-  count(pattern: RegExp): number {
-    return this.lines().filter((line) => pattern.test(line)).length;
-  }
-
-  /** Waits until `pattern` has matched `times` lines of stdout (or of stderr, with `stream`). */
-  async until(pattern: RegExp, times = 1, stream: 'stdout' | 'stderr' = 'stdout'): Promise<void> {
-    const matches = () =>
-      stream === 'stdout'
-        ? this.count(pattern)
-        : this.stderr.split('\n').filter((line) => pattern.test(line)).length;
-    try {
-      await waitFor(() => matches() >= times, TIMEOUT);
-    } catch {
-      throw new Error(
-        `waited for ${times} x ${String(pattern)} on ${stream}\n--- stdout\n${this.stdout}\n--- stderr\n${this.stderr}`,
-      );
-    }
-  }
-
-  async interrupt(): Promise<number | undefined> {
-    this.child.kill('SIGINT');
-    const result = await this.child;
-    return result.exitCode;
-  }
-}
+import { IDLE, TIMEOUT, Watching } from './support/watching.js';
 
 let project: Project | undefined;
 let watching: Watching | undefined;
 
 afterEach(async () => {
-  if (watching && watching.child.exitCode === null) {
-    watching.child.kill('SIGINT');
-    const timer = setTimeout(() => watching?.child.kill('SIGKILL'), 10_000);
-    await watching.child;
-    clearTimeout(timer);
-  }
+  await watching?.close();
   watching = undefined;
   project?.remove();
   project = undefined;

@@ -1,0 +1,108 @@
+/**
+ * Watch mode fails, reports and stops as a normal run does: an error that escapes a task fails
+ * that task (located), cancels its siblings and leaves no process behind while the watcher keeps
+ * watching.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { Project } from './support/project.js';
+import { isAlive, waitFor } from './support/wait.js';
+import { IDLE, TIMEOUT, Watching } from './support/watching.js';
+
+let project: Project | undefined;
+let watching: Watching | undefined;
+
+afterEach(async () => {
+  await watching?.close();
+  watching = undefined;
+  project?.remove();
+  project = undefined;
+});
+
+// `sibling` runs a process that would sleep for a minute; `timer` and `rejection` each lose an
+// error once that process has started (sibling.started, which they remove so that the next run
+// waits for the next sibling): one thrown in a timer callback (line 12), one a promise rejected
+// with no handler (line 20). Each reads an input, so an edit reruns it.
+const TASKFILE = `import { task } from 'taskgraph';
+import { existsSync, rmSync } from 'node:fs';
+const pkg: { info?: { version: string } } = {};
+const once = (fn: () => void) => { const poll = setInterval(() => { if (existsSync('sibling.started')) { clearInterval(poll); rmSync('sibling.started'); fn(); } }, 20); };
+task('sibling', {
+  run: async (ctx) => { await ctx.exec('sh', ['-c', 'echo $$ >> sibling.pids; touch sibling.started; exec sleep 60']); },
+});
+task('timer', {
+  inputs: ['edit.txt'],
+  run: () =>
+    new Promise<void>(() => {
+      once(() => void pkg.info!.version);
+    }),
+});
+task('rejection', {
+  inputs: ['edit.txt'],
+  run: () =>
+    new Promise<void>(() => {
+      once(() => {
+        void Promise.reject(new Error('nobody caught me'));
+      });
+    }),
+});
+task('timer-run', { deps: ['sibling', 'timer'] });
+task('rejection-run', { deps: ['sibling', 'rejection'] });
+`;
+
+describe('watch mode', { timeout: 120_000 }, () => {
+  it.each([
+    [
+      'timer-run',
+      "✖ timer: Taskfile.ts:12:33: Cannot read properties of undefined (reading 'version')",
+    ],
+    ['rejection-run', '✖ rejection: Taskfile.ts:20:29: nobody caught me'],
+  ])(
+    '%s: an escaped error fails that task (located), cancels its sibling and keeps watching',
+    async (target, message) => {
+      project = new Project({ 'Taskfile.ts': TASKFILE, 'edit.txt': '1' });
+      const made = project;
+      const pids = () => made.read('sibling.pids').split('\n').filter(Boolean).map(Number);
+      watching = new Watching(project, [target]);
+      await watching.until(IDLE);
+      expect(watching.stdout).toContain(message);
+      expect(watching.stdout).toContain('[sibling] cancelled');
+      expect(watching.stderr).not.toContain('node:internal');
+      const [first] = pids() as [number];
+      await waitFor(() => !isAlive(first), TIMEOUT);
+
+      // Still watching: an edit runs both again, and the same error fails the same way.
+      project.write('edit.txt', '2');
+      await watching.until(IDLE, 2);
+      expect(watching.count(new RegExp(`^${message.replace(/[()]/g, '\\$&')}`))).toBe(2);
+      expect(pids()).toHaveLength(2);
+      const second = pids()[1] as number;
+      await waitFor(() => !isAlive(second), TIMEOUT);
+      expect(await watching.interrupt()).toBe(130);
+    },
+  );
+});
+
+describe('watch mode, a persistent task', { timeout: 120_000 }, () => {
+  it('an escaped error fails it (located) and kills its processes; the watcher goes on', async () => {
+    project = new Project({
+      'Taskfile.ts': `import { task } from 'taskgraph';
+import { existsSync } from 'node:fs';
+task('dev', {
+  persistent: true,
+  run: async (ctx) => {
+    const poll = setInterval(() => { if (existsSync('dev.pid')) { clearInterval(poll); JSON.parse('{'); } }, 20);
+    await ctx.exec('sh', ['-c', 'echo $$ > dev.pid; exec sleep 300']);
+  },
+});
+task('default', { deps: ['dev'] });
+`,
+    });
+    watching = new Watching(project);
+    await watching.until(/^\[dev\] FAILED: Taskfile\.ts:6:93: Expected property name/);
+    const pid = Number(project.read('dev.pid'));
+    await waitFor(() => !isAlive(pid), TIMEOUT);
+    expect(watching.stderr).not.toContain('node:internal');
+    expect(watching.child.exitCode).toBe(null);
+    expect(await watching.interrupt()).toBe(130);
+  });
+});
