@@ -182,7 +182,11 @@ async function diagnose(
   ours: Ours,
 ): Promise<{ events: string[]; stoppedTasks: StoppedTask[]; stoppedCount: number }> {
   if (snapshot === undefined) return { events: [], stoppedTasks: [], stoppedCount: 0 };
-  const since = snapshot.deployments.find((d) => d.id === ours.deploymentId)?.createdAt ?? 0;
+  // Our deployment's start as UpdateService's response gave it: once ECS's rollback completes,
+  // ours is gone from the deployment list, and DescribeServices still lists up to 100 events of
+  // the service's earlier history, which say nothing about this deploy.
+  const since =
+    ours.createdAt ?? snapshot.deployments.find((d) => d.id === ours.deploymentId)?.createdAt ?? 0;
   const recent = snapshot.events.filter((e) => e.createdAt >= since);
   const events = recent
     .slice(0, 8)
