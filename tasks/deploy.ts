@@ -27,7 +27,19 @@ const AWS_ENV = [
   'AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2',
 ];
 
+/**
+ * What every day-two read (verify, run, artisan, logs, status, diff) declares besides its own:
+ * the SDK's variables, and readOnly: nothing for the run to remember and no lock, so it never
+ * waits for a deploy.
+ */
+const DAY_TWO_READ = { env: AWS_ENV, readOnly: true } as const;
+
 type Aws = typeof import('../src/aws/commands.ts');
+
+/** Refuses a task's arguments before anything runs: `message` says how to call it. */
+function usageError(message: string): never {
+  throw new TaskError({ reason: 'reported', message });
+}
 
 /** Runs one AWS command: its report on success, its failure in words (and exit 1) otherwise. */
 async function withAws<T>(...args: Parameters<typeof awsValue<T>>): Promise<void> {
@@ -76,17 +88,16 @@ function serviceName(env: EcsEnvironment, given: string | undefined, usage: stri
   const found = Object.entries(env.services).find(([key, s]) => key === given || s.name === given);
   if (found) return found[1].name;
   const known = Object.entries(env.services).map(([key, s]) => `${key} (${s.name})`);
-  throw new TaskError({
-    reason: 'reported',
-    message: `no service ${JSON.stringify(given)} in environments/${env.name}.ts: use one of ${known.join(', ')}. ${usage}`,
-  });
+  return usageError(
+    `no service ${JSON.stringify(given)} in environments/${env.name}.ts: use one of ${known.join(', ')}. ${usage}`,
+  );
 }
 
 /** The command after `--`, or a usage error. */
 function commandOf(value: string | undefined, usage: string): string[] {
   const command = decodeCommand(value);
   if (command === undefined || command.length === 0) {
-    throw new TaskError({ reason: 'reported', message: `no command given. ${usage}` });
+    usageError(`no command given. ${usage}`);
   }
   return command;
 }
@@ -116,6 +127,9 @@ async function runInCluster(
 export function defineDeployTasks(env: EcsEnvironment): void {
   const { images } = settings;
   const name = env.name;
+  /** The usage of a task called with bracketed args, quoted as a shell needs it. */
+  const bracketUsage = (form: string, example: string): string =>
+    `usage: npx task '${name}:${form}', e.g. '${name}:${example}'`;
   /** Before anything a deploy depends on builds: credentials that reach this account (STS). */
   const accountCheck = (ctx: PreflightContext): Promise<void> =>
     withAws(
@@ -143,16 +157,13 @@ export function defineDeployTasks(env: EcsEnvironment): void {
     desc: `Check what a ${name} deploy relies on (images, roles, secrets, log group, target groups, services); verify[fix] creates the log group`,
     deps: ['render'],
     args: ['mode'],
-    env: AWS_ENV,
-    // Nothing here for the run to remember, and no lock: it never waits for a deploy.
-    readOnly: true,
+    ...DAY_TWO_READ,
     run: (ctx) => {
       const { mode } = ctx.args;
       if (mode !== undefined && mode !== 'fix') {
-        throw new TaskError({
-          reason: 'reported',
-          message: `usage: npx task ${name}:verify, or '${name}:verify[fix]' to create the log group or correct its retention`,
-        });
+        usageError(
+          `usage: npx task ${name}:verify, or '${name}:verify[fix]' to create the log group or correct its retention`,
+        );
       }
       return withAws(
         ctx,
@@ -168,9 +179,7 @@ export function defineDeployTasks(env: EcsEnvironment): void {
   task('run', {
     desc: `Run a command as a one-off ${name} task (a service's task definition and network), streaming its output: run -- [--service=S] CMD...`,
     args: ['command', 'service'],
-    env: AWS_ENV,
-    // Nothing here for the run to remember, and no lock: it never waits for a deploy.
-    readOnly: true,
+    ...DAY_TWO_READ,
     run: (ctx) =>
       runInCluster(
         ctx,
@@ -184,9 +193,7 @@ export function defineDeployTasks(env: EcsEnvironment): void {
   task('artisan', {
     desc: `Run \`php artisan ARGS\` as a one-off ${name} task, streaming its output: artisan -- migrate:status`,
     args: ['command'],
-    env: AWS_ENV,
-    // Nothing here for the run to remember, and no lock: it never waits for a deploy.
-    readOnly: true,
+    ...DAY_TWO_READ,
     run: (ctx) =>
       runInCluster(ctx, env, serviceName(env, undefined, artisanUsage), [
         'php',
@@ -198,9 +205,7 @@ export function defineDeployTasks(env: EcsEnvironment): void {
   task('logs', {
     desc: `Follow ${name}'s container logs, each line prefixed with its task: logs -- [--service=S] [--since=10m] [--filter=WORDS] [--follow=false]`,
     args: ['service', 'since', 'filter', 'follow'],
-    env: AWS_ENV,
-    // Nothing here for the run to remember, and no lock: it never waits for a deploy.
-    readOnly: true,
+    ...DAY_TWO_READ,
     run: async (ctx) => {
       const usage = `usage: npx task ${name}:logs -- [--service=S] [--since=10m|2h|ISO time] [--filter=WORDS] [--follow=false]`;
       const services = Object.values(env.services).filter(
@@ -210,7 +215,7 @@ export function defineDeployTasks(env: EcsEnvironment): void {
       const aws = await import('../src/aws/commands.ts');
       const since = aws.parseSince(ctx.args.since ?? '10m', Date.now());
       if (since === undefined) {
-        throw new TaskError({ reason: 'reported', message: `--since: ${usage}` });
+        usageError(`--since: ${usage}`);
       }
       await withAws(
         ctx,
@@ -320,10 +325,7 @@ export function defineDeployTasks(env: EcsEnvironment): void {
     run: (ctx) => {
       const { service, revision } = ctx.args;
       if (revision !== undefined && (!service || !/^\d+$/.test(revision))) {
-        throw new TaskError({
-          reason: 'reported',
-          message: `usage: npx task '${name}:rollback[service,revision]', e.g. '${name}:rollback[php-fpm,12]'`,
-        });
+        usageError(bracketUsage('rollback[service,revision]', 'rollback[php-fpm,12]'));
       }
       return withAws(
         ctx,
@@ -341,8 +343,7 @@ export function defineDeployTasks(env: EcsEnvironment): void {
 
   task('status', {
     desc: `${name}'s services: deployments, revisions and image tags running`,
-    env: AWS_ENV,
-    readOnly: true,
+    ...DAY_TWO_READ,
     run: (ctx) =>
       withAws(
         ctx,
@@ -355,8 +356,7 @@ export function defineDeployTasks(env: EcsEnvironment): void {
   task('diff', {
     desc: `Rendered ${name} task definitions and service settings against the live ones, as a unified diff (changes nothing)`,
     deps: ['render'],
-    env: AWS_ENV,
-    readOnly: true,
+    ...DAY_TWO_READ,
     run: (ctx) =>
       withAws(
         ctx,
@@ -397,10 +397,7 @@ export function defineDeployTasks(env: EcsEnvironment): void {
     run: (ctx) => {
       const { service, count } = ctx.args;
       if (!service || !count || !/^\d+$/.test(count)) {
-        throw new TaskError({
-          reason: 'reported',
-          message: `usage: npx task '${name}:scale[service,count]', e.g. '${name}:scale[php-fpm,4]'`,
-        });
+        usageError(bracketUsage('scale[service,count]', 'scale[php-fpm,4]'));
       }
       return withAws(
         ctx,
