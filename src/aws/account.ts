@@ -8,7 +8,9 @@
  * perform this operation": https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html),
  * so the check costs one call and can never be denied by a tight deploy policy.
  *
- * Deploy-family tasks call `checkAccount` first, so they fail before building anything.
+ * Every command that writes calls `requireAccount` before its first call (test/aws/account.test.ts
+ * runs each with another account's credentials); deploy-family tasks also call `checkAccount` as a
+ * preflight, so they fail before building anything.
  */
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import type { AwsContext } from './clients.js';

@@ -17,6 +17,7 @@ import {
   type Service,
   type Task,
 } from '@aws-sdk/client-ecs';
+import { requireAccount } from './account.js';
 import type { AwsContext } from './clients.js';
 import { AwsFailure, awsCall, runCommand, type Result } from './errors.js';
 import {
@@ -103,6 +104,8 @@ export async function runOneOff(options: RunOptions): Promise<Result<RunReport>>
   return runCommand(async () => {
     const ctx = options;
     const cluster = ctx.env.ecs.cluster;
+    // RunTask starts a task (and may migrate, write, bill): only in the environment's account.
+    await requireAccount(ctx);
     const service = await liveService(ctx, options.service);
     const arn = service.taskDefinition as string;
     const described = await awsCall('ecs:DescribeTaskDefinition', arn, () =>

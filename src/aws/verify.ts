@@ -30,6 +30,7 @@ import { DescribeTargetGroupsCommand } from '@aws-sdk/client-elastic-load-balanc
 import { GetRoleCommand } from '@aws-sdk/client-iam';
 import { DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { DescribeParametersCommand } from '@aws-sdk/client-ssm';
+import { requireAccount } from './account.js';
 import type { AwsContext } from './clients.js';
 import { AwsFailure, awsCall, awsErrorName, runCommand, type Result } from './errors.js';
 import {
@@ -513,6 +514,8 @@ export async function verify(options: VerifyOptions): Promise<Result<VerifyRepor
     const ctx = options;
     const { env } = ctx;
     const fixed: string[] = [];
+    // `fix` writes (the log group): never into an account the environment does not name.
+    if (options.fix === true) await requireAccount(ctx);
     const services = Object.values(env.services);
     const groups = await Promise.all([
       ...imagesOf(options.taskDefinitions).map((image) =>

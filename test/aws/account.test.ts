@@ -6,10 +6,15 @@
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { vi, beforeEach, describe, expect, test } from 'vitest';
 import { checkAccount } from '../../src/aws/account.js';
-import { createAwsClients, destroyAwsClients } from '../../src/aws/clients.js';
+import { createAwsClients, destroyAwsClients, type AwsContext } from '../../src/aws/clients.js';
 import { create } from '../../src/aws/create.js';
 import { deploy } from '../../src/aws/deploy.js';
 import { push } from '../../src/aws/ecr.js';
+import { runOneOff } from '../../src/aws/one-off.js';
+import { deregister } from '../../src/aws/revisions.js';
+import { rollback } from '../../src/aws/rollback.js';
+import { scale } from '../../src/aws/scale.js';
+import { verify } from '../../src/aws/verify.js';
 import { describeAwsFailure, type Result } from '../../src/aws/errors.js';
 import { failure, startHarness, value, type Harness } from './harness.js';
 
@@ -91,4 +96,29 @@ describe('the account check', () => {
       done();
     }
   });
+});
+
+describe('every command that writes checks the account before its first call', () => {
+  // One entry per writing command of src/aws/commands.ts (ENV:run and ENV:artisan share
+  // runOneOff); each would write if it got that far: verify[fix] a log group, run a task.
+  const writers: Record<string, (ctx: AwsContext) => Promise<Result<unknown>>> = {
+    'verify[fix]': (ctx: AwsContext) => verify({ ...ctx, fix: true }),
+    'run / artisan': (ctx: AwsContext) =>
+      runOneOff({ ...ctx, service: 'example-staging-php-fpm', command: ['php', '-v'] }),
+    rollback: (ctx: AwsContext) => rollback(ctx),
+    scale: (ctx: AwsContext) => scale({ ...ctx, service: 'php-fpm', count: 2 }),
+    deregister: (ctx: AwsContext) => deregister(ctx),
+  };
+  for (const [command, run] of Object.entries(writers)) {
+    test(`${command} with another account's credentials asks STS only, and stops`, async () => {
+      const { ctx, done } = otherAccountContext();
+      try {
+        expect(failure(await run(ctx))).toMatchObject({ reason: 'wrong-account', found: OTHER });
+        expect(h.emu.calls).toEqual(['GetCallerIdentity']);
+        expect(h.emu.logs.groups.size).toBe(0);
+      } finally {
+        done();
+      }
+    });
+  }
 });
