@@ -12,6 +12,7 @@ import { TaskError, decodeCommand } from 'taskgraph';
 import type { EcsEnvironment } from '../src/environment.ts';
 import { dockerFor } from './docker.ts';
 import { settings, tagOf } from './settings.ts';
+import { sourceRevision } from './source-revision.ts';
 
 /** The SDK's own variables: a change of account or endpoint must not look up to date. */
 const AWS_ENV = [
@@ -243,19 +244,18 @@ export function defineDeployTasks(env: EcsEnvironment): void {
         ctx,
         env,
         (aws, context) => {
-          const tag = (dep: string): string => tagOf(ctx.deps[dep]?.fingerprint ?? '');
+          // The fingerprint lets push accept an image built elsewhere from the same inputs.
+          const built = (dep: string, repository: string) => {
+            const fingerprint = ctx.deps[dep]?.fingerprint ?? '';
+            const tag = tagOf(fingerprint);
+            return { source: `${repository}:${tag}`, tag, fingerprint };
+          };
           return aws.push({
             ...context,
             docker: dockerFor(ctx),
             images: {
-              phpFpm: {
-                source: `${images.prodPhpFpm}:${tag('images:build')}`,
-                tag: tag('images:build'),
-              },
-              nginx: {
-                source: `${images.prodNginx}:${tag(`${name}:nginx`)}`,
-                tag: tag(`${name}:nginx`),
-              },
+              phpFpm: built('images:build', images.prodPhpFpm),
+              nginx: built(`${name}:nginx`, images.prodNginx),
             },
           });
         },
@@ -306,6 +306,8 @@ export function defineDeployTasks(env: EcsEnvironment): void {
             async (aws, context, rendered) =>
               aws.deploy({
                 ...context,
+                // Recorded on the revisions this deploy registers, never in an image.
+                source: await sourceRevision(ctx),
                 taskDefinitions: await rendered(),
                 force: ctx.args.force === 'true',
               }),

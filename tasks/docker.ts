@@ -18,48 +18,16 @@ export function localImage(root: string, ref: string): Output {
 }
 
 /**
- * OCI labels from git, so an image says which commit it was built from: the commit, its time
- * (not the build's, which would make every build differ) and whether the tree was dirty.
+ * An image's labels: what built it and the fingerprint of its inputs, and nothing else. The tag is
+ * 12 hex of that fingerprint, so a label that is not a function of the inputs (a commit, a clock,
+ * a dirty flag, the clone's origin) would put different images under one tag: two checkouts on one
+ * daemon would rebuild over each other, and two machines would push different digests under one
+ * immutable ECR tag. The commit a deploy came from is recorded on what the deploy registers
+ * instead (tasks/source-revision.ts).
  */
-export async function gitLabels(ctx: TaskContext): Promise<Record<string, string>> {
-  const git = async (args: string[]): Promise<string | undefined> => {
-    try {
-      return (await ctx.exec('git', args, { quiet: true })).stdout.trim();
-    } catch {
-      return undefined;
-    }
-  };
-  const revision = await git(['rev-parse', 'HEAD']);
-  if (revision === undefined) return { 'taskgraph.git-dirty': 'unknown' };
-  const created = (await git(['show', '-s', '--format=%cI', 'HEAD'])) ?? '';
-  const source = sourceUrl((await git(['config', '--get', 'remote.origin.url'])) ?? '');
-  const dirty = (await git(['status', '--porcelain', '--untracked-files=no'])) ?? '';
-  return {
-    'org.opencontainers.image.revision': revision,
-    'org.opencontainers.image.created': created,
-    ...(source === undefined ? {} : { 'org.opencontainers.image.source': source }),
-    'taskgraph.git-dirty': dirty === '' ? 'false' : 'true',
-  };
-}
-
-/**
- * The origin as a label may carry it: a remote URL (https, ssh, git, or scp-like
- * `git@host:org/repo`) without any user or token in it; never a local path or file:// URL, which
- * would publish the builder's folder layout with the image.
- */
-export function sourceUrl(origin: string): string | undefined {
-  const scp = /^[\w.-]+@([\w.-]+\.[\w-]+):(?!\/)(.+)$/.exec(origin);
-  if (scp) return `ssh://${scp[1]}/${scp[2]}`;
-  let url: URL;
-  try {
-    url = new URL(origin);
-  } catch {
-    return undefined;
-  }
-  if (!['https:', 'http:', 'ssh:', 'git:', 'git+ssh:'].includes(url.protocol) || !url.hostname) {
-    return undefined;
-  }
-  url.username = '';
-  url.password = '';
-  return url.href;
+export function imageLabels(
+  ctx: Pick<TaskContext, 'name' | 'fingerprint'>,
+  extra: Readonly<Record<string, string>> = {},
+): Record<string, string> {
+  return { ...extra, 'taskgraph.task': ctx.name, 'taskgraph.fingerprint': ctx.fingerprint };
 }

@@ -6,8 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { namespace, task } from 'taskgraph';
-import type { TaskContext } from 'taskgraph';
-import { dockerFor, gitLabels, localImage } from './docker.ts';
+import { dockerFor, imageLabels, localImage } from './docker.ts';
 import { settings, tagOf } from './settings.ts';
 
 const { images, appDir } = settings;
@@ -40,14 +39,10 @@ function devImage(name: 'php-fpm' | 'nginx' | 'mariadb', repository: string): vo
         context: `images/${name}`,
         tags: [`${repository}:${tagOf(ctx.fingerprint)}`, `${repository}:latest`],
         network: settings.network,
-        labels: { ...(await gitLabels(ctx)), ...fingerprintLabels(ctx) },
+        labels: imageLabels(ctx),
       });
     },
   });
-}
-
-function fingerprintLabels(ctx: TaskContext): Record<string, string> {
-  return { 'taskgraph.task': ctx.name, 'taskgraph.fingerprint': ctx.fingerprint };
 }
 
 namespace('images', () => {
@@ -100,7 +95,7 @@ namespace('base', () => {
         tags: [ref, `${images.base}:latest`],
         buildArgs: { DEV_IMAGE: devRef },
         network: settings.network,
-        labels: { ...(await gitLabels(ctx)), ...fingerprintLabels(ctx) },
+        labels: imageLabels(ctx),
       });
       if (cached) {
         try {
@@ -133,7 +128,7 @@ namespace('images', () => {
         tags: [`${images.prodPhpFpm}:${tagOf(ctx.fingerprint)}`, `${images.prodPhpFpm}:latest`],
         buildArgs: { BASE_IMAGE: baseRef },
         network: settings.network,
-        labels: { ...(await gitLabels(ctx)), ...fingerprintLabels(ctx) },
+        labels: imageLabels(ctx),
       });
     },
   });

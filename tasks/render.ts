@@ -20,7 +20,7 @@ import {
 import type { Environment } from '../environments/index.ts';
 import { serviceKeys } from '../src/environment.ts';
 import { checkNginxConfig } from '../src/render/nginx-check.ts';
-import { dockerFor, gitLabels, localImage } from './docker.ts';
+import { dockerFor, imageLabels, localImage } from './docker.ts';
 import { settings, tagOf } from './settings.ts';
 
 const { images, appDir } = settings;
@@ -75,12 +75,7 @@ export function defineRenderTasks(env: Environment): void {
         tags: [`${images.prodNginx}:${tagOf(ctx.fingerprint)}`],
         buildArgs: { DEV_IMAGE: devRef, SITE_CONFIG: siteConfig },
         network: settings.network,
-        labels: {
-          ...(await gitLabels(ctx)),
-          'taskgraph.task': ctx.name,
-          'taskgraph.fingerprint': ctx.fingerprint,
-          'taskgraph.environment': env.name,
-        },
+        labels: imageLabels(ctx, { 'taskgraph.environment': env.name }),
       });
     },
   });

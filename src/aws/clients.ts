@@ -15,6 +15,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { STSClient } from '@aws-sdk/client-sts';
 import type { EcsEnvironment } from '../environment.js';
+import type { DeploySource } from './deploy-source.js';
 
 export interface AwsClients {
   readonly ecs: ECSClient;
@@ -95,4 +96,6 @@ export interface AwsContext {
   readonly log: (line: string) => void;
   /** Ctrl-C: stops waiting (never a rollout) and returns an `interrupted` failure. */
   readonly signal?: AbortSignal;
+  /** The commit being deployed: tags on each task definition revision registered. */
+  readonly source?: DeploySource | undefined;
 }

@@ -27,7 +27,28 @@ export type EcrFailure =
       readonly remote: string;
       readonly immutable: boolean;
       readonly when: string;
+      /** Our image's inputs (the tag is its first 12 hex). */
+      readonly fingerprint: string;
+      /** What the remote image's config says about its inputs. */
+      readonly remoteInputs: RemoteInputs;
     };
+
+/** Why ECR's image under our tag cannot be taken for ours. */
+export type RemoteInputs =
+  | { readonly kind: 'other'; readonly fingerprint: string }
+  | { readonly kind: 'unlabelled' }
+  | { readonly kind: 'unreadable'; readonly why: string };
+
+function describeRemoteInputs(inputs: RemoteInputs, fingerprint: string): string {
+  switch (inputs.kind) {
+    case 'other':
+      return `It was built from other inputs: its taskgraph.fingerprint is ${inputs.fingerprint}, ours ${fingerprint}.`;
+    case 'unlabelled':
+      return 'It carries no taskgraph.fingerprint label, so nothing shows it was built from the same inputs.';
+    case 'unreadable':
+      return `Its inputs could not be read (${inputs.why}), so nothing shows it was built from the same inputs.`;
+  }
+}
 
 export function describeEcrFailure(failure: EcrFailure): string {
   switch (failure.reason) {
@@ -43,7 +64,8 @@ export function describeEcrFailure(failure: EcrFailure): string {
         failure.immutable
           ? 'The repository has immutable tags, so this push cannot replace it, and a deploy would run the image in ECR, not this one.'
           : 'A deploy would run whichever image the tag holds last.',
-        `The tag is a content hash of the build's inputs, so another machine built different bytes from the same inputs. If nothing runs the ECR image, remove it (\`aws ecr batch-delete-image --repository-name ${failure.repository} --image-ids imageTag=${failure.tag}\`) and run ${taskCommand(failure.environment, 'push')} again; otherwise find what makes the build differ.`,
+        describeRemoteInputs(failure.remoteInputs, failure.fingerprint),
+        `If nothing runs the ECR image, remove it (\`aws ecr batch-delete-image --repository-name ${failure.repository} --image-ids imageTag=${failure.tag}\`) and run ${taskCommand(failure.environment, 'push')} again; otherwise find what pushed it under this tag.`,
       ].join(' ');
   }
 }

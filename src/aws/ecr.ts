@@ -5,7 +5,10 @@
  *   for each image: repository exists? ─ no ─> CreateRepository (scan on push, tag immutability)
  *                                             + lifecycle policy (src/aws/ecr-lifecycle.ts)
  *                   exists ─> lifecycle policy reconciled
- *                   DescribeImages(tag) ─ present ─> skip
+ *                   BatchGetImage(tag) ─ our image (same config) ─> skip
+ *                                      ─ another digest, same taskgraph.fingerprint label
+ *                                        (built elsewhere from the same inputs) ─> skip, use it
+ *                                      ─ other inputs, or no label ─> image-tag-conflict
  *   anything missing? ─> GetAuthorizationToken ─> config.json with the token in a throwaway
  *                        DOCKER_CONFIG ─> tag + push each ─> remove DOCKER_CONFIG
  *
@@ -22,6 +25,7 @@ import {
 import { withRegistryAuth } from '../docker/registry-auth.js';
 import { IMAGE_KEYS, type ImageKey } from '../environment.js';
 import { requireAccount } from './account.js';
+import { FINGERPRINT_LABEL, remoteLabels, type RegistryEndpoint } from './ecr-image-config.js';
 import { reconcileLifecyclePolicy } from './ecr-lifecycle.js';
 import type { AwsContext } from './clients.js';
 import { AwsFailure, awsCall, awsErrorName, runCommand, type Result } from './errors.js';
@@ -38,6 +42,8 @@ export interface PushDocker {
 export interface LocalImage {
   readonly source: string;
   readonly tag: string;
+  /** The full fingerprint of the inputs that built it (the tag is its first 12 hex). */
+  readonly fingerprint: string;
 }
 
 export interface PushOptions extends AwsContext {
@@ -51,8 +57,14 @@ export interface PushedImage {
   readonly key: ImageKey;
   readonly repository: string;
   readonly tag: string;
-  readonly outcome: 'pushed' | 'present';
+  /**
+   * `built-elsewhere`: ECR already held an image with another digest under the tag, built from the
+   * same inputs (its fingerprint label is ours); deploys run that one, named by `remoteDigest`.
+   */
+  readonly outcome: 'pushed' | 'present' | 'built-elsewhere';
   readonly repositoryCreated: boolean;
+  /** The manifest digest ECR holds under the tag, when it was there before this push. */
+  readonly remoteDigest?: string | undefined;
 }
 
 /** Pure: `AWS:<password>` from an ECR authorization token. */
@@ -149,7 +161,7 @@ export function sameImage(
   return remote.config === undefined || localId === undefined || remote.config === localId;
 }
 
-async function authorization(ctx: AwsContext) {
+async function authorization(ctx: AwsContext): Promise<RegistryEndpoint & Credentials> {
   // Without registryIds ECR answers for "the default registry" of whoever the credentials are
   // (https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_GetAuthorizationToken.html).
   // The SDK marks the member deprecated because it does not narrow the token's permissions; we
@@ -167,8 +179,21 @@ async function authorization(ctx: AwsContext) {
     token: data.authorizationToken,
     password: decodeAuthorizationToken(data.authorizationToken).password,
     host: registryHost(data.proxyEndpoint),
+    endpoint: data.proxyEndpoint,
   };
 }
+
+interface Credentials {
+  readonly token: string;
+  readonly password: string;
+  readonly host: string;
+}
+
+/** What ECR holds under our tag, compared with our image. */
+type Comparison =
+  | { readonly kind: 'absent' }
+  | { readonly kind: 'same' }
+  | { readonly kind: 'built-elsewhere'; readonly digest: string };
 
 async function dockerStep<T>(
   step: 'tag' | 'push',
@@ -198,16 +223,34 @@ export async function push(options: PushOptions): Promise<Result<PushedImage[]>>
       repository: string;
       image: LocalImage;
       created: boolean;
-      present: boolean;
+      comparison: Comparison;
     }[] = [];
     const localId = async (image: LocalImage) =>
       (await options.docker?.imageInspect(image.source))?.id;
-    /** Throws image-tag-conflict unless ECR's image under the tag is ours. */
-    const requireSame = async (repository: string, image: LocalImage, when: string) => {
+    // Asked for once, and only when needed: to push, or to read a remote image's labels.
+    let token: Promise<RegistryEndpoint & Credentials> | undefined;
+    const registryAccess = () => (token ??= authorization(ctx));
+    /**
+     * ECR's image under the tag: ours, or built elsewhere from the same inputs (another digest
+     * whose fingerprint label is ours). Anything else throws image-tag-conflict.
+     */
+    const compare = async (
+      repository: string,
+      image: LocalImage,
+      when: string,
+    ): Promise<Comparison> => {
       const remote = await registryImage(ctx, repository, image.tag);
-      if (remote === undefined) return false;
+      if (remote === undefined) return { kind: 'absent' };
       const local = await localId(image);
-      if (sameImage(remote, local)) return true;
+      if (sameImage(remote, local)) return { kind: 'same' };
+      const labels =
+        remote.config === undefined
+          ? ({ ok: false, why: 'it has no single config' } as const)
+          : await remoteLabels(await registryAccess(), repository, remote.config);
+      const remoteFingerprint = labels.ok ? labels.labels[FINGERPRINT_LABEL] : undefined;
+      if (remoteFingerprint === image.fingerprint) {
+        return { kind: 'built-elsewhere', digest: remote.digest };
+      }
       throw new AwsFailure({
         reason: 'image-tag-conflict',
         environment: env.name,
@@ -218,24 +261,40 @@ export async function push(options: PushOptions): Promise<Result<PushedImage[]>>
         remote: remote.config ?? remote.digest,
         immutable: env.ecr.tagImmutability,
         when,
+        fingerprint: image.fingerprint,
+        remoteInputs: labels.ok
+          ? remoteFingerprint === undefined
+            ? { kind: 'unlabelled' }
+            : { kind: 'other', fingerprint: remoteFingerprint }
+          : { kind: 'unreadable', why: labels.why },
       });
+    };
+    const found = (repository: string, tag: string, comparison: Comparison) => {
+      if (comparison.kind === 'built-elsewhere') {
+        ctx.log(
+          `ecr ${repository}:${tag}: already in the registry as ${comparison.digest}, built elsewhere from the same inputs (same taskgraph.fingerprint); deploys run that image, not pushed`,
+        );
+      }
     };
     for (const key of IMAGE_KEYS) {
       const repository = env.ecr.repositories[key];
       const image = options.images[key];
       const created = await ensureRepository(ctx, repository);
-      const present = !created && (await requireSame(repository, image, 'before pushing'));
-      if (present) {
+      const comparison = created
+        ? ({ kind: 'absent' } as const)
+        : await compare(repository, image, 'before pushing');
+      if (comparison.kind === 'same') {
         ctx.log(`ecr ${repository}:${image.tag}: already in the registry (same image), not pushed`);
       }
-      planned.push({ key, repository, image, created, present });
+      found(repository, image.tag, comparison);
+      planned.push({ key, repository, image, created, comparison });
     }
-    const missing = planned.filter((p) => !p.present);
+    const missing = planned.filter((p) => p.comparison.kind === 'absent');
     if (missing.length > 0) {
       const docker = options.docker;
       if (docker === undefined)
         throw new AwsFailure({ reason: 'no-docker', environment: env.name });
-      const auth = await authorization(ctx);
+      const auth = await registryAccess();
       const registryAuth = { registry: auth.host, auth: auth.token };
       await withRegistryAuth(registryAuth, options, async (configDir) => {
         ctx.log(
@@ -252,17 +311,20 @@ export async function push(options: PushOptions): Promise<Result<PushedImage[]>>
           } catch (error) {
             // Refused, e.g. an immutable tag another run pushed meanwhile: fine if it holds this
             // very image, a conflict that says so if it holds another.
-            if (await requireSame(item.repository, item.image, 'when our push was refused')) {
+            const raced = await compare(item.repository, item.image, 'when our push was refused');
+            if (raced.kind === 'same') {
               ctx.log(
                 `ecr ${item.repository}:${item.image.tag}: pushed meanwhile by another run (same image)`,
               );
-              item.present = true;
-              continue;
             }
-            throw error;
+            found(item.repository, item.image.tag, raced);
+            if (raced.kind === 'absent') throw error;
+            item.comparison = raced;
+            continue;
           }
           // Checked by content, not by the tag alone: what ECR now holds must be what we pushed.
-          if (!(await requireSame(item.repository, item.image, 'after our push'))) {
+          const after = await compare(item.repository, item.image, 'after our push');
+          if (after.kind === 'absent') {
             throw new AwsFailure({
               reason: 'docker-failed',
               step: 'push',
@@ -277,8 +339,14 @@ export async function push(options: PushOptions): Promise<Result<PushedImage[]>>
       key: p.key,
       repository: p.repository,
       tag: p.image.tag,
-      outcome: p.present ? ('present' as const) : ('pushed' as const),
+      outcome:
+        p.comparison.kind === 'absent'
+          ? ('pushed' as const)
+          : p.comparison.kind === 'same'
+            ? ('present' as const)
+            : ('built-elsewhere' as const),
       repositoryCreated: p.created,
+      remoteDigest: p.comparison.kind === 'built-elsewhere' ? p.comparison.digest : undefined,
     }));
   });
 }
@@ -287,7 +355,18 @@ export function describePush(images: readonly PushedImage[]): string {
   return images
     .map(
       (i) =>
-        `${i.repository}:${i.tag}: ${i.outcome === 'pushed' ? 'pushed' : 'already in the registry'}${i.repositoryCreated ? ' (repository created)' : ''}`,
+        `${i.repository}:${i.tag}: ${pushOutcome(i)}${i.repositoryCreated ? ' (repository created)' : ''}`,
     )
     .join('\n');
+}
+
+function pushOutcome(image: PushedImage): string {
+  switch (image.outcome) {
+    case 'pushed':
+      return 'pushed';
+    case 'present':
+      return 'already in the registry';
+    case 'built-elsewhere':
+      return `already in the registry as ${image.remoteDigest ?? 'another digest'}, built elsewhere from the same inputs; deploys run that image`;
+  }
 }

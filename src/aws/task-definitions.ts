@@ -23,6 +23,7 @@ import {
 import type { AwsContext } from './clients.js';
 import { AwsFailure, awsCall, awsErrorName } from './errors.js';
 import { ecsTags } from './service-settings.js';
+import { sourceTags } from './deploy-source.js';
 
 /** Each service's rendered task definition, by service key. */
 export type RenderedTaskDefinitions = Readonly<
@@ -309,7 +310,7 @@ export async function registerTaskDefinition(
   const family = rendered.family ?? '(no family)';
   const out = await awsCall('ecs:RegisterTaskDefinition', family, () =>
     ctx.clients.ecs.send(
-      new RegisterTaskDefinitionCommand({ ...rendered, ...ecsTags(ctx.env.tags) }),
+      new RegisterTaskDefinitionCommand({ ...rendered, ...registrationTags(ctx) }),
     ),
   );
   if (out.taskDefinition?.taskDefinitionArn === undefined) {
@@ -322,6 +323,12 @@ export async function registerTaskDefinition(
     });
   }
   return out.taskDefinition;
+}
+
+/** The environment's tags and the commit being deployed, as RegisterTaskDefinition takes them. */
+function registrationTags(ctx: AwsContext) {
+  const tags = [...(ecsTags(ctx.env.tags).tags ?? []), ...sourceTags(ctx.source)];
+  return tags.length === 0 ? {} : { tags };
 }
 
 export interface ResolvedRevision {

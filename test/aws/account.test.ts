@@ -81,7 +81,7 @@ describe('the account check', () => {
     const { ctx, done } = otherAccountContext();
     try {
       const taskDefinitions = await h.render({ phpFpm: 'v1', nginx: 'v1' });
-      const image = { source: 'prod:x', tag: 'x' };
+      const image = { source: 'prod:x', tag: 'x', fingerprint: 'x' };
       const pushed = await push({ ...ctx, images: { phpFpm: image, nginx: image } });
       const created = await create({ ...ctx, taskDefinitions });
       const deployed = await deploy({ ...ctx, taskDefinitions });

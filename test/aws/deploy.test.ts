@@ -3,7 +3,7 @@
  * other tools get wrong (a circuit-breaker rollback is a failure), what a no-op deploy does not
  * do, and what a failed one leaves behind.
  */
-import { UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import { DescribeTaskDefinitionCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { beforeEach, describe, expect, test } from 'vitest';
 import { serviceSettings } from '../../src/environment.js';
 import { create } from '../../src/aws/create.js';
@@ -120,6 +120,37 @@ describe('create, then deploy', () => {
     expect(describeDeploy(result)).toContain('Nothing to deploy');
     expect(callCount(h.emu, 'RegisterTaskDefinition')).toBe(0);
     expect(callCount(h.emu, 'RunTask')).toBe(0);
+    expect(callCount(h.emu, 'UpdateService')).toBe(0);
+  });
+
+  test('the commit is a tag on the revision a deploy registers; another commit with nothing changed registers nothing', async () => {
+    await createV1();
+    const commit = (revision: string) => ({
+      revision,
+      dirty: false,
+      source: 'https://github.com/org/app.git',
+    });
+    const v2 = await h.render({ phpFpm: 'v2', nginx: 'v1' });
+    const deployed = value(
+      await deploy({ ...h.ctx(), source: commit('a'.repeat(40)), taskDefinitions: v2 }),
+    );
+    const arn = deployed.services[0]?.to;
+    const described = await h.clients.ecs.send(
+      new DescribeTaskDefinitionCommand({ taskDefinition: arn, include: ['TAGS'] }),
+    );
+    expect(described.tags).toEqual(
+      expect.arrayContaining([
+        { key: 'taskgraph:git-revision', value: 'a'.repeat(40) },
+        { key: 'taskgraph:git-dirty', value: 'false' },
+        { key: 'taskgraph:git-source', value: 'https://github.com/org/app.git' },
+      ]),
+    );
+    (h.emu.calls as string[]).length = 0;
+    const again = value(
+      await deploy({ ...h.ctx(), source: commit('b'.repeat(40)), taskDefinitions: v2 }),
+    );
+    expect(again.outcome).toBe('unchanged');
+    expect(callCount(h.emu, 'RegisterTaskDefinition')).toBe(0);
     expect(callCount(h.emu, 'UpdateService')).toBe(0);
   });
 

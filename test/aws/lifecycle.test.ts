@@ -36,7 +36,10 @@ async function pushTag(env: EcsEnvironment, tag: string) {
     await push({
       ...world.h.ctx({ env }),
       docker,
-      images: { phpFpm: { source: `php:${tag}`, tag }, nginx: { source: `nginx:${tag}`, tag } },
+      images: {
+        phpFpm: { source: `php:${tag}`, tag, fingerprint: tag },
+        nginx: { source: `nginx:${tag}`, tag, fingerprint: tag },
+      },
     }),
   );
   await world.h.clients.ecr.send(new DescribeImagesCommand({ repositoryName: PHP }));

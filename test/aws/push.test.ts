@@ -8,7 +8,8 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { push, type PushDocker, type PushOptions } from '../../src/aws/ecr.js';
+import { BatchGetImageCommand } from '@aws-sdk/client-ecr';
+import { describePush, push, type PushDocker, type PushOptions } from '../../src/aws/ecr.js';
 import { describeAwsFailure } from '../../src/aws/errors.js';
 import { imageId, pushImage } from '../support/aws-emulator/registry-fixture.js';
 import { callCount, failure, registryHarness, value } from './harness.js';
@@ -49,16 +50,35 @@ function fakeDocker(log: DockerLog, overrides: Partial<PushDocker> = {}): PushDo
 const front = () => new URL(world.h.emu.endpoint).host;
 
 /** Another run pushing `content` as `repository:tag` through ECR's front, just before us. */
-const otherRun = (repository: string, tag: string, content: string) =>
-  pushImage({ ...world.registry, url: front() }, repository, tag, content);
+const otherRun = (
+  repository: string,
+  tag: string,
+  content: string,
+  labels: Record<string, string> = {},
+) => pushImage({ ...world.registry, url: front() }, repository, tag, content, labels);
+
+/** The full fingerprint our build of `tag` has (the tag is its first 12 hex in real use). */
+const fingerprintOf = (tag: string) => `${tag}-inputs`;
+
+/** Machine B's build of `tag`: the same inputs as machine A's, other bytes. */
+const builtHere = (tag: string) =>
+  imageId(`machine B's build of ${tag}`, { 'taskgraph.fingerprint': fingerprintOf(tag) });
 
 function options(docker: PushDocker, tags: { phpFpm: string; nginx: string }): PushOptions {
   return {
     ...world.h.ctx(),
     docker,
     images: {
-      phpFpm: { source: `prod_example_php_fpm:${tags.phpFpm}`, tag: tags.phpFpm },
-      nginx: { source: `prod_example_nginx:${tags.nginx}`, tag: tags.nginx },
+      phpFpm: {
+        source: `prod_example_php_fpm:${tags.phpFpm}`,
+        tag: tags.phpFpm,
+        fingerprint: fingerprintOf(tags.phpFpm),
+      },
+      nginx: {
+        source: `prod_example_nginx:${tags.nginx}`,
+        tag: tags.nginx,
+        fingerprint: fingerprintOf(tags.nginx),
+      },
     },
   };
 }
@@ -182,6 +202,78 @@ describe('push', () => {
     await otherRun('staging_example_nginx', 'c2', 'not ours');
     const before = failure(await push(options(fakeDocker(log), { phpFpm: 'c1', nginx: 'c2' })));
     expect(before).toMatchObject({ reason: 'image-tag-conflict', when: 'before pushing' });
+  });
+
+  test('an image built elsewhere from the same inputs is already there: no second push, its digest is used', async () => {
+    const log: DockerLog = { calls: [], configDirs: [] };
+    value(await push(options(fakeDocker(log), { phpFpm: 'e0', nginx: 'e0' })));
+    // Machine A built and pushed e1; machine B built the same inputs into other bytes (layer
+    // mtimes, build timestamps), so only the fingerprint label says they are the same image.
+    const machineA = {
+      phpFpm: await otherRun('staging_example_php_fpm', 'e1', "machine A's build", {
+        'taskgraph.fingerprint': fingerprintOf('e1'),
+      }),
+      nginx: await otherRun('staging_example_nginx', 'e1', "machine A's build", {
+        'taskgraph.fingerprint': fingerprintOf('e1'),
+      }),
+    };
+    const machineB: DockerLog = { calls: [], configDirs: [] };
+    const docker = fakeDocker(machineB, {
+      imageInspect: (ref) => Promise.resolve({ id: builtHere(ref.split(':').at(-1) ?? '') }),
+    });
+    const pushed = value(await push(options(docker, { phpFpm: 'e1', nginx: 'e1' })));
+    expect(pushed).toMatchObject([
+      { outcome: 'built-elsewhere', remoteDigest: machineA.phpFpm.digest },
+      { outcome: 'built-elsewhere', remoteDigest: machineA.nginx.digest },
+    ]);
+    expect(machineB.calls).toEqual([]);
+    // ECR still holds machine A's image under the tag: what the deploy's `repo:e1` resolves to.
+    const held = await world.h.clients.ecr.send(
+      new BatchGetImageCommand({
+        repositoryName: 'staging_example_php_fpm',
+        imageIds: [{ imageTag: 'e1' }],
+      }),
+    );
+    expect(held.images?.map((i) => i.imageId?.imageDigest)).toEqual([machineA.phpFpm.digest]);
+    expect(describePush(pushed)).toContain(
+      `staging_example_php_fpm:e1: already in the registry as ${machineA.phpFpm.digest}, built elsewhere from the same inputs; deploys run that image`,
+    );
+  });
+
+  test('a remote image under our tag from other inputs, or with no fingerprint label, is still the conflict', async () => {
+    const log: DockerLog = { calls: [], configDirs: [] };
+    value(await push(options(fakeDocker(log), { phpFpm: 'g0', nginx: 'g0' })));
+    await otherRun('staging_example_php_fpm', 'g1', 'other inputs', {
+      'taskgraph.fingerprint': 'someone-elses-inputs',
+    });
+    // g0 is the image pushed above; g1 and g2 are this machine's builds.
+    const docker = fakeDocker(log, {
+      imageInspect: (ref) => {
+        const tag = ref.split(':').at(-1) ?? '';
+        return Promise.resolve({ id: tag === 'g0' ? imageId(tag) : builtHere(tag) });
+      },
+    });
+    const other = failure(await push(options(docker, { phpFpm: 'g1', nginx: 'g0' })));
+    expect(other).toMatchObject({
+      reason: 'image-tag-conflict',
+      repository: 'staging_example_php_fpm',
+      tag: 'g1',
+      when: 'before pushing',
+      remoteInputs: { kind: 'other', fingerprint: 'someone-elses-inputs' },
+    });
+    expect(describeAwsFailure(other)).toContain(
+      `its taskgraph.fingerprint is someone-elses-inputs, ours ${fingerprintOf('g1')}`,
+    );
+
+    await otherRun('staging_example_nginx', 'g2', 'pushed by hand');
+    const unlabelled = failure(await push(options(docker, { phpFpm: 'g0', nginx: 'g2' })));
+    expect(unlabelled).toMatchObject({
+      reason: 'image-tag-conflict',
+      repository: 'staging_example_nginx',
+      remoteInputs: { kind: 'unlabelled' },
+    });
+    expect(describeAwsFailure(unlabelled)).toContain('carries no taskgraph.fingerprint label');
+    expect(log.calls.filter((c) => c.includes(':g1') || c.includes(':g2'))).toEqual([]);
   });
 
   test('without docker, a push that has something to push says so', async () => {

@@ -116,8 +116,8 @@ describe.skipIf(!dockerReady)('push with the real docker CLI', () => {
       imageInspect: (ref) => docker.imageInspect(ref),
     };
     const images = {
-      phpFpm: { source: local.phpFpm, tag: run },
-      nginx: { source: local.nginx, tag: run },
+      phpFpm: { source: local.phpFpm, tag: run, fingerprint: run },
+      nginx: { source: local.nginx, tag: run, fingerprint: run },
     };
     const first = await push({ ...h.ctx(), docker: recording, images, tmpDir: pushTmp });
     if (!first.ok) throw new Error(describeAwsFailure(first.failure));

@@ -14,21 +14,24 @@ export interface PushedImage {
   manifest: string;
 }
 
-/** The config blob of the tiny image for `content`: its sha256 is the image's id. */
-export function imageConfig(content: string): Buffer {
+/**
+ * The config blob of the tiny image for `content`, with `labels` besides (a build's
+ * `taskgraph.fingerprint`, say): its sha256 is the image's id.
+ */
+export function imageConfig(content: string, labels: Record<string, string> = {}): Buffer {
   return Buffer.from(
     JSON.stringify({
       architecture: 'amd64',
       os: 'linux',
-      config: { Labels: { content } },
+      config: { Labels: { ...labels, content } },
       rootfs: { type: 'layers', diff_ids: [] },
     }),
   );
 }
 
 /** The id docker would show for the tiny image of `content` (sha256 of its config). */
-export function imageId(content: string): string {
-  return sha256(imageConfig(content));
+export function imageId(content: string, labels: Record<string, string> = {}): string {
+  return sha256(imageConfig(content, labels));
 }
 
 /** Pushes a tiny image (a config blob and one layer) as `repository:tag`. */
@@ -37,10 +40,11 @@ export async function pushImage(
   repository: string,
   tag: string,
   content = tag,
+  labels: Record<string, string> = {},
 ): Promise<PushedImage> {
   const base = registry.url.includes('://') ? registry.url : `http://${registry.url}`;
   const authorization = `Basic ${Buffer.from(`${registry.username}:${registry.password}`).toString('base64')}`;
-  const config = imageConfig(content);
+  const config = imageConfig(content, labels);
   const layer = Buffer.from(`layer of ${content}`);
   const pushBlob = async (blob: Buffer) => {
     const digest = sha256(blob);
