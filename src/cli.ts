@@ -441,14 +441,18 @@ async function runWatch(
   const stopSignals = installSignalHandlers(controller);
   try {
     const json = values.json ?? false;
+    const quiet = !json && (values.quiet ?? false);
     // A live tree redraws in place, which the watcher's lines and persistent tasks' output would
-    // tear: watch mode prints plain lines (or JSON events, with its own lines on stderr).
+    // tear: watch mode prints plain lines (or JSON events, with its own lines on stderr; or with
+    // -q the tasks' own output alone, the watcher's lines being progress).
     const reporter = json
       ? jsonReporter(io.stdout)
-      : plainReporter(io.stdout, {
-          githubActions: io.env.GITHUB_ACTIONS === 'true',
-          trace: values.trace ?? false,
-        });
+      : quiet
+        ? quietReporter(io.stdout, io.stderr)
+        : plainReporter(io.stdout, {
+            githubActions: io.env.GITHUB_ACTIONS === 'true',
+            trace: values.trace ?? false,
+          });
     const { watch } = await import('./watch.js');
     await watch({
       root,
@@ -461,7 +465,7 @@ async function runWatch(
       debounceMs: context.debounceMs,
       signal: controller.signal,
       reporter,
-      out: (line) => (json ? io.stderr : io.stdout).write(`${line}\n`),
+      out: (line) => (quiet ? undefined : (json ? io.stderr : io.stdout).write(`${line}\n`)),
       err: (line) => io.stderr.write(`task: ${line}\n`),
       registry: context.registry,
       graph: context.graph,

@@ -30,6 +30,8 @@ export function quietReporter(out: Writable, err: Writable): Reporter {
         case 'summary':
           // An error outside any task has no end event of its own.
           for (const { key, failure } of event.summary.failures) fail(key, failure);
+          // Watch mode's next run says its own failures again.
+          said.clear();
           return;
         case 'plan':
         case 'start':

@@ -1,7 +1,7 @@
 /**
- * Watch mode fails, reports and stops as a normal run does: an error that escapes a task fails
- * that task (located), cancels its siblings and leaves no process behind while the watcher keeps
- * watching.
+ * A run in watch mode behaves as a normal run does: an error that escapes a task fails that task
+ * (located), cancels its siblings and leaves no process behind while the watcher keeps watching;
+ * -q prints only the tasks' own output.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { Project } from './support/project.js';
@@ -104,5 +104,29 @@ task('default', { deps: ['dev'] });
     expect(watching.stderr).not.toContain('node:internal');
     expect(watching.child.exitCode).toBe(null);
     expect(await watching.interrupt()).toBe(130);
+  });
+});
+
+describe('watch mode with -q', { timeout: 120_000 }, () => {
+  it("prints only the tasks' own output, run after run: no prefixes, progress or summary", async () => {
+    project = new Project({
+      'in.txt': 'v1',
+      'Taskfile.ts': `import { task } from 'taskgraph';
+import { readFileSync } from 'node:fs';
+task('config', { inputs: ['in.txt'], run: (ctx) => ctx.log(readFileSync('in.txt', 'utf8')) });
+task('broken', { inputs: ['in.txt'], run: () => { throw new Error('no config'); } });
+task('both', { deps: ['config', 'broken'] });
+`,
+    });
+    const w = new Watching(project, ['-q', '-k', 'both']);
+    watching = w;
+    const failures = () => w.stderr.split('✖ broken').length - 1;
+    await waitFor(() => w.stdout.includes('v1') && failures() === 1, TIMEOUT);
+    project.write('in.txt', 'v2');
+    await waitFor(() => w.stdout.includes('v2') && failures() === 2, TIMEOUT);
+    expect(await w.interrupt()).toBe(130);
+    expect(w.stdout).toBe('v1\nv2\n');
+    const failure = 'task: ✖ broken: Taskfile.ts:4:57: no config\n';
+    expect(w.stderr).toBe(failure + failure);
   });
 });
