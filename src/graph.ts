@@ -65,10 +65,16 @@ export class Planner {
     stack: string[],
   ): PlanNode {
     const task = this.resolve(request.name, scope, requestedBy);
-    const args = bindArgs(task, request);
-    const key = nodeKey(task.name, args);
+    // Most requests (every plain dep, of every node) name no args: their key is the task's name,
+    // found without making an args record and its key list per edge of the graph.
+    const bound =
+      request.positional === undefined && request.named === undefined
+        ? undefined
+        : bindArgs(task, request);
+    const key = bound ? nodeKey(task.name, bound) : task.name;
     const existing = this.byKey.get(key);
     if (existing) return existing;
+    const args = bound ?? {};
     if (stack.includes(key)) {
       const from = stack.indexOf(key);
       throw new PlanFailure({ reason: 'cycle', path: [...stack.slice(from), key] });
