@@ -117,7 +117,11 @@ function unverifiableDetail(failure: AwsFailureData): string {
   }
 }
 
-/** Verify's report: one line per check, problems with their fix. */
+/**
+ * Verify's report: one line per check, problems with their fix. A problem's sentence names its
+ * subject (the role, secret, target group), so a FAIL line is that sentence alone: prefixed
+ * with the finding's `what` it would say the subject twice.
+ */
 export function describeFindings(
   environment: string,
   findings: readonly VerifyFinding[],
@@ -126,7 +130,7 @@ export function describeFindings(
   const lines = findings.map((f) =>
     f.ok
       ? `  ok    ${f.what}${f.note === undefined ? '' : ` (${f.note})`}`
-      : `  FAIL  ${f.what}: ${describeVerifyProblem(environment, f.problem)}`,
+      : `  FAIL  ${describeVerifyProblem(environment, f.problem)}`,
   );
   const failed = findings.filter((f) => !f.ok).length;
   return [

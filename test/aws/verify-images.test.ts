@@ -32,7 +32,7 @@ test('an image in ECR is ok with its digest; one that is not is named with the f
     [`${h.env.ecr.repositories.phpFpm}:v1`, true, pushed.digest],
     [`${h.env.ecr.repositories.nginx}:v1`, false, 'image-missing'],
   ]);
-  expect(describeAwsFailure(result)).toContain(
-    `${h.env.ecr.registry}/${h.env.ecr.repositories.nginx}:v1 is not in ECR (no such tag in ${h.env.ecr.repositories.nginx}): push it with \`npx task staging:push\``,
+  expect(describeAwsFailure(result).split('\n')).toContain(
+    `  FAIL  ${h.env.ecr.registry}/${h.env.ecr.repositories.nginx}:v1 is not in ECR (no such tag in ${h.env.ecr.repositories.nginx}): push it with \`npx task staging:push\`.`,
   );
 });

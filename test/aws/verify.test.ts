@@ -39,6 +39,11 @@ function problems(result: Awaited<ReturnType<typeof verify>>): VerifyFinding[] {
   return f.findings.filter((finding) => !finding.ok);
 }
 
+/** The report's FAIL lines, exactly as printed. */
+function failLines(text: string): string[] {
+  return text.split('\n').filter((line) => line.startsWith('  FAIL'));
+}
+
 function reasons(findings: readonly VerifyFinding[]): string[] {
   return findings.map((f) => (f.ok ? 'ok' : f.problem.reason));
 }
@@ -194,17 +199,18 @@ describe('verify', () => {
         'target-group-missing',
       ].sort(),
     );
-    const text = describeAwsFailure(failure(await verify(h.ctx())));
-    expect(text).toContain(`the execution role ${env.ecs.executionRoleArn} does not exist`);
-    expect(text).toContain('ECS tasks cannot assume the task role');
-    expect(text).toContain(`secret APP_KEY: SSM parameter ${env.secrets.APP_KEY} does not exist`);
-    expect(text).toContain('is scheduled for deletion');
-    expect(text).toContain('keeps logs forever, not 14');
-    expect(text).toContain('`npx task staging:verify[fix]`');
-    expect(text).toContain(
-      `${svc('nginx').name}: target group ${svc('nginx').loadBalancer?.targetGroupArn ?? ''} does not exist`,
-    );
-    expect(text).toContain('has target type instance, the service needs ip');
+    const fpmGroup = svc('phpFpm').loadBalancer?.targetGroupArn ?? '';
+    const webGroup = svc('nginx').loadBalancer?.targetGroupArn ?? '';
+    // Each line names its subject once (the role, the secret, the target group's ARN).
+    expect(failLines(describeAwsFailure(failure(await verify(h.ctx()))))).toEqual([
+      `  FAIL  the execution role ${env.ecs.executionRoleArn} does not exist: create it in IAM (trusting ecs-tasks.amazonaws.com), or fix ecs.executionRoleArn in environments/staging.ts.`,
+      `  FAIL  ECS tasks cannot assume the task role ${env.ecs.taskRoleArn}: its trust policy allows ec2.amazonaws.com; add "Principal": {"Service": "ecs-tasks.amazonaws.com"} with sts:AssumeRole.`,
+      `  FAIL  secret APP_KEY: SSM parameter ${env.secrets.APP_KEY} does not exist: create it (\`aws ssm put-parameter --type SecureString ...\`) or fix secrets.APP_KEY in environments/staging.ts.`,
+      '  FAIL  secret DB_PASSWORD: arn:aws:secretsmanager:eu-west-1:123456789012:secret:example/staging/db-Xy12Ab is scheduled for deletion (2025-01-03T00:00:00.000Z), so ECS cannot read it: restore it (`aws secretsmanager restore-secret`) or point secrets.DB_PASSWORD elsewhere.',
+      `  FAIL  log group ${env.logs.group} keeps logs forever, not 14 as environments/staging.ts says: correct it with \`npx task staging:verify[fix]\`.`,
+      `  FAIL  ${svc('phpFpm').name}: target group ${fpmGroup} has target type instance, the service needs ip: change the target group (a new one, since port, protocol and target type are fixed at creation) or the service in environments/staging.ts.`,
+      `  FAIL  ${svc('nginx').name}: target group ${webGroup} does not exist: create it or fix the service's targetGroupArn in environments/staging.ts.`,
+    ]);
   });
 
   test('a missing secret, log group or cluster', async () => {
@@ -218,13 +224,11 @@ describe('verify', () => {
       'log-group-missing',
       'secret-missing',
     ]);
-    const text = describeAwsFailure(failure(await verify(h.ctx())));
-    expect(text).toContain(
-      'secret DB_PASSWORD: Secrets Manager secret arn:aws:secretsmanager:eu-west-1:123456789012:secret:example/staging/db-Xy12Ab does not exist',
-    );
-    expect(text).toContain(
-      `cluster ${env.ecs.cluster} does not exist: create it with \`npx task staging:create\``,
-    );
+    expect(failLines(describeAwsFailure(failure(await verify(h.ctx()))))).toEqual([
+      '  FAIL  secret DB_PASSWORD: Secrets Manager secret arn:aws:secretsmanager:eu-west-1:123456789012:secret:example/staging/db-Xy12Ab does not exist: create it or fix secrets.DB_PASSWORD in environments/staging.ts.',
+      `  FAIL  log group ${env.logs.group} does not exist, so tasks would fail with ResourceInitializationError: create it with \`npx task staging:verify[fix]\`.`,
+      `  FAIL  cluster ${env.ecs.cluster} does not exist: create it with \`npx task staging:create\`.`,
+    ]);
   });
 
   test('[fix] creates the log group with the retention, then verify passes; without fix nothing is written', async () => {
@@ -245,7 +249,10 @@ describe('verify', () => {
     h.emu.faults.accessDenied('GetRole');
     const found = problems(await verify(h.ctx()));
     expect(reasons(found)).toEqual(['unverifiable', 'unverifiable']);
-    expect(describeAwsFailure(failure(await verify(h.ctx())))).toContain('may not call');
+    expect(failLines(describeAwsFailure(failure(await verify(h.ctx()))))).toEqual([
+      `  FAIL  could not check execution role: the deploying identity may not call iam:GetRole on *; grant it (verify only reads).`,
+      `  FAIL  could not check task role: the deploying identity may not call iam:GetRole on *; grant it (verify only reads).`,
+    ]);
   });
 
   test('a secret version stage that does not exist', async () => {
