@@ -9,7 +9,14 @@ import { serviceSettings } from '../../src/environment.js';
 import { create } from '../../src/aws/create.js';
 import { deploy, describeDeploy } from '../../src/aws/deploy.js';
 import { describeAwsFailure } from '../../src/aws/errors.js';
-import { callCount, value, failure, startHarness, type Harness } from './harness.js';
+import {
+  callCount,
+  createV1 as createOnV1,
+  failure,
+  startHarness,
+  value,
+  type Harness,
+} from './harness.js';
 
 let h: Harness;
 
@@ -41,15 +48,11 @@ function afterMigration(fault: () => void) {
 
 /** Creates the environment on v1 images, then resets the call log. */
 async function createV1() {
-  const created = value(
-    await create({ ...h.ctx(), taskDefinitions: await h.render({ phpFpm: 'v1', nginx: 'v1' }) }),
-  );
+  const created = await createOnV1(h);
   expect(created.created.map((c) => c.service)).toEqual([
     'example-staging-php-fpm',
     'example-staging-nginx',
   ]);
-  (h.emu.calls as string[]).length = 0;
-  h.lines.length = 0;
 }
 
 describe('create, then deploy', () => {

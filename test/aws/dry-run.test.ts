@@ -3,18 +3,14 @@
  * migration, the stages) from read calls only; the emulator records no write call.
  */
 import { beforeEach, expect, test } from 'vitest';
-import { create } from '../../src/aws/create.js';
 import { describeDryRun, dryRun } from '../../src/aws/dry-run.js';
-import { startHarness, value, type Harness } from './harness.js';
+import { createV1, startHarness, value, type Harness } from './harness.js';
 
 let h: Harness;
 
 beforeEach(async () => {
   h = await startHarness();
-  value(
-    await create({ ...h.ctx(), taskDefinitions: await h.render({ phpFpm: 'v1', nginx: 'v1' }) }),
-  );
-  (h.emu.calls as string[]).length = 0;
+  await createV1(h);
   return () => h.stop();
 });
 

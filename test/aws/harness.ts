@@ -17,6 +17,7 @@ import {
   type AwsContext,
   type Clock,
 } from '../../src/aws/clients.js';
+import { create } from '../../src/aws/create.js';
 import type { RenderedTaskDefinitions } from '../../src/aws/task-definitions.js';
 import { renderFor, type ImageTags } from './render.js';
 import { manualClock, type ManualClock } from '../support/aws-emulator/clock.js';
@@ -41,6 +42,8 @@ export interface Harness {
   ctx(overrides?: Partial<AwsContext>): AwsContext;
   /** Task definitions rendered for these image tags. */
   render(tags: ImageTags): Promise<RenderedTaskDefinitions>;
+  /** Forgets the emulator's calls and the log lines so far: what a test asserts starts here. */
+  forget(): void;
   stop(): Promise<void>;
 }
 
@@ -100,6 +103,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       ...overrides,
     }),
     render: (tags) => renderFor(env, tags),
+    forget() {
+      // The emulator's log is read-only to its users; a harness that owns the emulator may reset it.
+      (emu.calls as string[]).length = 0;
+      lines.length = 0;
+    },
     async stop() {
       destroyAwsClients(clients);
       vi.unstubAllEnvs();
@@ -152,6 +160,21 @@ export function registryHarness(options: HarnessOptions = {}): RegistryWorld {
 function started<T>(value: T | undefined): T {
   if (value === undefined) throw new Error('registryHarness: read inside a test or hook');
   return value;
+}
+
+/**
+ * Creates the environment (cluster, services on v1 images) through ENV:create, then forgets the
+ * calls and lines that made it, so a test sees only what it does itself. Returns create's report.
+ */
+export async function createV1(h: Harness, env: EcsEnvironment = h.env) {
+  const created = value(
+    await create({
+      ...h.ctx({ env }),
+      taskDefinitions: await h.render({ phpFpm: 'v1', nginx: 'v1' }),
+    }),
+  );
+  h.forget();
+  return created;
 }
 
 /** How many times the emulator saw `operation`. */

@@ -6,23 +6,18 @@
  */
 import { DescribeTasksCommand } from '@aws-sdk/client-ecs';
 import { beforeEach, describe, expect, test } from 'vitest';
-import { create } from '../../src/aws/create.js';
 import { deploy } from '../../src/aws/deploy.js';
 import { describeAwsFailure } from '../../src/aws/errors.js';
 import type { RenderedTaskDefinitions } from '../../src/aws/task-definitions.js';
-import { callCount, failure, startHarness, value, type Harness } from './harness.js';
+import { callCount, createV1, failure, startHarness, value, type Harness } from './harness.js';
 
 let h: Harness;
 
 beforeEach(async () => {
   // Migrations that run for 10 minutes (within the 15-minute timeout), so Ctrl-C meets one RUNNING.
   h = await startHarness({ timing: { runSeconds: 600 } });
-  const created = value(
-    await create({ ...h.ctx(), taskDefinitions: await h.render({ phpFpm: 'v1', nginx: 'v1' }) }),
-  );
+  const created = await createV1(h);
   expect(created.migrationTaskId).toBeDefined();
-  (h.emu.calls as string[]).length = 0;
-  h.lines.length = 0;
   return () => h.stop();
 });
 

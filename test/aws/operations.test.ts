@@ -10,7 +10,7 @@ import { deregister, describeDeregister, planDeregister } from '../../src/aws/re
 import { describeRollback, resolveServiceKey, rollback } from '../../src/aws/rollback.js';
 import { describeScale, scale } from '../../src/aws/scale.js';
 import { describeDiff, describeStatus, diff, status } from '../../src/aws/status.js';
-import { callCount, value, startHarness, type Harness } from './harness.js';
+import { callCount, createV1, startHarness, value, type Harness } from './harness.js';
 
 let h: Harness;
 
@@ -105,10 +105,7 @@ describe('status and diff', () => {
   });
 
   test('diff shows the rendered definitions against the live ones and changes nothing', async () => {
-    value(
-      await create({ ...h.ctx(), taskDefinitions: await h.render({ phpFpm: 'v1', nginx: 'v1' }) }),
-    );
-    (h.emu.calls as string[]).length = 0;
+    await createV1(h);
     const diffs = value(
       await diff({ ...h.ctx(), taskDefinitions: await h.render({ phpFpm: 'v2', nginx: 'v1' }) }),
     );

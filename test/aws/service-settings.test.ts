@@ -4,13 +4,12 @@
  * alarms and tags from the environment reach ECS.
  */
 import { beforeEach, describe, expect, test } from 'vitest';
-import { create } from '../../src/aws/create.js';
 import { deploy } from '../../src/aws/deploy.js';
 import { runOneOff } from '../../src/aws/one-off.js';
 import { describeUnifiedDiff, unifiedServiceDiff } from '../../src/aws/service-diff.js';
 import { unifiedDiff } from '../../src/aws/unified-diff.js';
 import type { EcsEnvironment } from '../../src/environment.js';
-import { callCount, startHarness, value, type Harness } from './harness.js';
+import { callCount, createV1, startHarness, value, type Harness } from './harness.js';
 
 let h: Harness;
 
@@ -18,16 +17,6 @@ beforeEach(async () => {
   h = await startHarness();
   return () => h.stop();
 });
-
-async function createV1(env: EcsEnvironment = h.env) {
-  value(
-    await create({
-      ...h.ctx({ env }),
-      taskDefinitions: await h.render({ phpFpm: 'v1', nginx: 'v1' }),
-    }),
-  );
-  (h.emu.calls as string[]).length = 0;
-}
 
 function sent(operation: string) {
   return h.emu.requests
@@ -65,7 +54,7 @@ describe('unified diff', () => {
 
 describe('service settings', () => {
   test('unchanged: diff shows none and deploy sends no UpdateService', async () => {
-    await createV1();
+    await createV1(h);
     const diffs = value(
       await unifiedServiceDiff({
         ...h.ctx(),
@@ -84,7 +73,7 @@ describe('service settings', () => {
   });
 
   test('changed settings: diff shows them; deploy sends one UpdateService each, carrying them, and nothing the next time', async () => {
-    await createV1();
+    await createV1(h);
     const env: EcsEnvironment = {
       ...h.env,
       network: { ...h.env.network, subnets: ['subnet-0a1b2c3d4e5f60718'], assignPublicIp: true },
@@ -117,14 +106,14 @@ describe('service settings', () => {
     expect(callCount(h.emu, 'RegisterTaskDefinition')).toBe(0);
     expect(callCount(h.emu, 'RunTask')).toBe(0);
 
-    (h.emu.calls as string[]).length = 0;
+    h.forget();
     value(await deploy({ ...h.ctx({ env }), taskDefinitions: rendered }));
     expect(callCount(h.emu, 'UpdateService')).toBe(0);
   });
 
   test('tags from the environment on task definitions, services and one-off tasks', async () => {
     const env: EcsEnvironment = { ...h.env, tags: { team: 'web', 'cost-center': '42' } };
-    await createV1(env);
+    await createV1(h, env);
     const tags = [
       { key: 'team', value: 'web' },
       { key: 'cost-center', value: '42' },

@@ -6,21 +6,16 @@
  */
 import { DeleteServiceCommand } from '@aws-sdk/client-ecs';
 import { beforeEach, describe, expect, test } from 'vitest';
-import { create } from '../../src/aws/create.js';
 import { deploy } from '../../src/aws/deploy.js';
 import { describeAwsFailure } from '../../src/aws/errors.js';
 import { serviceSettings } from '../../src/environment.js';
-import { callCount, failure, startHarness, value, type Harness } from './harness.js';
+import { callCount, createV1, failure, startHarness, type Harness } from './harness.js';
 
 let h: Harness;
 
 beforeEach(async () => {
   h = await startHarness();
-  value(
-    await create({ ...h.ctx(), taskDefinitions: await h.render({ phpFpm: 'v1', nginx: 'v1' }) }),
-  );
-  (h.emu.calls as string[]).length = 0;
-  h.lines.length = 0;
+  await createV1(h);
   return () => h.stop();
 });
 

@@ -81,7 +81,7 @@ describe('register only when changed, against the normalised shape', () => {
     const v2 = await h.render({ phpFpm: 'v2', nginx: 'v2' });
     const first = value(await deploy({ ...h.ctx(), taskDefinitions: v2 }));
     expect(first.outcome).toBe('deployed');
-    (h.emu.calls as string[]).length = 0;
+    h.forget();
 
     const second = value(await deploy({ ...h.ctx(), taskDefinitions: v2 }));
     expect(second.outcome).toBe('unchanged');
@@ -91,7 +91,7 @@ describe('register only when changed, against the normalised shape', () => {
 
     // And the vCPU/GB-written definitions, deployed again, are recognised as the running ones.
     value(await deploy({ ...h.ctx(), taskDefinitions: withUnits }));
-    (h.emu.calls as string[]).length = 0;
+    h.forget();
     const again = value(await deploy({ ...h.ctx(), taskDefinitions: withUnits }));
     expect(again.outcome).toBe('unchanged');
     expect(callCount(h.emu, 'RegisterTaskDefinition')).toBe(0);
