@@ -49,6 +49,7 @@ export async function invoke(
   host.emit({
     type: 'plan',
     tasks: needed.filter((n) => !host.has(n.key)).map(planEntry),
+    invokedBy: from.key,
   });
   host.slots.release();
   try {

@@ -16,6 +16,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 task('apples', { run: async (ctx) => { for (const i of [1, 2, 3]) { ctx.log('apple ' + i); await sleep(150); } } });
 task('pears', { run: async (ctx) => { await sleep(75); await ctx.exec('sh', ['-c', 'for i in 1 2 3; do echo pear $i; sleep 0.15; done; exit 3']); } });
 task('fruit', { deps: ['apples', 'pears'] });
+task('outer', { run: (ctx) => ctx.invoke('inner') });
+task('inner', { run: async (ctx) => { ctx.log('from inside'); await sleep(300); } });
 task('long', { run: async (ctx) => { ctx.log('x'.repeat(300)); await sleep(300); } });
 `;
 
@@ -96,5 +98,12 @@ describe('terminal renderer', () => {
     // 100 columns: listr2 draws `› ` and keeps 2 spare, so 96 for the label and the text.
     expect(result.screen).toContain(`› [long] ${'x'.repeat(88)}…`);
     expect(result.screen.filter((line) => /^ *x+$/.test(line))).toEqual([]);
+  });
+
+  it("shows a task invoked mid-run by its own label, with its invoker's row", async () => {
+    project = new Project({ 'Taskfile.ts': TASKFILE, 'in.txt': 'a' });
+    const result = await inTerminal(project, ['outer']);
+    expect(result.exitCode).toBe(0);
+    expect(result.screen).toContain('› [inner] from inside');
   });
 });

@@ -7,7 +7,12 @@ import type { Failure } from '../failure.js';
 export type TaskStatus = 'ran' | 'up-to-date' | 'failed' | 'skipped' | 'cancelled' | 'would-run';
 
 export type RunEvent =
-  | { type: 'plan'; tasks: { key: string; deps: string[]; desc: string | undefined }[] }
+  | {
+      type: 'plan';
+      tasks: { key: string; deps: string[]; desc: string | undefined }[];
+      /** Tasks planned mid-run by `ctx.invoke`: the task that invoked them. */
+      invokedBy?: string;
+    }
   | { type: 'start'; key: string }
   | { type: 'output'; key: string; stream: 'stdout' | 'stderr' | 'log'; line: string }
   | {

@@ -50,6 +50,13 @@ export function listrReporter(
   options: SummaryOptions = {},
 ): Reporter {
   const rows = new Map<string, RowState>();
+  // listr2 cannot add rows to a running list: a task invoked mid-run shows its lines, under its
+  // own label, with the row of the task that invoked it (which waits for it meanwhile).
+  const hosts = new Map<string, string>();
+  const rowOf = (key: string): RowState | undefined => {
+    const host = hosts.get(key);
+    return rows.get(key) ?? (host === undefined ? undefined : rowOf(host));
+  };
   let started = false;
   let running: Promise<unknown> | undefined;
   let summary: string[] = [];
@@ -88,7 +95,12 @@ export function listrReporter(
     emit(event: RunEvent): void {
       switch (event.type) {
         case 'plan': {
-          if (started) return; // tasks invoked mid-run appear in the summary and the logs
+          if (started) {
+            const { invokedBy } = event;
+            if (invokedBy !== undefined)
+              for (const { key } of event.tasks) hosts.set(key, invokedBy);
+            return;
+          }
           started = true;
           const listr = new Listr(
             event.tasks.map(({ key }) => {
@@ -127,7 +139,7 @@ export function listrReporter(
           return;
         }
         case 'output': {
-          const row = rows.get(event.key);
+          const row = rowOf(event.key);
           if (!row) return;
           const line = shownLine(event.key, event.line, out.columns || 80);
           if (row.wrapper) {
