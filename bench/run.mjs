@@ -139,7 +139,8 @@ function benchNoop() {
         haveMake ? '' : 'make not installed: skipped',
         haveRake ? '' : 'rake not installed: skipped',
       ].filter(Boolean),
-      checks: [ratioCheck('task / node -e 0', times.task.median / times.node.median, '<=', 2.5)],
+      // Issue 12: no worse than when its work started (a507df9: 2.36-2.42x on Node 20).
+      checks: [ratioCheck('task / node -e 0', times.task.median / times.node.median, '<=', 2.4)],
     };
   });
 }
