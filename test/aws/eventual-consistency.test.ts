@@ -13,7 +13,14 @@ import {
   type ServiceSnapshot,
 } from '../../src/aws/rollout.js';
 import { serviceSettings } from '../../src/environment.js';
-import { failure, startHarness, value, type Harness, type HarnessOptions } from './harness.js';
+import {
+  createV1,
+  failure,
+  startHarness,
+  value,
+  type Harness,
+  type HarnessOptions,
+} from './harness.js';
 
 let h: Harness | undefined;
 
@@ -116,27 +123,27 @@ describe('reads that lag writes', () => {
 });
 
 describe('transient errors while watching', () => {
-  test('an outage of DescribeServices longer than the SDK retries is waited out', async () => {
+  /**
+   * Staging created on v1, and a context whose deploy meets DescribeServices answering 500 for
+   * `seconds` simulated seconds, from the moment php-fpm's rollout starts.
+   */
+  async function outageFromRolloutStart(seconds: (world: Harness) => number) {
     const world = await start();
-    value(
-      await create({
-        ...world.ctx(),
-        taskDefinitions: await world.render({ phpFpm: 'v1', nginx: 'v1' }),
-      }),
-    );
+    await createV1(world);
     const ctx = world.ctx({
       log: (line) => {
         world.lines.push(line);
-        // Two simulated minutes of 500s, starting as php-fpm's rollout starts.
         if (/php-fpm: deployment \S+ started/.test(line)) {
-          world.emu.faults.outage(
-            'DescribeServices',
-            'server-error',
-            world.emuClock.now() + 120_000,
-          );
+          const until = world.emuClock.now() + seconds(world) * 1000;
+          world.emu.faults.outage('DescribeServices', 'server-error', until);
         }
       },
     });
+    return { world, ctx };
+  }
+
+  test('an outage of DescribeServices longer than the SDK retries is waited out', async () => {
+    const { world, ctx } = await outageFromRolloutStart(() => 120);
     const deployed = value(
       await deploy({ ...ctx, taskDefinitions: await world.render({ phpFpm: 'v2', nginx: 'v1' }) }),
     );
@@ -146,26 +153,9 @@ describe('transient errors while watching', () => {
   });
 
   test('an outage past the rollout timeout ends it as a timeout that names the error', async () => {
-    const world = await start();
-    value(
-      await create({
-        ...world.ctx(),
-        taskDefinitions: await world.render({ phpFpm: 'v1', nginx: 'v1' }),
-      }),
+    const { world, ctx } = await outageFromRolloutStart(
+      (world) => world.env.deploy.rolloutTimeoutSeconds + 60,
     );
-    const ctx = world.ctx({
-      log: (line) => {
-        world.lines.push(line);
-        if (/php-fpm: deployment \S+ started/.test(line)) {
-          const timeout = world.env.deploy.rolloutTimeoutSeconds * 1000;
-          world.emu.faults.outage(
-            'DescribeServices',
-            'server-error',
-            world.emuClock.now() + timeout + 60_000,
-          );
-        }
-      },
-    });
     const failed = failure(
       await deploy({ ...ctx, taskDefinitions: await world.render({ phpFpm: 'v2', nginx: 'v1' }) }),
     );
