@@ -34,7 +34,9 @@ export function defineRenderTasks(env: Environment): void {
     // definition, and the environment's settings arrive through `vars`.
     inputs: [TEMPLATES.nginxConfig],
     vars: { env },
-    env: ['CI'],
+    // No `env` (CI decides only whether a missing Docker skips nginx -t): a declared env var's
+    // value enters the fingerprint keyed per checkout (src/env-key.ts), and the nginx image's
+    // tag derives from this task's fingerprint, so two machines would tag the same image apart.
     outputs: [paths.nginxConfig],
     run: async (ctx) => {
       const [file] = [await renderNginxConfig(env, { cwd: ctx.root })];
