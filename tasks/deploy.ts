@@ -10,6 +10,7 @@ import { task } from 'taskgraph';
 import type { PreflightContext } from 'taskgraph';
 import { TaskError, decodeCommand } from 'taskgraph';
 import type { EcsEnvironment } from '../src/environment.ts';
+import type { PreflightOf } from '../src/aws/verify-problems.ts';
 import { dockerFor } from './docker.ts';
 import { settings, tagOf } from './settings.ts';
 import { sourceRevision } from './source-revision.ts';
@@ -141,18 +142,20 @@ export function defineDeployTasks(env: EcsEnvironment): void {
     );
   /**
    * Before anything is built or pushed: the account, then what a deploy relies on besides the
-   * images (roles, secrets, log group, target groups). A missing secret stops here.
+   * images (roles, secrets, log group, target groups). A missing secret stops here, and the
+   * message names the command that stopped (`create`, `deploy`, a dry run).
    */
-  const verifyBeforePush = async (ctx: PreflightContext): Promise<void> => {
-    await accountCheck(ctx);
-    await withAws(
-      ctx,
-      env,
-      // `create` pushes before the cluster exists, and deploy checks its services itself.
-      (aws, context) => aws.verify({ ...context, checkServices: false }),
-      (aws, value) => aws.describeVerify(value),
-    );
-  };
+  const verifyBefore =
+    (command: PreflightOf) =>
+    async (ctx: PreflightContext): Promise<void> => {
+      await accountCheck(ctx);
+      await withAws(
+        ctx,
+        env,
+        (aws, context) => aws.verify({ ...context, preflightOf: command }),
+        (aws, value) => aws.describeVerify(value),
+      );
+    };
 
   task('verify', {
     desc: `Check what a ${name} deploy relies on (images, roles, secrets, log group, target groups, services); verify[fix] creates the log group`,
@@ -238,7 +241,8 @@ export function defineDeployTasks(env: EcsEnvironment): void {
     desc: `Push ${name}'s images to ECR (only tags the registry lacks)`,
     deps: [':images:build', 'nginx'],
     env: AWS_ENV,
-    preflight: verifyBeforePush,
+    // Push writes to ECR only; what ECS needs besides is create's and deploy's preflight.
+    preflight: accountCheck,
     run: (ctx) =>
       withAws(
         ctx,
@@ -267,7 +271,7 @@ export function defineDeployTasks(env: EcsEnvironment): void {
     desc: `Create ${name}'s ECS cluster and services (refuses to touch services that exist)`,
     deps: ['render', 'push'],
     env: AWS_ENV,
-    preflight: accountCheck,
+    preflight: verifyBefore('create'),
     run: (ctx) =>
       withAws(
         ctx,
@@ -289,8 +293,8 @@ export function defineDeployTasks(env: EcsEnvironment): void {
     // asks AWS only read calls; ENV:push writes to ECR, so it is no prerequisite of a dry run.
     deps: (args) => (dryRun(args) ? ['render'] : ['push', 'render']),
     env: AWS_ENV,
-    // A dry run stops where the deploy would: in verify's checks, which push runs first.
-    preflight: (ctx) => (dryRun(ctx.args) ? verifyBeforePush(ctx) : accountCheck(ctx)),
+    // A dry run stops where the deploy would: in verify's checks, before anything is built.
+    preflight: (ctx) => verifyBefore(dryRun(ctx.args) ? 'dry-run' : 'deploy')(ctx),
     run: (ctx) =>
       dryRun(ctx.args)
         ? withAws(

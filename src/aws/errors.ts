@@ -24,7 +24,7 @@ import {
   type ServiceOutcome,
 } from './rollout-failures.js';
 import { sentence } from './sentence.js';
-import { describeFindings, type VerifyFinding } from './verify-problems.js';
+import { describeFindings, type PreflightOf, type VerifyFinding } from './verify-problems.js';
 
 export type AwsFailureData =
   // --- the account and its permissions ---
@@ -126,6 +126,8 @@ export type AwsFailureData =
       readonly environment: string;
       readonly findings: readonly VerifyFinding[];
       readonly fixed: readonly string[];
+      /** The command that stopped on these findings; none when `ENV:verify` itself ran. */
+      readonly preflightOf?: PreflightOf;
     };
 
 /** Carries an expected failure from deep in an adapter to the command's boundary. */
@@ -309,7 +311,7 @@ export function describeAwsFailure(failure: AwsFailureData, context: DescribeCon
         ...describeOutcomes(failure.environment, failure.restored),
       ].join('\n');
     case 'verify-failed':
-      return `Verify found what a deploy to ${failure.environment} would fail on:\n${describeFindings(failure.environment, failure.findings, failure.fixed)}`;
+      return `Verify found what a deploy to ${failure.environment} would fail on:\n${describeFindings(failure.environment, failure.findings, failure.fixed, failure.preflightOf)}`;
     case 'no-docker':
     case 'docker-failed':
     case 'no-registry-token':

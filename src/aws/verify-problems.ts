@@ -62,6 +62,9 @@ export type VerifyProblem =
 
 export type RoleUse = 'execution role' | 'task role';
 
+/** A command that runs verify's checks as its preflight, and stops when they fail. */
+export type PreflightOf = 'create' | 'deploy' | 'dry-run';
+
 /** One line of verify's report: what was checked and, when something is wrong, what. */
 export type VerifyFinding =
   | { readonly ok: true; readonly what: string; readonly note?: string }
@@ -126,6 +129,7 @@ export function describeFindings(
   environment: string,
   findings: readonly VerifyFinding[],
   fixed: readonly string[] = [],
+  preflightOf?: PreflightOf,
 ): string {
   const lines = findings.map((f) =>
     f.ok
@@ -138,6 +142,20 @@ export function describeFindings(
     ...lines,
     failed === 0
       ? `${environment}: everything a deploy relies on is in place.`
-      : `${environment}: ${failed} problem${failed === 1 ? '' : 's'} found; nothing was deployed.`,
+      : `${environment}: ${failed} problem${failed === 1 ? '' : 's'} found; ${stopped(environment, preflightOf)}`,
   ].join('\n');
+}
+
+/** What stopped on the problems, and so what did not happen. */
+function stopped(environment: string, preflightOf: PreflightOf | undefined): string {
+  switch (preflightOf) {
+    case undefined:
+      return `fix them, then run ${taskCommand(environment, 'verify')} again.`;
+    case 'create':
+      return `${taskCommand(environment, 'create')} stopped before building or pushing anything: nothing was created.`;
+    case 'deploy':
+      return `${taskCommand(environment, 'deploy')} stopped before building or pushing anything: nothing was deployed.`;
+    case 'dry-run':
+      return `the dry run (\`npx task ${environment}:deploy -- --dry-run\`) stopped where the deploy would.`;
+  }
 }

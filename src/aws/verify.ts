@@ -35,6 +35,7 @@ import type { AwsContext } from './clients.js';
 import { AwsFailure, awsCall, awsErrorName, runCommand, type Result } from './errors.js';
 import {
   describeFindings,
+  type PreflightOf,
   type RoleUse,
   type VerifyFinding,
   type VerifyProblem,
@@ -46,10 +47,10 @@ export interface VerifyOptions extends AwsContext {
   /** Create the log group or correct its retention (`ENV:verify[fix]`). */
   readonly fix?: boolean;
   /**
-   * Check the cluster and services too (default). Off before a push: `create` pushes before the
-   * cluster exists, and deploy checks its services itself.
+   * The command this verify is the preflight of, named when it stops: its cluster and services
+   * are not checked then (`create` makes them, and deploy checks its services itself).
    */
-  readonly checkServices?: boolean;
+  readonly preflightOf?: PreflightOf;
 }
 
 export interface VerifyReport {
@@ -531,7 +532,7 @@ export async function verify(options: VerifyOptions): Promise<Result<VerifyRepor
         const wanted = { name: s.name, containerPort: s.containerPort ?? 0 };
         return [check(`${s.name}: target group`, () => checkTargetGroup(ctx, wanted, arn))];
       }),
-      ...(options.checkServices === false
+      ...(options.preflightOf !== undefined
         ? []
         : [
             check(`cluster ${env.ecs.cluster}`, () =>
@@ -544,7 +545,13 @@ export async function verify(options: VerifyOptions): Promise<Result<VerifyRepor
     ]);
     const findings = groups.flat();
     if (findings.some((f) => !f.ok)) {
-      throw new AwsFailure({ reason: 'verify-failed', environment: env.name, findings, fixed });
+      throw new AwsFailure({
+        reason: 'verify-failed',
+        environment: env.name,
+        findings,
+        fixed,
+        ...(options.preflightOf === undefined ? {} : { preflightOf: options.preflightOf }),
+      });
     }
     return { environment: env.name, findings, fixed };
   });

@@ -231,6 +231,30 @@ describe('verify', () => {
     ]);
   });
 
+  test("as a command's preflight: no cluster or service check, and the last line names the command that stopped", async () => {
+    h.emu.logs.groups.clear();
+    h.emu.ecs.clusters.clear();
+    const lastLine = async (preflightOf?: 'create' | 'deploy' | 'dry-run') =>
+      describeAwsFailure(
+        failure(await verify({ ...h.ctx(), ...(preflightOf ? { preflightOf } : {}) })),
+      )
+        .split('\n')
+        .at(-1);
+    expect(await lastLine('create')).toBe(
+      'staging: 1 problem found; `npx task staging:create` stopped before building or pushing anything: nothing was created.',
+    );
+    expect(await lastLine('deploy')).toBe(
+      'staging: 1 problem found; `npx task staging:deploy` stopped before building or pushing anything: nothing was deployed.',
+    );
+    expect(await lastLine('dry-run')).toBe(
+      'staging: 1 problem found; the dry run (`npx task staging:deploy -- --dry-run`) stopped where the deploy would.',
+    );
+    // ENV:verify itself checks the cluster too, and stops nothing.
+    expect(await lastLine()).toBe(
+      'staging: 2 problems found; fix them, then run `npx task staging:verify` again.',
+    );
+  });
+
   test('[fix] creates the log group with the retention, then verify passes; without fix nothing is written', async () => {
     h.emu.logs.groups.clear();
     const before = h.emu.writeCalls.length;

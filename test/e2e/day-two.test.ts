@@ -48,7 +48,7 @@ describe.skipIf(!dockerReady)(`${ENV}: day-two commands through the CLI`, () => 
     for (const repository of Object.values(REPOSITORIES)) {
       expect(await world.registryTags(repository)).toEqual([]);
     }
-    // Verify is push's preflight: it fails before any task of the plan starts, builds included.
+    // Verify is deploy's preflight: it fails before any task of the plan starts, builds included.
     const started = run.events.filter((e) => e.type === 'start').map((e) => e.key);
     expect(started).toEqual([]);
   }, 600_000);

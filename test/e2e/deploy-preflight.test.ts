@@ -43,6 +43,11 @@ function awsEnv(credentials: Record<string, string>): Record<string, string> {
     AWS_ENDPOINT_URL_ECS: emu.endpoint,
     AWS_ENDPOINT_URL_ECR: emu.endpoint,
     AWS_ENDPOINT_URL_STS: emu.endpoint,
+    AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: emu.endpoint,
+    AWS_ENDPOINT_URL_SSM: emu.endpoint,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: emu.endpoint,
+    AWS_ENDPOINT_URL_IAM: emu.endpoint,
+    AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2: emu.endpoint,
     AWS_REGION: ACCOUNT.region,
     ...credentials,
   };
@@ -83,6 +88,25 @@ describe('deploy-family tasks check the account before building', () => {
     expect(ended(run, 'vendor:install') ?? ended(run, 'base:rebuild')).toMatchObject({
       status: 'skipped',
     });
+  });
+
+  it('staging:create with nothing set up stops in verify, saying nothing was created', async () => {
+    const before = emu.calls.length;
+    const run = await clone.task(
+      ['staging:create'],
+      awsEnv({ AWS_ACCESS_KEY_ID: 'AKIDSTAGING', AWS_SECRET_ACCESS_KEY: 'staging-secret' }),
+    );
+    expect(run.exitCode, run.text).toBe(1);
+    expect(started(run)).toEqual([]);
+    // The command the user ran is the one that stopped, and says what did not happen.
+    expect(ended(run, 'staging:create')).toMatchObject({ status: 'failed' });
+    expect(run.text).toContain(
+      'staging: 7 problems found; `npx task staging:create` stopped before building or pushing anything: nothing was created.',
+    );
+    expect(run.text).not.toContain('nothing was deployed');
+    expect(emu.calls.slice(before).filter((call) => !/^(Describe|Get|List)/.test(call))).toEqual(
+      [],
+    );
   });
 
   it('a dry run asks AWS nothing', async () => {

@@ -1,0 +1,25 @@
+import { test } from 'vitest';
+import { create } from '../../src/aws/create.js';
+import { describeAwsFailure } from '../../src/aws/errors.js';
+import { describeVerify, verify } from '../../src/aws/verify.js';
+import { putRole } from '../support/aws-emulator/iam.js';
+import { putSecret } from '../support/aws-emulator/secrets-manager.js';
+import { declared, failure, startHarness, value } from './harness.js';
+import { roleName, seedPrerequisites } from '../support/deploy-prerequisites.js';
+test('x', async () => {
+  const h = await startHarness();
+  seedPrerequisites(h.emu, h.env);
+  value(await create({ ...h.ctx(), taskDefinitions: await h.render({ phpFpm: 'v1', nginx: 'v1' }) }));
+  const svc = (k: string) => declared(h, k);
+  const { env, emu } = h;
+  console.log(describeVerify(value(await verify(h.ctx()))));
+  emu.iam.roles.delete(roleName(env.ecs.executionRoleArn));
+  putRole(emu.iam, roleName(env.ecs.taskRoleArn), ['ec2.amazonaws.com']);
+  emu.ssm.parameters.clear();
+  putSecret(emu.secrets, 'example/staging/db', { suffix: 'Xy12Ab', deletedAt: Date.UTC(2025, 0, 3) });
+  emu.logs.groups.get(env.logs.group)!.retentionInDays = undefined;
+  emu.elbv2.targetGroups.delete(svc('nginx').loadBalancer?.targetGroupArn ?? '');
+  emu.elbv2.targetGroups.get(svc('phpFpm').loadBalancer?.targetGroupArn ?? '')!.targetType = 'instance';
+  console.log(describeAwsFailure(failure(await verify(h.ctx()))));
+  await h.stop();
+});
