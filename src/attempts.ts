@@ -10,6 +10,7 @@
  */
 import type { DepResult, FingerprintDetail } from './fingerprint.js';
 import type { PlanNode } from './graph.js';
+import type { PreflightFailure } from './preflight.js';
 import type { TaskStatus } from './report/events.js';
 
 /** What a node came to in a run. */
@@ -36,6 +37,8 @@ export interface Attempt {
   started: boolean;
   /** The live attempt it replaces: this one runs only once that one has exited. */
   readonly replaces: Promise<NodeResult> | undefined;
+  /** A rerun's preflight checks (preflight.ts): this one runs only once they have passed. */
+  readonly preflight: Promise<PreflightFailure | undefined> | undefined;
 }
 
 export class Attempts {
@@ -53,8 +56,9 @@ export class Attempts {
     node: PlanNode,
     execute: (attempt: Attempt) => Promise<NodeResult>,
     replaces?: Promise<NodeResult>,
+    preflight?: Promise<PreflightFailure | undefined>,
   ): Promise<NodeResult> {
-    const attempt: Attempt = { node, superseded: false, started: false, replaces };
+    const attempt: Attempt = { node, superseded: false, started: false, replaces, preflight };
     this.current.set(node.key, attempt);
     const result = execute(attempt);
     this.results.set(node.key, result);
@@ -99,6 +103,13 @@ export class Attempts {
     if (attempt.superseded) return;
     this.settled.set(attempt.node.key, result);
     this.hashed.delete(attempt.node.key);
+  }
+
+  /** How many nodes ended with each status, once every one has. */
+  async counts(): Promise<Record<TaskStatus, number>> {
+    const counts = { ran: 0, 'up-to-date': 0, failed: 0, skipped: 0, cancelled: 0, 'would-run': 0 };
+    for (const result of await Promise.all(this.results.values())) counts[result.status]++;
+    return counts;
   }
 
   /** The results of `nodes` when every one has settled already, else undefined (await them). */

@@ -13,6 +13,7 @@ import { basename, dirname, join } from 'node:path';
 import type { Failure } from './failure.js';
 import type { FileDigest, MaybePromise } from './file-hasher.js';
 import { isPromise } from './file-hasher.js';
+import type { RunEvent } from './report/events.js';
 import { suggest } from './suggestion.js';
 
 export interface Unmatched {
@@ -123,7 +124,7 @@ function isFolder(root: string, path: string): boolean {
 export class EmptyInputWarnings {
   private readonly warned = new Set<string>();
 
-  constructor(private readonly warn: (message: string) => void) {}
+  constructor(private readonly emit: (event: RunEvent) => void) {}
 
   /** Warns of `empty`; a promise when the patterns are known only later (see Unmatched). */
   check(task: string, empty: MaybePromise<readonly string[]>): Promise<void> | undefined {
@@ -133,7 +134,7 @@ export class EmptyInputWarnings {
         const key = `${task}\0${pattern}`;
         if (this.warned.has(key)) continue;
         this.warned.add(key);
-        this.warn(`task ${task}: input ${pattern} matches no file`);
+        this.emit({ type: 'warning', message: `task ${task}: input ${pattern} matches no file` });
       }
     };
     if (!isPromise(empty)) {

@@ -53,6 +53,14 @@ export function digestAll(outputs: readonly Output[]): MaybePromise<(string | un
     : (digests as (string | undefined)[]);
 }
 
+/** What a run made: each output's digest by id; throws output-missing for one it did not make. */
+export async function madeOutputs(outputs: readonly Output[]): Promise<Record<string, string>> {
+  const values = await digestAll(outputs);
+  const missing = outputs.find((_, i) => values[i] === undefined);
+  if (missing) throw new TaskError({ reason: 'output-missing', output: missing.id });
+  return Object.fromEntries(outputs.map((o, i) => [o.id, values[i] as string]));
+}
+
 /** A node's outputs as Output objects: paths become file outputs, a function is called first. */
 export function outputsOf(node: PlanNode, info: OutputInfo, hasher: FileHasher): Output[] {
   const { outputs } = node.task;

@@ -31,10 +31,9 @@ import type { Attempt, NodeResult } from './attempts.js';
 import { startPersistent } from './background.js';
 import type { Background } from './background.js';
 import { now } from './clock.js';
-import type { TaskContext } from './dsl.js';
 import type { FileHasher, MaybePromise } from './file-hasher.js';
 import { isPromise } from './file-hasher.js';
-import { failureFrom, TaskError } from './failure.js';
+import { failureFrom } from './failure.js';
 import type { Failure } from './failure.js';
 import type { DepResult, FingerprintDetail } from './fingerprint.js';
 import { fingerprintNode } from './fingerprint.js';
@@ -42,10 +41,11 @@ import type { PlanNode, Planner } from './graph.js';
 import { closure } from './graph.js';
 import { invoke, planEntry } from './invoke.js';
 import type { InvokeHost } from './invoke.js';
-import { digestAll, outputsOf, portableDigests } from './output.js';
+import { digestAll, madeOutputs, outputsOf, portableDigests } from './output.js';
 import type { Output } from './output.js';
 import { DryRun } from './dry-run.js';
 import { runPreflights } from './preflight.js';
+import type { PreflightFailure } from './preflight.js';
 import { Semaphore } from './semaphore.js';
 import { locateFailure } from './source-location.js';
 import { EmptyInputWarnings, missingInput, unmatchedInputs } from './input-check.js';
@@ -54,7 +54,6 @@ import { NOT_STARTED, Stopping } from './stopping.js';
 import { envValueDigest } from './env-key.js';
 import { taskContext } from './task-context.js';
 import { openLog } from './task-log.js';
-import type { TaskLog } from './task-log.js';
 import { decide, verdictOf } from './up-to-date.js';
 import type { Verdict } from './up-to-date.js';
 import type { RunEvent, RunSummary, TaskStatus } from './report/events.js';
@@ -119,9 +118,7 @@ export class Scheduler {
     this.stop = new Stopping({ root, keepGoing, signal });
     this.envDigest = envValueDigest(options.state.dir);
     this.dryRun = options.dryRun ? new DryRun() : undefined;
-    this.emptyInputs = new EmptyInputWarnings((message) =>
-      options.emit({ type: 'warning', message }),
-    );
+    this.emptyInputs = new EmptyInputWarnings(options.emit);
   }
 
   /** Runs the nodes and everything they depend on; resolves when all have settled. */
@@ -129,13 +126,7 @@ export class Scheduler {
     const started = now();
     const all = closure(nodes);
     this.options.emit({ type: 'plan', tasks: all.map(planEntry) });
-    if (!this.options.dryRun) {
-      this.stop.preflightFailure = await runPreflights(all, {
-        root: this.options.root,
-        signal: this.options.signal,
-        log: (key, line) => this.options.emit({ type: 'output', key, stream: 'log', line }),
-      });
-    }
+    this.stop.preflightFailure = await this.preflight(all);
     // After a failed preflight every node settles at once, each saying why it did not start.
     for (const node of this.stop.preflightFailure ? all : nodes) this.targets.add(node);
     // rerun() may replace a target's promise (or add targets) while this waits: wait again.
@@ -148,11 +139,8 @@ export class Scheduler {
     this.finished = true;
     await Promise.all(this.writes);
     if (!this.options.dryRun) await this.options.state.compact();
-    const settled = await Promise.all(this.attempts.results.values());
-    const counts = { ran: 0, 'up-to-date': 0, failed: 0, skipped: 0, cancelled: 0, 'would-run': 0 };
-    for (const result of settled) counts[result.status]++;
     const summary: RunSummary = {
-      counts,
+      counts: await this.attempts.counts(),
       durationMs: now() - started,
       failures: this.stop.failures,
       interrupted: this.options.signal.aborted,
@@ -180,11 +168,22 @@ export class Scheduler {
     this.stop.forgive(replaced);
     const added = nodes.filter((node) => !replaced.has(node.key) && !this.has(node.key));
     if (added.length > 0) this.options.emit({ type: 'plan', tasks: added.map(planEntry) });
+    // What starts again checks its preflight first, as a run's tasks do.
+    const checked = this.preflight(nodes);
     for (const node of nodes) {
       this.targets.add(node);
-      if (!this.has(node.key)) void this.attempts.begin(node, this.execute, exiting.get(node.key));
+      if (this.has(node.key)) continue;
+      void this.attempts.begin(node, this.execute, exiting.get(node.key), checked);
     }
     return true;
+  }
+
+  /** The preflight checks of `nodes` (preflight.ts): the first failure, if any. None in a dry run. */
+  private preflight(nodes: readonly PlanNode[]): Promise<PreflightFailure | undefined> | undefined {
+    if (this.options.dryRun || !nodes.some((node) => node.task.preflight)) return undefined;
+    const { root, signal, emit } = this.options;
+    const log = (key: string, line: string) => emit({ type: 'output', key, stream: 'log', line });
+    return runPreflights(nodes, { root, signal, log });
   }
 
   /**
@@ -215,8 +214,11 @@ export class Scheduler {
     const { emit, signal, root } = this.options;
     // A rerun waits for the attempt it replaces to be gone: never two copies of a task at once.
     if (attempt.replaces) await attempt.replaces;
-    const { preflightFailure } = this.stop;
-    if (preflightFailure) {
+    // (Awaited only for a rerun that has checks: a no-op run decides every node without a pause.)
+    const preflightFailure =
+      this.stop.preflightFailure ?? (attempt.preflight && (await attempt.preflight));
+    // A superseded attempt's failure is not the node's: its replacement checks again.
+    if (preflightFailure && !attempt.superseded) {
       const outcome = this.stop.notPreflighted(node.key, preflightFailure);
       return this.finish(attempt, outcome.status, 0, outcome.reason, outcome.failure);
     }
@@ -286,9 +288,8 @@ export class Scheduler {
     this.attempts.live.set(node.key, controller);
     attempt.started = true;
     emit({ type: 'start', key: node.key });
-    const log = openLog(this.options.state.logPath(node.key));
+    const { log, context, close } = this.open(node, fingerprint, controller.signal);
     try {
-      const context = this.context(node, fingerprint, log, controller.signal);
       // An error escaping the task (escaped()) fails it even if run() never settles.
       const escaped = this.stop.escapeRoute(node.key);
       await Promise.race([withinTask(node.key, () => node.task.run?.(context)), escaped]);
@@ -297,10 +298,7 @@ export class Scheduler {
         const why = this.stop.cancelReason();
         return this.finish(attempt, 'cancelled', now() - started, why, undefined);
       }
-      const values = await digestAll(outputs);
-      const missing = outputs.find((_, i) => values[i] === undefined);
-      if (missing) throw new TaskError({ reason: 'output-missing', output: missing.id });
-      const digests = Object.fromEntries(outputs.map((o, i) => [o.id, values[i] as string]));
+      const digests = await madeOutputs(outputs);
       const { task } = node;
       if (!task.readOnly && (task.inputs.length > 0 || outputs.length > 0)) {
         this.record({ key: node.key, task: task.name, fingerprint, outputs: digests }, detail);
@@ -322,7 +320,7 @@ export class Scheduler {
       unlink();
       this.stop.closeEscapeRoute(node.key);
       this.attempts.live.delete(node.key);
-      this.writes.push(log.close().catch(() => {}));
+      close();
       this.slots.release();
     }
   };
@@ -351,11 +349,11 @@ export class Scheduler {
       // As run(): an error escaping its code is blamed on it (escaped-error.ts).
       run: (own) =>
         withinTask(node.key, async () => {
-          const log = openLog(this.options.state.logPath(node.key));
+          const { context, close } = this.open(node, fingerprint, own);
           try {
-            await node.task.run?.(this.context(node, fingerprint, log, own));
+            await node.task.run?.(context);
           } finally {
-            this.writes.push(log.close().catch(() => {}));
+            close();
           }
         }),
     });
@@ -436,14 +434,11 @@ export class Scheduler {
     return this.finish(attempt, 'would-run', 0, reason, undefined, result, predicted && outputs);
   }
 
-  private context(
-    node: PlanNode,
-    fingerprint: string,
-    log: TaskLog,
-    signal: AbortSignal,
-  ): TaskContext {
+  /** The task's log (closed by `close`, off the event loop) and the context its run() gets. */
+  private open(node: PlanNode, fingerprint: string, signal: AbortSignal) {
     const { root, emit } = this.options;
-    return taskContext({
+    const log = openLog(this.options.state.logPath(node.key));
+    const context = taskContext({
       node,
       fingerprint,
       root,
@@ -456,6 +451,7 @@ export class Scheduler {
       invoke: (name, args) => invoke(this.invokeHost, node, name, args),
       resultOf: (dep) => this.settled.get(dep.key),
     });
+    return { log, context, close: () => this.writes.push(log.close().catch(() => {})) };
   }
 
   private skip(attempt: Attempt, reason: string): NodeResult {
@@ -468,11 +464,7 @@ export class Scheduler {
     durationMs: number,
     reason: string | undefined,
     failure: Failure | undefined,
-    result: Pick<NodeResult, 'fingerprint' | 'outputs' | 'detail'> = {
-      fingerprint: undefined,
-      outputs: {},
-      detail: undefined,
-    },
+    result: Pick<NodeResult, 'fingerprint' | 'outputs' | 'detail'> = UNDECIDED,
     /** The node's outputs, for a success: what its dependents hash is derived from them. */
     outputs?: readonly Output[],
   ): NodeResult {
@@ -497,6 +489,9 @@ export class Scheduler {
     return result;
   }
 }
+
+/** The result of a node that never got as far as a verdict (skipped, cancelled, failed early). */
+const UNDECIDED = { fingerprint: undefined, outputs: {}, detail: undefined } as const;
 
 function isBlocking(status: TaskStatus | undefined): boolean {
   return status === 'failed' || status === 'skipped' || status === 'cancelled';

@@ -5,7 +5,8 @@
  *   going ──a task fails (its run, a check before it: failEarly), unless -k──> stopping
  *     │   ──an error escapes a task (escaped): that task fails, the others are cancelled──┘
  *     │   ──Ctrl-C (the run's signal)──> stopping: running tasks are cancelled ("interrupted")
- *     └── a preflight check fails ──> that task fails, no other starts (notPreflighted)
+ *     └── a preflight check fails ──> that task fails, no other of its run (or of watch mode's
+ *                                     rerun) starts (notPreflighted), and without -k stopping
  *
  *   stopping ──watch mode reruns every failure the run had (forgive)──> going
  *
@@ -109,6 +110,8 @@ export class Stopping {
       };
     }
     const failure = locateFailure(preflight.failure, this.options.root);
+    // In watch mode a rerun's check may fail while other tasks run: it stops the run as any failure.
+    if (!this.options.keepGoing) this.stopping = true;
     this.failures.push({ key, failure, lastLines: this.tails.get(key) ?? [] });
     return { status: 'failed', reason: 'its preflight check failed', failure };
   }

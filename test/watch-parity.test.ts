@@ -1,10 +1,11 @@
 /**
  * A run in watch mode behaves as a normal run does: an error that escapes a task fails that task
  * (located), cancels its siblings and leaves no process behind while the watcher keeps watching;
- * -q prints only the tasks' own output.
+ * -q prints only the tasks' own output; a task that starts again mid-run checks its preflight.
  */
+import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Project } from './support/project.js';
+import { Project, RECORD } from './support/project.js';
 import { isAlive, waitFor } from './support/wait.js';
 import { IDLE, TIMEOUT, Watching } from './support/watching.js';
 
@@ -128,5 +129,42 @@ task('both', { deps: ['config', 'broken'] });
     expect(w.stdout).toBe('v1\nv2\n');
     const failure = 'task: ✖ broken: Taskfile.ts:4:57: no config\n';
     expect(w.stderr).toBe(failure + failure);
+  });
+});
+
+describe('watch mode, a task that starts again during a run', { timeout: 120_000 }, () => {
+  it('runs its preflight check first, as a run does, and does not run when it fails', async () => {
+    project = new Project({
+      'record.ts': RECORD,
+      'deploy.txt': 'v1',
+      'Taskfile.ts': `import { readFileSync } from 'node:fs';
+import { task, TaskError } from 'taskgraph';
+import { record } from './record.ts';
+const target = () => readFileSync('deploy.txt', 'utf8');
+// Keeps the first run going, so that the edits below are acted on within it.
+task('slow', { run: (ctx) => ctx.exec('sh', ['-c', 'echo $$ > slow.pid; exec sleep 300']).then(() => {}) });
+task('deploy', {
+  inputs: ['deploy.txt'],
+  preflight: () => {
+    record('check ' + target());
+    if (target() === 'bad') throw new TaskError({ reason: 'reported', message: 'no credentials for bad' });
+  },
+  run: () => record('deploy ' + target()),
+});
+task('both', { deps: ['slow', 'deploy'] });
+`,
+    });
+    const made = project;
+    watching = new Watching(project, ['both']);
+    await waitFor(() => existsSync(made.path('slow.pid')) && made.runs().includes('deploy v1'));
+    project.write('deploy.txt', 'v2');
+    await watching.until(/^deploy\.txt changed -> deploy, both$/);
+    await waitFor(() => made.runs().includes('deploy v2'), TIMEOUT);
+    project.write('deploy.txt', 'bad');
+    await watching.until(/^\[deploy\] FAILED: no credentials for bad$/);
+    expect(project.runs()).toEqual(['check v1', 'deploy v1', 'check v2', 'deploy v2', 'check bad']);
+    // Still the first run, and slow still runs: no run has ended.
+    expect(watching.count(IDLE)).toBe(0);
+    expect(await watching.interrupt()).toBe(130);
   });
 });
