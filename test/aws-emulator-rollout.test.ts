@@ -135,7 +135,9 @@ describe('circuit breaker', () => {
     });
     expect(states).toEqual([
       'PRIMARY:web:2:IN_PROGRESS ACTIVE:web:1:COMPLETED',
-      'PRIMARY:web:1:IN_PROGRESS ACTIVE:web:2:FAILED ACTIVE:web:1:COMPLETED',
+      // "When the rollback starts, the deployment changes from a COMPLETED to IN_PROGRESS"
+      // (deployment-circuit-breaker.html): the one returned to, still serving.
+      'PRIMARY:web:1:IN_PROGRESS ACTIVE:web:2:FAILED ACTIVE:web:1:IN_PROGRESS',
       'PRIMARY:web:1:COMPLETED',
     ]);
     expect(end.deployments[0]?.failedTasks).toBe(0);
@@ -151,9 +153,10 @@ describe('circuit breaker', () => {
     const updating = deploy(stable(2), { taskDefinition: v2, settings: {}, now: 100 * second });
     const end = tickService(updating, 100 * second, 3700 * second, everythingFails);
     expect(end.events.filter((e) => e.message.includes('rolling back to'))).toHaveLength(1);
+    // The deployment returned to stays IN_PROGRESS: nothing will complete it.
     expect(end.deployments.map((d) => [d.status, d.taskDefinition, d.rolloutState])).toEqual([
       ['PRIMARY', v1, 'FAILED'],
-      ['ACTIVE', v1, 'COMPLETED'],
+      ['ACTIVE', v1, 'IN_PROGRESS'],
     ]);
     // Stalled: nothing new is launched, and the old tasks keep serving.
     expect(end.tasks.filter((t) => t.phase !== 'STOPPED').map((t) => t.taskDefinitionArn)).toEqual([

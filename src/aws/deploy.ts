@@ -14,6 +14,7 @@ import { serviceSettings, type EcsEnvironment, type ServiceKey } from '../enviro
 import type { AwsContext } from './clients.js';
 import { AwsFailure, runCommand, type Result } from './errors.js';
 import { markCompleted } from './completed-mark.js';
+import { guardRefusal } from './deploy-guard.js';
 import { withDeployLock } from './deploy-lock.js';
 import { imagesOf, markDeployed } from './ecr-lifecycle.js';
 import { runMigration } from './migration.js';
@@ -21,7 +22,6 @@ import { restoreServices } from './restore.js';
 import type { ServiceSnapshot } from './rollout.js';
 import {
   deploymentConfiguration,
-  foreignDeployment,
   requireServices,
   rollOutStages,
   updateService,
@@ -168,16 +168,8 @@ async function deployLocked(options: DeployOptions): Promise<DeployReport> {
   const snapshots = await requireServices(ctx, keys);
   if (options.force !== true) {
     for (const [key, snapshot] of snapshots) {
-      const running = foreignDeployment(snapshot);
-      if (running !== undefined) {
-        throw new AwsFailure({
-          reason: 'deploy-in-progress',
-          environment: env.name,
-          service: serviceSettings(env, key).name,
-          deploymentId: running.id,
-          taskDefinition: running.taskDefinition,
-        });
-      }
+      const refusal = guardRefusal(env.name, serviceSettings(env, key).name, snapshot);
+      if (refusal !== undefined) throw new AwsFailure(refusal);
     }
   }
   const running = new Map([...snapshots].map(([key, s]) => [key, s.taskDefinition]));

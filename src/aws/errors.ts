@@ -318,6 +318,7 @@ export function describeAwsFailure(failure: AwsFailureData, context: DescribeCon
     case 'image-tag-conflict':
       return describeEcrFailure(failure);
     case 'deploy-in-progress':
+    case 'rollback-stalled':
     case 'deploy-locked':
     case 'no-previous-revision':
     case 'revision-not-found':

@@ -28,6 +28,7 @@ import {
   type ServiceSnapshot,
   type Verdict,
 } from './rollout.js';
+import { deploymentViews } from './deploy-guard.js';
 import { rolloutTimeoutMs, updateService, type StartedRollout } from './services.js';
 
 /**
@@ -195,14 +196,7 @@ function waited(
       by: wait.how === 'ecs-rolled-back' ? 'ecs' : 'us',
       taskDefinition: previous,
       why: verdict.reason,
-      deployments: (snapshot?.deployments ?? []).map((d) => ({
-        id: d.id,
-        status: d.status,
-        taskDefinition: d.taskDefinition,
-        rolloutState: d.rolloutState,
-        desiredCount: d.desiredCount,
-        runningCount: d.runningCount,
-      })),
+      deployments: deploymentViews(snapshot),
     };
   }
   return { how: 'restore-failed', taskDefinition: previous, why: verdict.reason };

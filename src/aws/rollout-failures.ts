@@ -84,6 +84,16 @@ export type RolloutFailure =
       readonly taskDefinition: string;
     }
   | {
+      /**
+       * ECS's circuit-breaker rollback failed too: it starts no more tasks, and the deployment it
+       * was returning to stays IN_PROGRESS until someone deploys (deploy-guard.ts).
+       */
+      readonly reason: 'rollback-stalled';
+      readonly environment: string;
+      readonly service: string;
+      readonly deployments: readonly DeploymentView[];
+    }
+  | {
       /** Another run holds the environment's deploy lock (deploy-lock.ts). */
       readonly reason: 'deploy-locked';
       readonly environment: string;
@@ -177,14 +187,24 @@ function describeReturnFailed(
     restored.by === 'ecs'
       ? `ECS's rollback failed too (${clause(restored.why)}), and ECS does not roll a rollback back: it starts no more tasks, the rollback is stalled`
       : `updating it back failed too (${clause(restored.why)})`;
+  // A deployment left IN_PROGRESS (the one ECS's rollback returns to, stalled or still trying)
+  // makes a plain deploy refuse (deploy-guard.ts): the way out is a forced one.
+  const blocked = restored.deployments.some((d) => d.rolloutState === 'IN_PROGRESS');
+  const deployAgain = blocked
+    ? `deploy over it with ${taskCommand(environment, 'deploy -- --force')} (while a deployment stays IN_PROGRESS a plain deploy refuses)`
+    : `deploy again with ${taskCommand(environment, 'deploy')}`;
   return [
     `${service}: could NOT return to ${target}: ${what}. Its deployments, as DescribeServices lists them:`,
-    ...restored.deployments.map(
-      (d) =>
-        `    ${d.status} ${d.id} ${shortArn(d.taskDefinition)} ${d.rolloutState ?? '-'}: ${d.runningCount} of ${d.desiredCount} tasks running`,
-    ),
-    `    New tasks of ${target} fail now as well, so rolling back to it would fail the same way. Find the cause in the failed tasks' logs (${taskCommand(environment, 'logs')}), fix it, then deploy again with ${taskCommand(environment, 'deploy')}; ${taskCommand(environment, 'status')} shows the service meanwhile.`,
+    ...deploymentLines(restored.deployments),
+    `    New tasks of ${target} fail now as well, so rolling back to it would fail the same way. Find the cause in the failed tasks' logs (${taskCommand(environment, 'logs')}), fix it, then ${deployAgain}; ${taskCommand(environment, 'status')} shows the service meanwhile.`,
   ].join('\n');
+}
+
+function deploymentLines(deployments: readonly DeploymentView[]): string[] {
+  return deployments.map(
+    (d) =>
+      `    ${d.status} ${d.id} ${shortArn(d.taskDefinition)} ${d.rolloutState ?? '-'}: ${d.runningCount} of ${d.desiredCount} tasks running`,
+  );
 }
 
 /** Every service's final state, under one heading. */
@@ -224,6 +244,12 @@ export function describeRolloutFailure(failure: RolloutFailure): string {
   switch (failure.reason) {
     case 'deploy-in-progress':
       return `Another deployment is in progress on ${failure.service} (${failure.deploymentId}, ${shortArn(failure.taskDefinition)}): wait for it (${taskCommand(failure.environment, 'status')}) or deploy anyway with ${taskCommand(failure.environment, 'deploy -- --force')}.`;
+    case 'rollback-stalled':
+      return [
+        `${failure.service} is in a stalled ECS rollback: a deployment failed, ECS's circuit-breaker rollback to the last completed one failed too, and ECS starts no more tasks, so the deployment it returns to stays IN_PROGRESS until someone deploys over it (no one else is deploying; waiting will not end it). Nothing was changed. Its deployments, as DescribeServices lists them:`,
+        ...deploymentLines(failure.deployments),
+        `Find the cause in the failed tasks' logs (${taskCommand(failure.environment, 'logs')}), fix it, then deploy over the stalled rollback with ${taskCommand(failure.environment, 'deploy -- --force')}.`,
+      ].join('\n');
     case 'deploy-locked':
       return `Another deploy of ${failure.environment} is running: started by ${failure.holder} at ${failure.since} (run ${failure.runId}, lock on cluster ${failure.cluster}). Nothing was changed. Wait for it to finish (${taskCommand(failure.environment, 'status')}) and deploy again; a lock left by a run that died expires at ${failure.expires}.`;
     case 'no-previous-revision':

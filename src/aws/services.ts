@@ -18,6 +18,7 @@ import { AwsFailure, awsCall, type AwsFailureData } from './errors.js';
 import { stoppedTaskLines } from './logs.js';
 import { restoreServices } from './restore.js';
 import { clause } from './sentence.js';
+import { guardRefusal } from './deploy-guard.js';
 import type { Operation, RolloutFailureDetail, StoppedTask } from './rollout-failures.js';
 import type { settingsUpdate } from './service-settings.js';
 import {
@@ -129,11 +130,6 @@ export async function requireServices(
     if (snapshot !== undefined) snapshots.set(key, snapshot);
   }
   return snapshots;
-}
-
-/** Pure: a deployment in progress that this run did not start, if any. */
-export function foreignDeployment(snapshot: ServiceSnapshot) {
-  return snapshot.deployments.find((d) => d.rolloutState === 'IN_PROGRESS');
 }
 
 /** UpdateService to `taskDefinition` (and/or `desiredCount`); returns the deployment it made. */
@@ -264,18 +260,19 @@ async function recheck(
   );
   for (const change of stage) {
     const snapshot = now.get(change.service);
-    const running = snapshot === undefined ? undefined : foreignDeployment(snapshot);
-    const moved = snapshot !== undefined && snapshot.taskDefinition !== change.previous;
-    if (running !== undefined || moved) {
-      const primary = snapshot?.deployments.find((d) => d.status === 'PRIMARY');
+    if (snapshot === undefined) continue;
+    const refusal = guardRefusal(ctx.env.name, change.service, snapshot);
+    if (refusal !== undefined) return { service: change.service, failure: refusal };
+    if (snapshot.taskDefinition !== change.previous) {
+      const primary = snapshot.deployments.find((d) => d.status === 'PRIMARY');
       return {
         service: change.service,
         failure: {
           reason: 'deploy-in-progress',
           environment: ctx.env.name,
           service: change.service,
-          deploymentId: (running ?? primary)?.id ?? '-',
-          taskDefinition: (running ?? primary)?.taskDefinition ?? snapshot?.taskDefinition ?? '',
+          deploymentId: primary?.id ?? '-',
+          taskDefinition: primary?.taskDefinition ?? snapshot.taskDefinition,
         },
       };
     }

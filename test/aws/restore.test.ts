@@ -8,7 +8,7 @@ import { beforeEach, expect, test } from 'vitest';
 import { deploy } from '../../src/aws/deploy.js';
 import { describeAwsFailure } from '../../src/aws/errors.js';
 import { serviceSettings } from '../../src/environment.js';
-import { callCount, createV1, failure, startHarness, type Harness } from './harness.js';
+import { callCount, createV1, failure, startHarness, value, type Harness } from './harness.js';
 
 let h: Harness;
 
@@ -125,21 +125,27 @@ const listedDeployments = (text: string) =>
     .filter((line) => /^ {4}(PRIMARY|ACTIVE) ecs-svc\//.test(line))
     .map((line) => line.replace(/ecs-svc\/\d+/, 'ID'));
 
-test("ECS's own rollback failing too is reported as stalled, with the deployments that serve and a next step that works", async () => {
+/**
+ * Deploys v2, whose php-fpm tasks fail after the migration, and so do new tasks of its old
+ * revision (a migration the old code cannot read): ECS's rollback stalls. Returns the failure.
+ */
+async function stallPhpFpmRollback() {
   const ctx = h.ctx({
     log: (line) => {
       h.lines.push(line);
-      // After the migration, php-fpm's new tasks fail, and so do new tasks of its old revision
-      // (a migration the old code cannot read): ECS's rollback stalls.
       if (line.startsWith('migration:') && line.endsWith('exited 0')) {
         const family = serviceSettings(h.env, 'phpFpm').family;
         h.emu.faults.failHealthCheck({ family });
       }
     },
   });
-  const result = failure(
+  return failure(
     await deploy({ ...ctx, taskDefinitions: await h.render({ phpFpm: 'v2', nginx: 'v2' }) }),
   );
+}
+
+test("ECS's own rollback failing too is reported as stalled, with the deployments that serve and a next step that works", async () => {
+  const result = await stallPhpFpmRollback();
   expect(result).toMatchObject({
     reason: 'rollout-failed',
     failures: [{ service: 'example-staging-php-fpm', cause: 'circuit-breaker' }],
@@ -148,10 +154,11 @@ test("ECS's own rollback failing too is reported as stalled, with the deployment
       { service: 'example-staging-nginx', restored: { how: 'unchanged' } },
     ],
   });
-  // ECS's rollback, stalled (nothing COMPLETED to return to), and the old tasks still serving.
+  // ECS's rollback, stalled (nothing COMPLETED to return to), and the old tasks still serving;
+  // the deployment returned to turned from COMPLETED to IN_PROGRESS when the rollback started.
   expect(phpFpmDeployments()).toEqual([
     ['PRIMARY', '1', 'FAILED', 0],
-    ['ACTIVE', '1', 'COMPLETED', 1],
+    ['ACTIVE', '1', 'IN_PROGRESS', 1],
   ]);
   const text = describeAwsFailure(result);
   expect(text).toContain(
@@ -160,13 +167,51 @@ test("ECS's own rollback failing too is reported as stalled, with the deployment
   // The report lists what DescribeServices lists: the stalled rollback and the serving old tasks.
   expect(listedDeployments(text)).toEqual([
     '    PRIMARY ID example-staging-php-fpm:1 FAILED: 0 of 1 tasks running',
-    '    ACTIVE ID example-staging-php-fpm:1 COMPLETED: 1 of 1 tasks running',
+    '    ACTIVE ID example-staging-php-fpm:1 IN_PROGRESS: 1 of 1 tasks running',
   ]);
-  // Not "it may still run the new revision", and not a rollback to the revision that fails too.
+  // Not "it may still run the new revision", and not a rollback to the revision that fails too;
+  // a plain deploy would refuse (the IN_PROGRESS deployment), so the next step forces it.
   expect(text).not.toContain('may still run the new revision');
   expect(text).not.toContain('rollback[php-fpm,1]');
   expect(text).toContain('rolling back to it would fail the same way');
-  expect(text).toContain('then deploy again with `npx task staging:deploy`');
+  expect(text).toContain('then deploy over it with `npx task staging:deploy -- --force`');
+});
+
+test('a later deploy meeting the stalled rollback refuses, saying so, and a forced one gets the service going', async () => {
+  await stallPhpFpmRollback();
+  // Hours later the rollback is still stalled: nothing is ever COMPLETED again on its own.
+  h.emuClock.advance(3600);
+  h.emu.faults.clear();
+  h.forget();
+  const taskDefinitions = await h.render({ phpFpm: 'v3', nginx: 'v2' });
+  const refused = failure(await deploy({ ...h.ctx(), taskDefinitions }));
+  expect(refused).toMatchObject({
+    reason: 'rollback-stalled',
+    service: 'example-staging-php-fpm',
+    deployments: [
+      { status: 'PRIMARY', rolloutState: 'FAILED' },
+      { status: 'ACTIVE', rolloutState: 'IN_PROGRESS' },
+    ],
+  });
+  const text = describeAwsFailure(refused);
+  expect(text).toContain('example-staging-php-fpm is in a stalled ECS rollback');
+  expect(text).toContain('no one else is deploying');
+  expect(text).not.toContain('Another deployment is in progress');
+  expect(listedDeployments(text)).toEqual([
+    '    PRIMARY ID example-staging-php-fpm:1 FAILED: 0 of 1 tasks running',
+    '    ACTIVE ID example-staging-php-fpm:1 IN_PROGRESS: 1 of 1 tasks running',
+  ]);
+  expect(text).toContain(
+    'deploy over the stalled rollback with `npx task staging:deploy -- --force`',
+  );
+  // Refused before anything was registered, migrated or updated.
+  expect(callCount(h.emu, 'RegisterTaskDefinition')).toBe(0);
+  expect(callCount(h.emu, 'RunTask')).toBe(0);
+  expect(callCount(h.emu, 'UpdateService')).toBe(0);
+  // The way out the message names: forced, the fixed revision rolls out and completes.
+  const forced = value(await deploy({ ...h.ctx(), taskDefinitions, force: true }));
+  expect(forced.outcome).toBe('deployed');
+  expect(phpFpmDeployments()).toEqual([['PRIMARY', '3', 'COMPLETED', 1]]);
 });
 
 test('an update back whose tasks fail too is reported with the deployments, not as a rollback to try', async () => {
@@ -203,8 +248,9 @@ test('an update back whose tasks fail too is reported with the deployments, not 
   expect(listedDeployments(text)).toEqual([
     '    PRIMARY ID example-staging-php-fpm:1 IN_PROGRESS: 0 of 1 tasks running',
     '    ACTIVE ID example-staging-php-fpm:1 FAILED: 0 of 0 tasks running',
-    '    ACTIVE ID example-staging-php-fpm:1 COMPLETED: 1 of 1 tasks running',
+    '    ACTIVE ID example-staging-php-fpm:1 IN_PROGRESS: 1 of 1 tasks running',
   ]);
   expect(text).not.toContain('rollback[php-fpm,1]');
+  expect(text).toContain('then deploy over it with `npx task staging:deploy -- --force`');
   expect(text).toContain('rolling back to it would fail the same way');
 });

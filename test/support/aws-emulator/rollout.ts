@@ -13,8 +13,10 @@
  *        └─ failedTasks ≥ threshold (circuit breaker on) ──> FAILED (no new tasks)
  *              └─ rollback on: a new PRIMARY IN_PROGRESS with the last COMPLETED task
  *                 definition; the FAILED one turns ACTIVE and stays in view until the
- *                 rollback completes, which drops it. Nothing is COMPLETED meanwhile, so a
- *                 rollback that fails too stalls (FAILED, no new tasks, old tasks serve)
+ *                 rollback completes, which drops it. The COMPLETED deployment returned to
+ *                 turns IN_PROGRESS. Nothing is COMPLETED meanwhile, so a rollback that fails
+ *                 too stalls (FAILED, no new tasks, old tasks serve, the returned-to deployment
+ *                 IN_PROGRESS for good)
  *
  *   Any other ACTIVE deployment leaves the list once its last task has stopped.
  *
@@ -300,10 +302,18 @@ function tripCircuitBreaker(s: SimService, failed: SimDeployment, now: number) {
   );
   const target = s.lastCompleted;
   if (!s.config.circuitBreaker.rollback || !target) return;
-  // "When the rollback starts, the deployment changes from a COMPLETED to IN_PROGRESS": until it
-  // completes nothing is COMPLETED, so a rollback that fails too stalls instead of rolling back
-  // again (deployment-circuit-breaker.html: no COMPLETED deployment, "the deployment is stalled").
+  // "When the rollback starts, the deployment changes from a COMPLETED to IN_PROGRESS": the
+  // deployment returned to (still listed while its tasks serve) shows IN_PROGRESS, and until the
+  // rollback completes nothing is COMPLETED, so a rollback that fails too stalls instead of rolling
+  // back again (deployment-circuit-breaker.html: no COMPLETED deployment, "the deployment is
+  // stalled"), and the returned-to deployment stays IN_PROGRESS for as long as it is listed.
   s.lastCompleted = undefined;
+  const returnedTo = s.deployments.find((d) => d.id === target.id);
+  if (returnedTo) {
+    returnedTo.rolloutState = 'IN_PROGRESS';
+    returnedTo.rolloutStateReason = `ECS deployment circuit breaker: rollback to deployment ${target.id} in progress.`;
+    returnedTo.updatedAt = now;
+  }
   addPrimary(s, target.taskDefinition, target.settings, now);
   const rollback = s.deployments[0];
   if (rollback) {
