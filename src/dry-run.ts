@@ -11,12 +11,28 @@ import type { PlanNode } from './graph.js';
 import { digestAll } from './output.js';
 import type { Output } from './output.js';
 import type { DepResult } from './fingerprint.js';
-import type { TaskRecord } from './state.js';
+import type { State, TaskRecord } from './state.js';
 import type { TaskStatus } from './report/events.js';
 
 /** One dry run's expectations, filled in as its nodes are decided (dependencies first). */
 export class DryRun {
   private readonly expected = new ExpectedFiles();
+  /** The plan's nodes that depend on each node, by key (see madeBefore). */
+  private readonly dependents = new Map<string, PlanNode[]>();
+
+  /** `state` gives the details the plan's tasks recorded; `nodes` is the whole plan. */
+  constructor(
+    private readonly state: Pick<State, 'readDetail'>,
+    nodes: readonly PlanNode[],
+  ) {
+    for (const node of nodes) {
+      for (const dep of node.deps) {
+        const list = this.dependents.get(dep.key) ?? [];
+        list.push(node);
+        this.dependents.set(dep.key, list);
+      }
+    }
+  }
 
   /** The input files as the run will hash them; undefined when that is known only then. */
   overlay(files: readonly FileDigest[], patterns: readonly string[]): FileDigest[] | undefined {
@@ -50,14 +66,37 @@ export class DryRun {
 
   /** A node that would run: what its run is expected to make, and its files expected from now. */
   async wouldRun(
+    key: string,
     record: Pick<TaskRecord, 'fingerprint' | 'outputs'> | undefined,
     fingerprint: string,
     outputs: readonly Output[],
   ): Promise<Record<string, string> | undefined> {
     const predicting = predictOutputs(record, fingerprint, outputs);
-    const predicted = isPromise(predicting) ? await predicting : predicting;
+    const predicted =
+      (isPromise(predicting) ? await predicting : predicting) ??
+      this.madeBefore(key, fingerprint, outputs);
     this.expected.add(outputs, predicted);
     return predicted;
+  }
+
+  /**
+   * What `key` made when it last had this very fingerprint, as a dependent of it recorded (an
+   * edit undone after `key` alone ran again): a task is taken as deterministic, so it makes the
+   * same again, and that dependent may then be up to date. Only outputs that every machine
+   * digests the same are recorded there; a machine-local one leaves the prediction unknown.
+   */
+  private madeBefore(
+    key: string,
+    fingerprint: string,
+    outputs: readonly Output[],
+  ): Record<string, string> | undefined {
+    if (outputs.some((output) => output.machineLocal)) return undefined;
+    for (const dependent of this.dependents.get(key) ?? []) {
+      const made = this.state.readDetail(dependent.key)?.made?.[key];
+      if (made?.fingerprint !== fingerprint) continue;
+      if (outputs.every((output) => made.outputs[output.id] !== undefined)) return made.outputs;
+    }
+    return undefined;
   }
 }
 
@@ -115,9 +154,9 @@ class ExpectedFiles {
  * content hashing assumes anyway): no outputs give none; the same fingerprint as recorded
  * remakes what it recorded (an output deleted or edited by hand comes back); with no record,
  * outputs all present now are made again as they are. A changed fingerprint gives undefined:
- * its dependents' fingerprints, which hold this one, change too, so they would run. (Only a
- * dependent that last ran against this very fingerprint, say after an edit was undone, may then
- * turn out up to date: the dry run errs toward running, as the engine does when unsure.)
+ * its dependents' fingerprints, which hold this one, change too, so they would run (except a
+ * dependent that last ran against this very fingerprint, say after an edit was undone: see
+ * DryRun.madeBefore).
  */
 export function predictOutputs(
   record: Pick<TaskRecord, 'fingerprint' | 'outputs'> | undefined,

@@ -39,6 +39,12 @@ export interface FingerprintParts {
 export interface FingerprintDetail {
   parts: FingerprintParts;
   files: Record<string, string>;
+  /**
+   * What each dependency gave when this was hashed (its fingerprint and the digests of what it
+   * made), by key: a dry run predicts that a dependency running again with a fingerprint it had
+   * then (an edit undone) makes the same again (dry-run.ts). Absent from older details.
+   */
+  made?: Record<string, DepResult>;
 }
 
 export interface DepResult {
@@ -106,6 +112,7 @@ export function fingerprintNode(
         deps: Object.fromEntries(depEntries),
       }),
       inputs,
+      deps,
     ),
   };
 }
@@ -118,6 +125,7 @@ class LazyDetail implements FingerprintDetail {
   constructor(
     private readonly makeParts: () => FingerprintParts,
     private readonly inputs: readonly FileDigest[],
+    private readonly deps: ReadonlyMap<string, DepResult>,
   ) {}
 
   get parts(): FingerprintParts {
@@ -132,8 +140,12 @@ class LazyDetail implements FingerprintDetail {
     return this.#files;
   }
 
+  get made(): Record<string, DepResult> {
+    return Object.fromEntries(this.deps);
+  }
+
   toJSON(): FingerprintDetail {
-    return { parts: this.parts, files: this.files };
+    return { parts: this.parts, files: this.files, made: this.made };
   }
 }
 

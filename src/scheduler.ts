@@ -93,7 +93,7 @@ export class Scheduler {
   /** Failures, and whether new tasks may still start (stopping.ts). */
   private readonly stop: Stopping;
   /** A dry run's expectations of what the tasks that would run will make (dry-run.ts). */
-  private readonly dryRun: DryRun | undefined;
+  private dryRun: DryRun | undefined;
   /** Records being written off the event loop; the run ends only when they are on disk. */
   private readonly writes: Promise<void>[] = [];
 
@@ -117,7 +117,6 @@ export class Scheduler {
     const { root, keepGoing, signal } = options;
     this.stop = new Stopping({ root, keepGoing, signal });
     this.envDigest = envValueDigest(options.state.dir);
-    this.dryRun = options.dryRun ? new DryRun() : undefined;
     this.emptyInputs = new EmptyInputWarnings(options.emit);
   }
 
@@ -125,6 +124,7 @@ export class Scheduler {
   async run(nodes: readonly PlanNode[]): Promise<RunSummary> {
     const started = now();
     const all = closure(nodes);
+    if (this.options.dryRun) this.dryRun = new DryRun(this.options.state, all);
     this.options.emit({ type: 'plan', tasks: all.map(planEntry) });
     this.stop.preflightFailure = await this.preflight(all);
     // After a failed preflight every node settles at once, each saying why it did not start.
@@ -429,7 +429,7 @@ export class Scheduler {
   ): Promise<NodeResult> {
     const { node } = attempt;
     const record = node.task.run ? this.options.state.read(node.key) : undefined;
-    const predicted = await this.dryRun?.wouldRun(record, fingerprint, outputs);
+    const predicted = await this.dryRun?.wouldRun(node.key, record, fingerprint, outputs);
     const result = { fingerprint, outputs: predicted ?? {}, detail };
     return this.finish(attempt, 'would-run', 0, reason, undefined, result, predicted && outputs);
   }

@@ -70,7 +70,7 @@ async function ended(args: string[], status: string, env: Record<string, string>
 }
 
 /** Each mutation, then what must run (`-n` predicts it, and the run does exactly that). */
-const MUTATIONS: [string, () => void, string[], Record<string, string>?][] = [
+const MUTATIONS: [string, () => void | Promise<void>, string[], Record<string, string>?][] = [
   ['nothing changed (hello always runs)', () => {}, ['hello']],
   [
     'an input edited',
@@ -109,12 +109,22 @@ const MUTATIONS: [string, () => void, string[], Record<string, string>?][] = [
     () => project.write('Taskfile.ts', `${TASKFILE}// edited\n`),
     ['build', 'default', 'gen', 'hello', 'pack'],
   ],
+  [
+    'an edit undone after only its task ran (remade as its dependents last saw it)',
+    async () => {
+      const before = project.read('src/a.txt');
+      project.write('src/a.txt', 'edited, then undone');
+      expect((await project.task(['gen'])).exitCode).toBe(0);
+      project.write('src/a.txt', before);
+    },
+    ['gen', 'hello'],
+  ],
 ];
 
 describe('-n predicts exactly what the run does', () => {
   for (const [what, mutate, expected, env = {}] of MUTATIONS) {
     it(what, async () => {
-      mutate();
+      await mutate();
       if (what.startsWith('a record forgotten')) await project.task(['--forget', 'gen']);
       const predicted = await ended(['-n'], 'would-run', env);
       const ran = await ended([], 'ran', env);
