@@ -69,13 +69,17 @@ test('Ctrl-C during docker push removes the throwaway DOCKER_CONFIG before the p
   const tmp = project.path('tmp');
   await mkdir(bin);
   await mkdir(tmp);
-  // The shim records where its DOCKER_CONFIG is and what it holds, then hangs in push.
+  // The shim records what its DOCKER_CONFIG holds and where it is, then hangs in push. Each file
+  // appears whole (written under a temporary name, then renamed), and config-dir last: `echo >`
+  // creates the file before writing it, so a test waiting for it to exist could read it empty.
+  const seenConfig = project.path('seen-config.json');
+  const configDirFile = project.path('config-dir');
   await writeFile(
     path.join(bin, 'docker'),
     `#!/bin/sh
 case "$1" in
-  push) echo "$DOCKER_CONFIG" > '${project.path('config-dir')}'
-        cp "$DOCKER_CONFIG/config.json" '${project.path('seen-config.json')}'
+  push) cp "$DOCKER_CONFIG/config.json" '${seenConfig}.'$$ && mv '${seenConfig}.'$$ '${seenConfig}'
+        echo "$DOCKER_CONFIG" > '${configDirFile}.'$$ && mv '${configDirFile}.'$$ '${configDirFile}'
         exec sleep 60 ;;
   *) exit 0 ;;
 esac
@@ -92,11 +96,11 @@ esac
     AWS_SECRET_ACCESS_KEY: 'interrupt-secret',
     AWS_REGION: staging.aws.region,
   });
-  await waitFor(() => existsSync(project?.path('config-dir') ?? ''), 20_000);
-  const configDir = (await readFile(project.path('config-dir'), 'utf8')).trim();
+  await waitFor(() => existsSync(configDirFile), 20_000);
+  const configDir = (await readFile(configDirFile, 'utf8')).trim();
   expect(configDir.startsWith(tmp)).toBe(true);
   expect(existsSync(path.join(configDir, 'config.json'))).toBe(true);
-  const seen = JSON.parse(await readFile(project.path('seen-config.json'), 'utf8')) as unknown;
+  const seen = JSON.parse(await readFile(seenConfig, 'utf8')) as unknown;
   // The credential docker reads is ours, as the token came: base64 of AWS:password.
   expect(seen).toEqual({
     auths: {
