@@ -180,6 +180,8 @@ export interface RegistryOptions {
   root?: string;
   /** `tasks/x.ts:12:5` for a stack: where a problem's call is in the user's source. */
   locate?: (stack: string | undefined) => string | undefined;
+  /** `file:line:col: message` for an error thrown while defining tasks (see disableNamespace). */
+  describe?: (error: Error) => string;
   /** Each defining module's closure: a definition's code, from the loader's module graph. */
   modules?: DefiningModules;
 }
@@ -375,9 +377,8 @@ export function namespace(name: string, fn: () => void): void {
 export function disableNamespace(name: string, error: unknown): void {
   const registry = current();
   const err = error instanceof Error ? error : new Error(String(error));
-  const where = registry.options.locate?.(err.stack);
   const full = [...registry.scope, name].join(':');
-  registry.disabled.set(full, where ? `${where}: ${err.message}` : err.message);
+  registry.disabled.set(full, registry.options.describe?.(err) ?? err.message);
 }
 
 /** Rake's desc(): describes the next task defined. */

@@ -9,7 +9,9 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { readJson, writeFileAtomic } from './atomic-file.js';
 import { installRegistry, Registry } from './dsl.js';
-import { userLocation } from './source-location.js';
+import { describeUserError, missingPackage, userLocation } from './source-location.js';
+import { DeferredErrors } from './deferred-build-errors.js';
+import type { EsbuildMessage } from './deferred-build-errors.js';
 import { describeModules, ModuleGraph, packagesUnchanged, toPosix } from './module-graph.js';
 import type { ModuleRecord, PackageRecord } from './module-graph.js';
 
@@ -98,12 +100,15 @@ export async function loadTaskfile(options: { cwd: string; file?: string }): Pro
     const built = await bundle(file, root, cacheDir);
     if ('error' in built) return { ok: false, error: built.error };
     manifest = built.manifest;
-    writeFileAtomic(manifestPath, JSON.stringify(manifest), { fsync: false });
+    // A bundle that defers a module's build error is rebuilt by every run until the module is
+    // fixed: what fixes it (a created file, an install) may be nothing the manifest records.
+    if (built.cacheable) writeFileAtomic(manifestPath, JSON.stringify(manifest), { fsync: false });
   }
 
   const registry = new Registry({
     root,
     locate: (stack) => userLocation(stack, root),
+    describe: (error) => describeUserError(error, root),
     modules: new ModuleGraph(manifest.inputs, manifest.packages),
   });
   installRegistry(registry);
@@ -111,14 +116,14 @@ export async function loadTaskfile(options: { cwd: string; file?: string }): Pro
     await import(freshUrl(pathToFileURL(join(cacheDir, manifest.bundle)).href));
   } catch (error) {
     const err = error instanceof Error ? error : new Error(String(error));
-    const where = userLocation(err.stack, root);
+    const missing = missingPackage(err.message, root);
     return {
       ok: false,
       error: {
         reason: 'evaluation',
         file: relative(options.cwd, file) || file,
-        message: err.message,
-        where,
+        message: missing?.message ?? err.message,
+        where: missing?.where ?? userLocation(err.stack, root),
       },
     };
   }
@@ -172,7 +177,8 @@ async function bundle(
   file: string,
   root: string,
   cacheDir: string,
-): Promise<{ manifest: Manifest } | { error: LoadError }> {
+  deferred = new DeferredErrors(root, file),
+): Promise<{ manifest: Manifest; cacheable: boolean } | { error: LoadError }> {
   const esbuild = await import('esbuild');
   let result;
   try {
@@ -215,6 +221,8 @@ async function bundle(
             build.onResolve({ filter: /^taskgraph\/.*$/ }, (args) => engineModule(args.path));
             // The bundle lives in .task/cache/, so each source keeps its own import.meta paths.
             build.onLoad({ filter: /\.[mc]?[jt]s$/ }, (args) => {
+              const failed = deferred.stub(args.path);
+              if (failed !== undefined) return { contents: failed, loader: 'js' };
               const source = readFileSync(args.path, 'utf8');
               const url = pathToFileURL(args.path).href;
               const contents = source
@@ -228,20 +236,16 @@ async function bundle(
       ],
     });
   } catch (error) {
-    const first = (error as { errors?: EsbuildMessage[] }).errors?.[0];
+    const errors = (error as { errors?: EsbuildMessage[] }).errors ?? [];
+    const first = errors[0];
     if (!first) throw error;
-    const location = first.location;
-    return {
-      error: {
-        reason: 'syntax',
-        file: location ? resolve(root, location.file) : file,
-        line: location?.line ?? 0,
-        column: (location?.column ?? 0) + 1,
-        message: first.text,
-        lineText: location?.lineText ?? '',
-      },
-    };
+    // A module that fails to build is built again as one that throws its error when imported.
+    if (deferred.add(errors)) return bundle(file, root, cacheDir, deferred);
+    return { error: syntaxError(first, root, file) };
   }
+  // A deferred module the Taskfile imports statically would fail every load: report it as such.
+  const eager = deferred.eager(result.metafile);
+  if (eager) return { error: syntaxError(eager, root, file) };
   const hash = createHash('sha256');
   for (const out of result.outputFiles)
     hash.update(relative(cacheDir, out.path)).update(out.contents);
@@ -276,6 +280,19 @@ async function bundle(
       packages,
       dirs,
     },
+    cacheable: deferred.none(),
+  };
+}
+
+function syntaxError(message: EsbuildMessage, root: string, file: string): LoadError {
+  const location = message.location;
+  return {
+    reason: 'syntax',
+    file: location ? resolve(root, location.file) : file,
+    line: location?.line ?? 0,
+    column: (location?.column ?? 0) + 1,
+    message: message.text,
+    lineText: location?.lineText ?? '',
   };
 }
 
@@ -321,11 +338,6 @@ function engineExports(): Map<string, string> {
       new URL(typeof target === 'string' ? target : target.default, root).href,
     ]),
   );
-}
-
-interface EsbuildMessage {
-  text: string;
-  location: { file: string; line: number; column: number; lineText: string } | null;
 }
 
 function sha256(data: string | Uint8Array): string {

@@ -143,6 +143,48 @@ function isInside(file: string, dir: string): boolean {
   return rel !== '' && !rel.startsWith('..') && !rel.startsWith(sep);
 }
 
+/**
+ * Node names the bundle file whose import failed (`Cannot find package 'x' imported from
+ * .../.task/cache/bundle-<hash>/chunk-<hash>.mjs`): the import's line in the user's source
+ * instead, found by the specifier in that file and its map. Undefined for any other message.
+ */
+export function missingPackage(
+  message: string,
+  root: string,
+): { where: string; message: string } | undefined {
+  const match =
+    /^Cannot find package '([^']+)' imported from (\/\S*\/\.task\/cache\/bundle-\S+)$/.exec(
+      message,
+    );
+  const [, specifier = '', chunk = ''] = match ?? [];
+  if (!match) return undefined;
+  let lines: string[];
+  try {
+    lines = readFileSync(chunk, 'utf8').split('\n');
+  } catch {
+    return undefined;
+  }
+  const quoted = JSON.stringify(specifier);
+  const index = lines.findIndex(
+    (line) => /^\s*(?:import|export)\b/.test(line) && line.includes(quoted),
+  );
+  if (index === -1) return undefined;
+  const mapped = mapPosition(chunk, index + 1, 1);
+  if (!isUserFile(mapped.file, root)) return undefined;
+  return {
+    where: formatLocation({ ...mapped, fn: undefined, user: true, raw: '' }, root),
+    message: `Cannot find package '${specifier}': install it, or fix the import`,
+  };
+}
+
+/** `file:line:col: message` for an error thrown while defining tasks, located in the user's source. */
+export function describeUserError(error: Error, root: string): string {
+  const missing = missingPackage(error.message, root);
+  if (missing) return `${missing.where}: ${missing.message}`;
+  const where = userLocation(error.stack, root);
+  return where ? `${where}: ${error.message}` : error.message;
+}
+
 /** An exception's failure with its user location and its stack mapped to the sources. */
 export function locateFailure(failure: Failure, root: string): Failure {
   if (failure.reason !== 'exception' || !failure.stack) return failure;
