@@ -6,7 +6,7 @@
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { userInfo } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 
 export interface AccessProblem {
   /** The file or folder that cannot be written. */
@@ -55,7 +55,7 @@ export function accessProblemOf(error: unknown): AccessProblem | undefined {
 
 export function describeAccessProblem(problem: AccessProblem): string {
   const { path } = problem;
-  const taskDir = path.slice(0, path.lastIndexOf('.task') + '.task'.length);
+  const taskDir = taskDirOf(path);
   const me = userInfo().username;
   const owner = problem.ownerUid === undefined ? 'unknown' : userName(problem.ownerUid);
   switch (problem.reason) {
@@ -71,6 +71,17 @@ export function describeAccessProblem(problem: AccessProblem): string {
     case 'not-a-folder':
       return `cannot write under ${path} (owner ${owner}): it is a file where a folder belongs. Fix: \`rm ${path}\``;
   }
+}
+
+/**
+ * The project's .task/ folder holding `path`: the first path component named exactly `.task`.
+ * Not a substring search: a temp file such as `.taskfile.mjs.map.1.tmp` deep in .task/cache also
+ * contains ".task", and a fix naming `.../bundle-…/.task` points at a path that does not exist.
+ */
+function taskDirOf(path: string): string {
+  const parts = path.split(sep);
+  const at = parts.indexOf('.task');
+  return at === -1 ? path : parts.slice(0, at + 1).join(sep);
 }
 
 function writable(path: string): AccessProblem | undefined {

@@ -2,7 +2,7 @@
  * Nothing left running, whatever ends a run: process.exit() in a task or a Taskfile, SIGHUP, a
  * task that ignores its signal, and a .task/ this user cannot write.
  */
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { cleanEnv, Project, TASK_BIN } from './support/project.js';
@@ -155,6 +155,33 @@ task('a', { inputs: ['in.txt'], run: () => {} });
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
     expect(result.stderr).toContain(`it belongs to ${result.owner}`);
     expect(result.stderr).not.toMatch(/EACCES|\n\s+at /);
+  });
+
+  it("a failing path deep inside .task/cache still names the project's .task/ in the fix", async () => {
+    project = new Project({ 'Taskfile.ts': TASKFILE, 'in.txt': 'x' });
+    expect((await project.task(['a'])).exitCode).toBe(0);
+    // Without its manifest the loader rewrites the same bundle-…/ folder: the write that fails is
+    // a temp file in there (.taskfile.mjs.….tmp), whose name also contains ".task".
+    rmSync(project.path('.task/cache/taskfile.json'));
+    const bundles = readdirSync(project.path('.task/cache')).filter((name) =>
+      name.startsWith('bundle-'),
+    );
+    expect(bundles).toHaveLength(1);
+    const bundleDir = project.path(`.task/cache/${bundles[0]}`);
+    // As nobody the root-owned folder is already closed; as a plain user, close it as well.
+    if (process.getuid?.() !== 0) chmodSync(bundleDir, 0o555);
+    try {
+      const result = await runLockedOut(['a']);
+      expect(result.exitCode).toBe(2);
+      const lines = result.stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain(`cannot write ${bundleDir}/`);
+      const fix = /Fix: `sudo chown -R \S+ (\S+)`/.exec(lines[0] ?? '');
+      expect(fix?.[1]).toBe(project.path('.task'));
+      expect(lines[0]).toContain(`\`sudo rm -rf ${project.path('.task')}\``);
+    } finally {
+      chmodSync(bundleDir, 0o755);
+    }
   });
 
   it('a file where .task/ belongs names the file and how to fix it', async () => {
