@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { namespace, task } from 'taskgraph';
 import { dockerFor, imageLabels, localImage } from './docker.ts';
+import { pullCached, pushCached } from './image-cache.ts';
 import { settings, tagOf } from './settings.ts';
 
 const { images, appDir } = settings;
@@ -74,39 +75,20 @@ namespace('base', () => {
         ctx.log(`${ref} is already here`);
         return;
       }
-      const cached = settings.cacheRegistry ? `${settings.cacheRegistry}/${ref}` : undefined;
-      if (cached) {
-        try {
-          await docker.pull(cached);
-          await docker.tag(cached, ref);
-          await docker.tag(cached, `${images.base}:latest`);
-          ctx.log(`pulled ${cached}: no composer run needed`);
-          return;
-        } catch {
-          ctx.log(`${cached} is not in the cache registry; building it`);
-        }
-      }
+      const latest = `${images.base}:latest`;
+      if (await pullCached(ctx, docker, ref, [latest], 'no composer run needed')) return;
       // Only now is the dependency tree needed: a cache hit never runs composer.
       await ctx.invoke('vendor:archive');
       const devRef = `${images.devPhpFpm}:${tagOf(ctx.deps['images:dev-php-fpm']?.fingerprint ?? '')}`;
       await docker.build({
         file: 'images/base/php-fpm.Dockerfile',
         context: settings.baseContext,
-        tags: [ref, `${images.base}:latest`],
+        tags: [ref, latest],
         buildArgs: { DEV_IMAGE: devRef },
         network: settings.network,
         labels: imageLabels(ctx),
       });
-      if (cached) {
-        try {
-          await docker.tag(ref, cached);
-          await docker.push(cached);
-        } catch (error) {
-          ctx.log(
-            `warning: could not push ${cached} to the cache registry: ${(error as Error).message}`,
-          );
-        }
-      }
+      await pushCached(ctx, docker, ref);
     },
   });
 });
@@ -121,15 +103,21 @@ namespace('images', () => {
       localImage(root, `${images.prodPhpFpm}:${tagOf(fingerprint)}`),
     ],
     run: async (ctx) => {
+      const docker = dockerFor(ctx);
+      const ref = `${images.prodPhpFpm}:${tagOf(ctx.fingerprint)}`;
+      const latest = `${images.prodPhpFpm}:latest`;
+      // Another machine's build of these inputs: the same digest everywhere, not just the tag.
+      if (await pullCached(ctx, docker, ref, [latest], 'the image other machines have')) return;
       const baseRef = `${images.base}:${tagOf(ctx.deps['base:rebuild']?.fingerprint ?? '')}`;
-      await dockerFor(ctx).build({
+      await docker.build({
         file: 'images/prod/php-fpm.Dockerfile',
         context: appDir,
-        tags: [`${images.prodPhpFpm}:${tagOf(ctx.fingerprint)}`, `${images.prodPhpFpm}:latest`],
+        tags: [ref, latest],
         buildArgs: { BASE_IMAGE: baseRef },
         network: settings.network,
         labels: imageLabels(ctx),
       });
+      await pushCached(ctx, docker, ref);
     },
   });
 

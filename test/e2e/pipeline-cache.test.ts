@@ -95,10 +95,14 @@ describe.skipIf(!dockerReady)('sharing the dependency tree', () => {
         base.split(':')[1],
       );
       const baseId = await imageId(base);
+      const prod = taggedBy(build, 'images:build');
+      const prodCached = `${registry.url}/cache/${prod}`;
+      clone.own(prodCached);
+      const prodId = await imageId(prod);
 
       // This machine now looks like a fresh one: none of the three images is here.
-      const local = [devImage, base, taggedBy(build, 'images:build')];
-      await removeTags([...local, cached]);
+      const local = [devImage, base, prod];
+      await removeTags([...local, cached, prodCached]);
       for (const ref of local) expect(await imageId(ref), ref).toBeUndefined();
 
       const run = await clone.task(['base:rebuild'], env);
@@ -109,6 +113,13 @@ describe.skipIf(!dockerReady)('sharing the dependency tree', () => {
       expect(run.text).toContain(`pulled ${cached}`);
       // The very image that was pushed: same config digest, so the same image id.
       expect(await imageId(base)).toBe(baseId);
+
+      // The production image too: the other machine's digest, not a rebuild of its own bytes.
+      const prodRun = await clone.task(['images:build'], env);
+      expect(prodRun.exitCode, prodRun.text).toBe(0);
+      expect(statuses(prodRun)['images:build']).toBe('ran');
+      expect(prodRun.text).toContain(`pulled ${prodCached}`);
+      expect(await imageId(prod)).toBe(prodId);
     });
   });
 });
