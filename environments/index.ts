@@ -263,6 +263,15 @@ function leaves(value: unknown, prefix: string, out: [string, string][]): void {
 }
 
 /**
+ * The resolved environment as JSON (its file's keys, validated and defaults filled in), for
+ * `npx task -q ENV:config > env.json`. Secrets are references (SSM or Secrets Manager ARNs) in the
+ * environment and stay so: no value is ever fetched to print.
+ */
+export function environmentJson(env: Environment): string {
+  return JSON.stringify(env, null, 2);
+}
+
+/**
  * The resolved environment as `key.path  value` lines, for ENV:config. Secrets are references in
  * the environment file and stay references here: no value is ever fetched to print.
  */

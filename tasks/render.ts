@@ -9,6 +9,7 @@ import { task } from 'taskgraph';
 import type { TaskContext } from 'taskgraph';
 import {
   describeEnvironment,
+  environmentJson,
   fastcgiAddress,
   outputPaths,
   renderNginxConfig,
@@ -83,9 +84,12 @@ export function defineRenderTasks(env: Environment): void {
   });
 
   task('config', {
-    desc: `Print the resolved ${env.name} environment (secrets as references only)`,
+    desc: `Print the resolved ${env.name} environment (secrets as references only): a table at a terminal, JSON when piped`,
     readOnly: true,
-    run: (ctx) => ctx.log(describeEnvironment(env)),
+    // At a terminal a person reads it; piped (`npx task -q staging:config > env.json`) a program
+    // does, so it gets JSON.
+    run: (ctx) =>
+      ctx.log(process.stdout.isTTY === true ? describeEnvironment(env) : environmentJson(env)),
   });
 
   if (env.kind !== 'ecs') {
