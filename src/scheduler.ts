@@ -16,8 +16,8 @@
  *
  * Each running node has its own AbortController, linked to the run's signal. Watch mode reruns
  * the nodes a change makes stale within the run (`rerun`): each gets a new attempt (attempts.ts)
- * that starts as soon as its own deps allow, a running one being killed first, while the others
- * carry on; a cancelled attempt records nothing. Invoked tasks are in invoke.ts. With
+ * that starts, once their preflight checks pass, as soon as its own deps allow, a running one
+ * being killed first, while the others carry on; a cancelled attempt records nothing. Invoked tasks are in invoke.ts. With
  * `background` (watch mode), a persistent node starts and its dependents go on at once; it keeps
  * running across runs until its fingerprint changes or the run's signal aborts (background.ts).
  * The context a run function receives is shaped in task-context.ts; how the run stops (failures,

@@ -20,6 +20,10 @@
  * its fingerprint differs from the one it was started with. Locks are taken per run, on every
  * task of the watched graph: a change mid-run may add any of them to the run.
  *
+ * A run here fails as a normal run does: errors that escape tasks come to `escaped` (cli.ts traps
+ * them for the whole session), so one fails its task instead of the watcher, and what starts again
+ * mid-run checks its preflight first (scheduler.ts).
+ *
  * Events come from tree-watcher.ts (one fs.watch per folder in scope, not chokidar: see there).
  */
 import { lstatSync } from 'node:fs';
