@@ -40,7 +40,11 @@ import { State } from './state.js';
 import { accessProblemOf, checkTaskDir, describeAccessProblem } from './task-dir.js';
 import type { WatchGraph } from './watch.js';
 
-export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
+/**
+ * brokenPipe: what a shell reports for a command killed by SIGPIPE (128 + 13), as `yes | head -1`
+ * gives: the reader stopped reading, so the run was cut short and 0 would claim it finished.
+ */
+export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130, brokenPipe: 141 } as const;
 
 const HELP = `Usage: task [options] [targets...] [-- --arg=value ...]
 
@@ -93,7 +97,24 @@ const exitProcess = process.exit.bind(process);
 export async function main(): Promise<void> {
   // However this process ends (a bug, an uncaught error), no task's process group outlives it.
   process.on('exit', () => killAllProcessGroups('SIGKILL'));
-  const made = trackStdio();
+  let brokenPipe = false;
+  const made = trackStdio((stream, name) => {
+    if (name !== 'stdout') return;
+    // `task ... | head`: once the reader is gone, write nothing more and stop the run as
+    // Ctrl-C would, quietly (the reader asked for no more), instead of Node's unhandled EPIPE.
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+      if (brokenPipe) return;
+      brokenPipe = true;
+      stream.write = (...args: unknown[]) => {
+        const callback = args.findLast((arg) => typeof arg === 'function') as
+          (() => void) | undefined;
+        callback?.();
+        return true;
+      };
+      for (const stop of stopOnBrokenPipe) stop();
+    });
+  });
   const code = await runCli({
     argv: process.argv.slice(2),
     cwd: process.cwd(),
@@ -113,8 +134,11 @@ export async function main(): Promise<void> {
   await Promise.all(
     made.map((stream) => new Promise<void>((resolve) => stream.write('', () => resolve()))),
   );
-  exitProcess(code);
+  exitProcess(brokenPipe ? EXIT.brokenPipe : code);
 }
+
+/** How the run in progress stops when stdout's reader has gone (see main). */
+const stopOnBrokenPipe = new Set<() => void>();
 
 /**
  * process.stdout and process.stderr as they get made: Node makes each on first use, and the
@@ -122,12 +146,15 @@ export async function main(): Promise<void> {
  * wrote to is never made: for a pipe that saves loading net and its dependencies, a few ms of a
  * no-op run, whose stderr is usually a pipe in CI and stays silent.
  */
-function trackStdio(): NodeJS.WriteStream[] {
+function trackStdio(
+  onMade: (stream: NodeJS.WriteStream, name: 'stdout' | 'stderr') => void,
+): NodeJS.WriteStream[] {
   const made: NodeJS.WriteStream[] = [];
   for (const name of ['stdout', 'stderr'] as const) {
     const own = Object.getOwnPropertyDescriptor(process, name);
     if (!own?.configurable || !own.get) {
       made.push(process[name]);
+      onMade(process[name], name);
       continue;
     }
     const make = own.get.bind(process) as () => NodeJS.WriteStream;
@@ -135,7 +162,10 @@ function trackStdio(): NodeJS.WriteStream[] {
       ...own,
       get: () => {
         const stream = make();
-        if (!made.includes(stream)) made.push(stream);
+        if (!made.includes(stream)) {
+          made.push(stream);
+          onMade(stream, name);
+        }
         return stream;
       },
     });
@@ -730,8 +760,11 @@ function installSignalHandlers(
     on.stopping?.();
   };
   for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
+  const quietStop = (): void => controller.abort();
+  stopOnBrokenPipe.add(quietStop);
   return () => {
     for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
+    stopOnBrokenPipe.delete(quietStop);
   };
 }
 
