@@ -9,6 +9,8 @@ export type Failure =
   | { reason: 'output-missing'; output: string }
   /** A literal input path with no file (input-check.ts); `nearest`: a similar name beside it. */
   | { reason: 'input-missing'; input: string; nearest?: string }
+  /** A literal input that exists, removed by an exclude pattern (`!…`) of the same task. */
+  | { reason: 'input-excluded'; input: string; exclude: string }
   | { reason: 'invoke-failed'; task: string; why: string }
   /**
    * An adapter (docker, AWS) that already put its failure into words naming the next step.
@@ -45,6 +47,8 @@ export function describeFailure(failure: Failure): string {
       return `finished without making its output ${failure.output}; check the task's outputs`;
     case 'input-missing':
       return `input ${failure.input} does not exist${failure.nearest ? ` (did you mean ${failure.nearest}?)` : ''}; create it, or fix the task's inputs`;
+    case 'input-excluded':
+      return `input ${failure.input} exists, but the same task's exclude pattern ${failure.exclude} removes it; narrow that pattern, or drop the input`;
     case 'invoke-failed':
       return `invoked task ${failure.task} failed: ${failure.why}`;
     case 'reported':

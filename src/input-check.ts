@@ -8,7 +8,7 @@
  * the hasher already made: a binary search per literal path, and a glob is matched only when the
  * counts cannot tell (several globs, or literals beside the glob), with picomatch loaded then.
  */
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Failure } from './failure.js';
 import type { FileDigest, MaybePromise } from './file-hasher.js';
@@ -73,8 +73,20 @@ export function unmatchedInputs(
   };
 }
 
-/** The failure for a literal input that does not exist, with the nearest name beside it. */
-export function missingInput(path: string, root: string): Failure {
+/**
+ * The failure for a literal input the hasher found no file for. Most often it does not exist
+ * (then the nearest name beside it is offered); but it may exist and be removed by one of the
+ * task's own exclude patterns, which globbing applies to every pattern, literals included.
+ */
+export async function missingInput(
+  path: string,
+  options: { root: string; patterns: readonly string[] },
+): Promise<Failure> {
+  const { root, patterns } = options;
+  if (existsSync(join(root, path))) {
+    const exclude = await excludeOf(path, patterns);
+    if (exclude !== undefined) return { reason: 'input-excluded', input: path, exclude };
+  }
   let names: string[] = [];
   try {
     names = readdirSync(join(root, dirname(path)));
@@ -87,6 +99,20 @@ export function missingInput(path: string, root: string): Failure {
     input: path,
     ...(nearest ? { nearest: join(dirname(path), nearest) } : {}),
   };
+}
+
+/** The first exclude pattern (`!…`) that removes `path`: it, or a folder above it. */
+async function excludeOf(path: string, patterns: readonly string[]): Promise<string | undefined> {
+  const excludes = patterns.filter((pattern) => pattern.startsWith('!'));
+  if (excludes.length === 0) return undefined;
+  const { default: picomatch } = await import('picomatch');
+  const covered: string[] = [];
+  for (let at = path; at !== '.' && at !== ''; at = dirname(at)) covered.push(at);
+  return excludes.find((exclude) => {
+    // Matched as the file hasher's glob does: dot files included, `./` dropped.
+    const matches = picomatch(exclude.slice(1).replace(/^\.\//, ''), { dot: true });
+    return covered.some((candidate) => matches(candidate));
+  });
 }
 
 /** Files equal to `path` or below it, by binary search in the sorted list. */

@@ -245,7 +245,10 @@ export class Scheduler {
     if (warning) this.writes.push(warning);
     const missing = unmatched.missing.find((path) => !this.dryRun?.willMake(path));
     if (missing !== undefined)
-      return this.failEarly(attempt, missingInput(missing, this.options.root));
+      return this.failEarly(
+        attempt,
+        await missingInput(missing, { root: this.options.root, patterns: node.task.inputs }),
+      );
     const { env } = this.options;
     const { fingerprint, detail } = fingerprintNode(node, files, deps, env, this.envDigest);
     this.attempts.hashedWith(attempt, detail);

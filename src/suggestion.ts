@@ -9,7 +9,8 @@ import leven from 'leven';
 /**
  * Up to three of `candidates` close to `name`, nearest first (ties alphabetical). Close means
  * within an edit distance of a third of the name (at least 2), ignoring case, or the name with a
- * namespace left out (`deploy` for `staging:deploy`), which is as likely as a typo.
+ * namespace left out (`deploy` for `staging:deploy`), which is as likely as a typo. Never the
+ * name itself: "x does not exist (did you mean x?)" helps no one.
  */
 export function suggest(name: string, candidates: readonly string[]): string[] {
   const limit = Math.max(2, Math.floor(name.length / 3));
@@ -22,7 +23,7 @@ export function suggest(name: string, candidates: readonly string[]): string[] {
       candidate,
       distance: Math.min(distance(candidate), distance(candidate.split(':').pop() ?? '') + 1),
     }))
-    .filter(({ distance }) => distance <= limit)
+    .filter(({ candidate, distance }) => distance <= limit && candidate !== name)
     .sort((a, b) => a.distance - b.distance || a.candidate.localeCompare(b.candidate))
     .slice(0, 3)
     .map(({ candidate }) => candidate);

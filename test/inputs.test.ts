@@ -24,6 +24,28 @@ task('b', { inputs: ['package.jsn'], outputs: ['out.txt'], run: () => record('b'
     expect(project.runs()).toEqual([]);
   });
 
+  it('an input that exists but an exclude of the same task removes says so, not "does not exist"', async () => {
+    project = new Project({
+      'record.ts': RECORD,
+      'example/app.php': '<?php',
+      'example/.dockerignore': 'vendor/\n',
+      'Taskfile.ts': `import { task } from 'taskgraph';
+import { record } from './record.ts';
+task('b', {
+  inputs: ['example/**', '!example/.*', 'example/.dockerignore'],
+  run: () => record('b'),
+});
+`,
+    });
+    const result = await project.task(['b']);
+    expect(result.exitCode).toBe(1);
+    expect(result.stdout).toContain(
+      "✖ b: input example/.dockerignore exists, but the same task's exclude pattern !example/.* removes it; narrow that pattern, or drop the input",
+    );
+    expect(result.stdout).not.toContain('did you mean example/.dockerignore');
+    expect(project.runs()).toEqual([]);
+  });
+
   it('a glob that matches no file is a warning naming the task and the pattern, once per run', async () => {
     project = new Project({
       'record.ts': RECORD,

@@ -23,4 +23,11 @@ describe('suggest', () => {
     expect(suggest('a', ['b', 'c', 'd', 'e'])).toEqual(['b', 'c', 'd']);
     expect(suggest('x', [])).toEqual([]);
   });
+
+  it('never offers the name itself', () => {
+    expect(suggest('.dockerignore', ['.dockerignore', '.dockerignored'])).toEqual([
+      '.dockerignored',
+    ]);
+    expect(suggest('a', ['a'])).toEqual([]);
+  });
 });
