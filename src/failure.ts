@@ -27,11 +27,20 @@ export type Failure =
       where?: string | undefined;
     };
 
-/** Throw from a task (or an adapter) to fail it with a described reason and no stack trace. */
+/**
+ * Throw from a task (or an adapter) to fail it with a described reason and no stack trace:
+ * `new TaskError('no APP_KEY: run npx task local:secrets')`, or a Failure for an adapter's own
+ * reasons (`{ reason: 'reported', message, exitCode }` also sets the run's exit code).
+ */
 export class TaskError extends Error {
-  constructor(readonly failure: Failure) {
-    super(describeFailure(failure));
+  readonly failure: Failure;
+
+  constructor(failure: Failure | string) {
+    const described: Failure =
+      typeof failure === 'string' ? { reason: 'reported', message: failure } : failure;
+    super(describeFailure(described));
     this.name = 'TaskError';
+    this.failure = described;
   }
 }
 
