@@ -117,7 +117,11 @@ export function checkOptions(
     }
     if (value === undefined) continue;
     const expected = check(value);
-    if (expected === undefined) continue;
+    if (expected === undefined) {
+      const unhashable = key === 'vars' ? unhashableVar(value, 'vars', new Set()) : undefined;
+      if (unhashable !== undefined) (problems ??= []).push(unhashable);
+      continue;
+    }
     // `deps: 'b'` is the common slip: show the array it meant.
     const meant =
       typeof value === 'string' && expected.startsWith('an array')
@@ -174,6 +178,33 @@ export function projectPath(path: string, root: string): { path: string } | { er
 /** A path projectPath keeps as it is (relative, not climbing out): most outputs, per task. */
 export function isProjectPath(path: string): boolean {
   return !isAbsolute(path) && !path.startsWith('..');
+}
+
+/**
+ * Vars go into the task's fingerprint as JSON: a function or a symbol would hash as null whatever
+ * it does, and a cycle cannot be written at all. The first such value, by its path; undefined
+ * when there is none (a walk of plain data, only over the vars a task declares).
+ */
+function unhashableVar(value: unknown, path: string, seen: Set<object>): string | undefined {
+  if (typeof value === 'function' || typeof value === 'symbol') {
+    const next = typeof value === 'function' ? '; pass the value it returns instead' : '';
+    return `${path} must be plain data (vars are hashed into the task's fingerprint), got ${describe(value)}${next}`;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  if (seen.has(value))
+    return `${path} refers back to itself; vars must be plain data, without cycles`;
+  seen.add(value);
+  const entries: [string, unknown][] =
+    value instanceof Map || value instanceof Set
+      ? [...value.entries()].map(([k, v]: [unknown, unknown]) => [String(k), v])
+      : Object.entries(value);
+  for (const [key, item] of entries) {
+    const where = Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}`;
+    const problem = unhashableVar(item, where, seen);
+    if (problem !== undefined) return problem;
+  }
+  seen.delete(value);
+  return undefined;
 }
 
 function describe(value: unknown): string {

@@ -33,6 +33,37 @@ desc(5 as never);
     ]);
   });
 
+  it('a function (or a symbol, or a cycle) in vars, which cannot be hashed: exit 2, located', async () => {
+    project = new Project({
+      'Taskfile.ts': `import { task } from 'taskgraph';
+task('f', { vars: { f: () => 1 }, run: () => {} });
+const loop: Record<string, unknown> = { name: 'x' };
+loop.self = loop;
+task('g', { vars: { env: { deep: [1, Symbol('s')] }, loop }, run: () => {} });
+task('ok', { vars: { env: { name: 'x', ports: [1, 2] }, shared: [loop.name, loop.name] }, run: () => {} });
+`,
+    });
+    const result = await project.task(['ok']);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      "task: Taskfile.ts:2:1: task f: vars.f must be plain data (vars are hashed into the task's fingerprint), got a function; pass the value it returns instead",
+      "task: Taskfile.ts:5:1: task g: vars.env.deep[1] must be plain data (vars are hashed into the task's fingerprint), got a symbol",
+    ]);
+    project.write(
+      'Taskfile.ts',
+      `import { task } from 'taskgraph';
+const loop: Record<string, unknown> = { name: 'x' };
+loop.self = loop;
+task('h', { vars: { loop }, run: () => {} });
+`,
+    );
+    const cycle = await project.task(['h']);
+    expect(cycle.exitCode).toBe(2);
+    expect(cycle.stderr).toContain(
+      'task: Taskfile.ts:4:1: task h: vars.loop.self refers back to itself; vars must be plain data, without cycles',
+    );
+  });
+
   it('a problem in an imported module names that module', async () => {
     project = new Project({
       'Taskfile.ts': `import './tasks/more.ts';\n`,
