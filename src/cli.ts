@@ -440,7 +440,7 @@ function lockPlan(
   signal: AbortSignal,
 ): Promise<TaskLocks> {
   const keys = closure(nodes)
-    .filter((node) => node.task.run && !node.task.readOnly)
+    .filter((node) => node.task.run && !node.readOnly)
     .map((node) => node.key);
   return acquireTaskLocks(join(root, '.task'), keys, {
     wait: !values['no-wait'],

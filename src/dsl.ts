@@ -118,9 +118,10 @@ export interface TaskOptions<A extends string = string> {
   /**
    * Changes nothing a run must remember (status, diff, printing config): never recorded, so it
    * runs whenever asked, and takes no lock, so it never waits for another run. Its deps are
-   * locked and recorded as usual.
+   * locked and recorded as usual. A function of the args decides per args variant, when the
+   * graph is planned: `deploy -- --dry-run` writes nothing, a deploy does.
    */
-  readOnly?: boolean;
+  readOnly?: boolean | ((args: TaskArgs<A>) => boolean);
   /**
    * A cheap check (credentials, the account a deploy would reach) run before any task of the
    * plan starts: when it throws, this task fails with its message and nothing else runs, so a
@@ -145,7 +146,8 @@ export interface TaskDefinition {
   readonly args: readonly string[];
   readonly version: string | undefined;
   readonly persistent: boolean;
-  readonly readOnly: boolean;
+  /** The same for every args variant, or a function the planner calls per variant. */
+  readonly readOnly: boolean | ((args: TaskArgs) => boolean);
   readonly preflight: TaskOptions['preflight'];
   readonly run: TaskOptions['run'];
   /**
@@ -271,7 +273,7 @@ function define<A extends string>(
     args: options.args ?? NONE,
     version: options.version,
     persistent: options.persistent ?? false,
-    readOnly: options.readOnly ?? false,
+    readOnly: (options.readOnly as TaskDefinition['readOnly'] | undefined) ?? false,
     preflight: options.preflight,
     run: options.run,
     module: module === undefined ? undefined : registry.options.modules?.definingModule(module),

@@ -12,6 +12,8 @@ export interface PlanNode {
   readonly task: TaskDefinition;
   readonly args: Readonly<Record<string, string>>;
   readonly deps: readonly PlanNode[];
+  /** The task's readOnly for these args: never recorded, never locked. */
+  readonly readOnly: boolean;
 }
 
 export interface Request {
@@ -84,7 +86,13 @@ export class Planner {
       this.visit(parseDep(dep), task.scope, task.name, stack),
     );
     stack.pop();
-    const node: PlanNode = { key, task, args, deps: unique(deps) };
+    const node: PlanNode = {
+      key,
+      task,
+      args,
+      deps: unique(deps),
+      readOnly: readOnlyFor(task, args, key),
+    };
     this.byKey.set(key, node);
     this.order.push(node);
     return node;
@@ -170,6 +178,30 @@ function depsFor(
   throw new PlanFailure({
     reason: 'taskfile',
     problems: [`${where}task ${task.name}: ${result.message} (planning ${key})`],
+  });
+}
+
+/** The task's readOnly, or what its function gives for these args; a wrong value is the Taskfile's. */
+function readOnlyFor(
+  task: TaskDefinition,
+  args: Readonly<Record<string, string>>,
+  key: string,
+): boolean {
+  if (typeof task.readOnly !== 'function') return task.readOnly;
+  let value: unknown;
+  try {
+    value = task.readOnly(args);
+  } catch (error) {
+    value = error;
+  }
+  if (typeof value === 'boolean') return value;
+  const found =
+    value instanceof Error ? `threw: ${value.message}` : `returned ${JSON.stringify(value)}`;
+  throw new PlanFailure({
+    reason: 'taskfile',
+    problems: [
+      `task ${task.name}: its readOnly function ${found}, not true or false (planning ${key})`,
+    ],
   });
 }
 

@@ -303,7 +303,7 @@ export class Scheduler {
       }
       const digests = await madeOutputs(outputs);
       const { task } = node;
-      if (!task.readOnly && (task.inputs.length > 0 || outputs.length > 0)) {
+      if (!node.readOnly && (task.inputs.length > 0 || outputs.length > 0)) {
         this.record({ key: node.key, task: task.name, fingerprint, outputs: digests }, detail);
       }
       const result = { fingerprint, outputs: digests, detail };
@@ -413,7 +413,7 @@ export class Scheduler {
       runs: task.run !== undefined,
       depRan: depResults.some((r) => r.status === 'ran' || r.status === 'would-run'),
       force: this.options.force,
-      readOnly: task.readOnly,
+      readOnly: node.readOnly,
       tracked: task.inputs.length > 0 || outputs.length > 0,
       record: task.run ? this.options.state.read(node.key) : undefined,
       fingerprint,

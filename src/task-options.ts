@@ -75,7 +75,11 @@ const TASK_KEYS: Record<string, Check> = {
   args: arrayOf('argument names', isString),
   version: isString,
   persistent: isBoolean,
-  readOnly: isBoolean,
+  // A function is called per args variant when the graph is planned (readOnlyFor in graph.ts).
+  readOnly: (value) =>
+    typeof value === 'boolean' || typeof value === 'function'
+      ? undefined
+      : 'true or false, or a function from the args to one',
   preflight: isFunction,
   run: isFunction,
 } satisfies Record<keyof TaskOptions, Check>;

@@ -96,6 +96,53 @@ for (const side of ['a', 'b']) {
     expect(again.stdout).toContain('0 ran, 26 up to date');
   });
 
+  it('readOnly as a function of the args: a dry run takes no lock, the real run does', async () => {
+    project = new Project({
+      'Taskfile.ts': `import { task } from 'taskgraph';
+import { existsSync } from 'node:fs';
+import { record } from './record.ts';
+task('ship', {
+  args: ['dry-run'],
+  readOnly: (args) => args['dry-run'] === 'true',
+  run: async (ctx) => {
+    record('ship ' + (ctx.args['dry-run'] ?? 'real'));
+    while (!existsSync('release')) await new Promise((r) => setTimeout(r, 20));
+  },
+});
+`,
+      'record.ts': RECORD,
+    });
+    const started = (count: number) => () => project.runs().length === count;
+    const first = project.spawn(['ship[true]']);
+    await waitFor(started(1));
+    // Another dry run while the first still runs: neither holds a lock the other wants.
+    const second = project.spawn(['ship[true]', '--no-wait']);
+    await waitFor(started(2));
+    const real = project.spawn(['ship']);
+    await waitFor(started(3));
+    const refused = await project.task(['ship', '--no-wait']);
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr).toMatch(/another task run \(pid \d+\) holds the lock on ship;/);
+    project.write('release', '');
+    expect([(await first).exitCode, (await second).exitCode, (await real).exitCode]).toEqual([
+      0, 0, 0,
+    ]);
+    expect(project.runs()).toEqual(['ship true', 'ship true', 'ship real']);
+  });
+
+  it('a readOnly function that returns no boolean is a Taskfile error naming the task', async () => {
+    project = new Project({
+      'Taskfile.ts': `import { task } from 'taskgraph';
+task('ship', { args: ['mode'], readOnly: (args) => args.mode as unknown as boolean, run: () => {} });
+`,
+    });
+    const result = await project.task(['ship[fast]']);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain(
+      'task ship: its readOnly function returned "fast", not true or false (planning ship[mode=fast])',
+    );
+  });
+
   it('ignores a claim and a lock left by a dead process', async () => {
     project = new Project({
       'Taskfile.ts': TASKFILE,
