@@ -10,7 +10,10 @@ import { isPromise } from './file-hasher.js';
 import type { PlanNode } from './graph.js';
 import { digestAll } from './output.js';
 import type { Output } from './output.js';
-import type { DepResult } from './fingerprint.js';
+import { explainChanges } from './fingerprint.js';
+import type { DepResult, FingerprintDetail } from './fingerprint.js';
+import { describeChange } from './report/text.js';
+import { inputsChanged } from './up-to-date.js';
 import type { State, TaskRecord } from './state.js';
 import type { TaskStatus } from './report/events.js';
 
@@ -62,6 +65,21 @@ export class DryRun {
       return 'an input file another task would remake changes, and how is known only then';
     }
     return undefined;
+  }
+
+  /**
+   * The one-line reason for a node that would run (the verdict's `reason`). When its fingerprint
+   * differs because the code it runs changed, the module (or package, or run function) as
+   * --explain lists it: "inputs changed" would send the user looking at files.
+   */
+  reason(key: string, reason: string, detail: FingerprintDetail): string {
+    if (reason !== inputsChanged(key)) return reason;
+    const changes = explainChanges(this.state.readDetail(key), detail);
+    const code = changes.find((c) => c.what === 'module' || c.what === 'definition');
+    if (!code) return reason;
+    const more = changes.length - 1;
+    const rest = more > 0 ? `; ${more} more change(s): \`task --explain ${key}\`` : '';
+    return `${describeChange(code)}${rest}`;
   }
 
   /** A node that would run: what its run is expected to make, and its files expected from now. */

@@ -275,7 +275,8 @@ export class Scheduler {
       return this.finish(attempt, 'up-to-date', 0, verdict.reason, undefined, result, outputs);
     }
     if (this.dryRun) {
-      return this.dryRunWouldRun(attempt, verdict.reason, fingerprint, detail, outputs);
+      const reason = this.dryRun.reason(node.key, verdict.reason, detail);
+      return this.dryRunWouldRun(attempt, reason, fingerprint, detail, outputs);
     }
 
     await this.slots.acquire();

@@ -60,7 +60,7 @@ export function decide(facts: Facts): Verdict | CompareOutputs {
   const { record } = facts;
   if (!record) return runs('never ran successfully');
   if (record.fingerprint !== facts.fingerprint) {
-    return runs(`inputs changed (run \`task --explain ${facts.key}\` for details)`);
+    return runs(inputsChanged(facts.key));
   }
   return { compare: 'outputs', recorded: record.outputs };
 }
@@ -110,6 +110,14 @@ export function verdictOf(
 /** An output kind that could not answer (Docker down, say): the task runs and meets it itself. */
 export function outputsUnchecked(message: string): Verdict {
   return runs(`its outputs could not be checked (${message.split('\n')[0] ?? ''})`);
+}
+
+/**
+ * The reason when the fingerprint differs: which ingredient changed is known only from the
+ * recorded detail, which a run does not read (a dry run names a changed module: dry-run.ts).
+ */
+export function inputsChanged(key: string): string {
+  return `inputs changed (run \`task --explain ${key}\` for details)`;
 }
 
 const UP_TO_DATE_GROUP: Verdict = { upToDate: true, reason: 'nothing to do', outputs: {} };

@@ -80,6 +80,20 @@ task('alone-too', { inputs: ['in.txt'], run: () => record('alone-too') });
     expect(explained.stdout).not.toContain('tasks/indirect.ts');
   });
 
+  it('-n names the changed module as the reason, not "inputs changed"', async () => {
+    project.write('lib/helper.ts', project.read('lib/helper.ts').replace('hello', 'goodbye'));
+
+    const dry = await project.task(['-n', 'indirect', 'alone']);
+    expect(dry.exitCode, dry.stderr).toBe(0);
+    expect(dry.stdout).toMatch(
+      /indirect\] would run: module lib\/helper\.ts: modified \([0-9a-f]{12} -> [0-9a-f]{12}\)\n/,
+    );
+    expect(dry.stdout).not.toContain('inputs changed');
+    // --explain's headline does not repeat the reason its listing gives.
+    const explained = await project.task(['--explain', 'indirect']);
+    expect(explained.stdout).toContain('indirect would run: since its last successful run,\n');
+  });
+
   it('reruns only the tasks defined in an edited task module', async () => {
     project.write('tasks/alone.ts', `${project.read('tasks/alone.ts')}const unused = 1;\n`);
 

@@ -7,6 +7,7 @@ import { explainChanges } from '../fingerprint.js';
 import { PACKAGE_PREFIX } from '../module-graph.js';
 import type { Change } from '../fingerprint.js';
 import { suggest } from '../suggestion.js';
+import { inputsChanged } from '../up-to-date.js';
 import { nodeKey } from '../graph.js';
 import type { PlanError, PlanNode } from '../graph.js';
 import type { LoadError } from '../loader.js';
@@ -135,7 +136,7 @@ export function explainText(node: PlanNode, result: NodeResult, state: State): s
     lines.push(
       `${node.key} is up to date: its fingerprint matches the last successful run and its outputs are intact.`,
     );
-  } else if (changes.length > 0 && result.reason?.startsWith('inputs changed')) {
+  } else if (changes.length > 0 && saysChanged(node, result.reason, changes)) {
     // The verdict's own reason points at --explain, which is what is running: say what changed.
     lines.push(`${node.key} would run: since its last successful run,`);
   } else {
@@ -146,7 +147,14 @@ export function explainText(node: PlanNode, result: NodeResult, state: State): s
   return `${lines.join('\n')}\n`;
 }
 
-function describeChange(change: Change): string {
+/** Whether `reason` is the verdict's for a changed fingerprint, generic or naming the code. */
+function saysChanged(node: PlanNode, reason: string | undefined, changes: readonly Change[]) {
+  if (reason === inputsChanged(node.key)) return true;
+  const code = changes.find((c) => c.what === 'module' || c.what === 'definition');
+  return code !== undefined && reason?.startsWith(describeChange(code)) === true;
+}
+
+export function describeChange(change: Change): string {
   const short = (hash: string | null | undefined): string =>
     hash === undefined ? '(none)' : hash === null ? '(unset)' : hash.slice(0, 12);
   switch (change.what) {
