@@ -21,6 +21,7 @@ import type { Reporter } from './report/events.js';
 import { jsonReporter } from './report/json.js';
 import { plainReporter } from './report/plain.js';
 import { quietReporter } from './report/quiet.js';
+import { replaceSdkNodeWarning } from './sdk-warning.js';
 import {
   describeLoadError,
   describePlanError,
@@ -175,6 +176,12 @@ function trackStdio(
 
 export async function runCli(io: Io): Promise<number> {
   const restoreExit = guardProcessExit();
+  const parsed = parseCommandLine(io.argv);
+  const quiet = !('error' in parsed) && parsed.values.quiet === true;
+  const restoreWarning = replaceSdkNodeWarning(process, {
+    say: (line) => (quiet ? undefined : io.stderr.write(`task: ${line}\n`)),
+    nodeVersion: process.version,
+  });
   try {
     return await runCommand(io);
   } catch (error) {
@@ -185,6 +192,7 @@ export async function runCli(io: Io): Promise<number> {
     return EXIT.usage;
   } finally {
     restoreExit();
+    restoreWarning();
   }
 }
 
