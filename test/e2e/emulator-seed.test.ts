@@ -71,7 +71,8 @@ describe.skipIf(!dockerReady)('npm run emulator -- --seed staging', () => {
 
   afterAll(async () => {
     // Its group: npm, the shell it starts, and node (which stops the registry it started).
-    if (emulator?.pid !== undefined && emulator.exitCode === undefined) {
+    // (exitCode is null while it runs; a group already gone throws ESRCH.)
+    if (emulator?.pid !== undefined && emulator.exitCode === null) {
       process.kill(-emulator.pid, 'SIGTERM');
     }
     await emulator;
