@@ -180,6 +180,7 @@ async function bundle(
   deferred = new DeferredErrors(root, file),
 ): Promise<{ manifest: Manifest; cacheable: boolean } | { error: LoadError }> {
   const esbuild = await import('esbuild');
+  const api = Object.keys((await import(ENGINE_URL)) as object);
   let result;
   try {
     result = await esbuild.build({
@@ -211,7 +212,7 @@ async function bundle(
               namespace: BOUND,
             }));
             build.onLoad({ filter: /.*/, namespace: BOUND }, (args) => ({
-              contents: taskgraphFor(args.path),
+              contents: taskgraphFor(args.path, api),
               loader: 'js',
             }));
             build.onResolve({ filter: /^file:/, namespace: BOUND }, (args) => ({
@@ -296,11 +297,17 @@ function syntaxError(message: EsbuildMessage, root: string, file: string): LoadE
   };
 }
 
-/** The virtual module `import 'taskgraph'` resolves to in the module at `path`. */
-function taskgraphFor(path: string): string {
+/**
+ * The virtual module `import 'taskgraph'` resolves to in the module at `path`: the names of the
+ * package's API (`api`, those of dist/index.js), taken from the engine's bundle itself, which the
+ * CLI has loaded already. Through dist/index.js every run would load one module file more.
+ */
+function taskgraphFor(path: string, api: readonly string[]): string {
+  const bound = ['task', 'file', 'rule'];
+  const names = api.filter((name) => !bound.includes(name));
   return [
     `import { definedIn } from ${JSON.stringify(DSL_URL)};`,
-    `export * from ${JSON.stringify(ENGINE_URL)};`,
+    `export { ${names.join(', ')} } from ${JSON.stringify(DSL_URL)};`,
     `export const { task, file, rule } = definedIn(${JSON.stringify(path)});`,
   ].join('\n');
 }
