@@ -6,10 +6,10 @@
 import { beforeEach, describe, expect, test } from 'vitest';
 import { create } from '../../src/aws/create.js';
 import { describeAwsFailure } from '../../src/aws/errors.js';
+import { parseSecretRef } from '../../src/aws/secret-ref.js';
 import {
   describeVerify,
   parseImage,
-  parseSecretRef,
   targetGroupProblems,
   trustedServices,
   verify,

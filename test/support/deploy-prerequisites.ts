@@ -9,7 +9,7 @@
  * choose, and the API keeps behaving as AWS's does.
  */
 import type { EcsEnvironment } from '../../src/environment.js';
-import { parseSecretRef } from '../../src/aws/verify.js';
+import { parseSecretRef } from '../../src/aws/secret-ref.js';
 import { putTargetGroup } from './aws-emulator/elbv2.js';
 import { putRole } from './aws-emulator/iam.js';
 import { putLogGroup } from './aws-emulator/logs.js';
