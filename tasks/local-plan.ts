@@ -34,6 +34,8 @@ export interface LocalContainer {
   readonly name: string;
   readonly image: string;
   readonly state: string;
+  /** Docker's health state (starting, healthy, unhealthy); undefined without a health check. */
+  readonly health?: string | undefined;
   readonly role: Role;
   /** The port it listens on, from its label: FastCGI for php-fpm, HTTP for nginx, SQL. */
   readonly port: number | undefined;

@@ -76,6 +76,7 @@ export async function listContainers(docker: Docker, root: string): Promise<Loca
           name: container.name,
           image: container.image,
           state: container.state,
+          health: container.health,
           role,
           port: container.labels[PORT] === undefined ? undefined : Number(container.labels[PORT]),
           service: container.labels[SERVICE],

@@ -92,6 +92,10 @@ export async function deployWorkers(
       },
       // As an ECS service replaces a task that exits: `queue:work --max-time` ends on purpose.
       restart: 'unless-stopped',
+      // The php-fpm image's HEALTHCHECK pings php-fpm on 127.0.0.1:9000, which a worker does not
+      // run, so docker would call every worker unhealthy. A worker takes no traffic: running is
+      // its health, and the restart policy replaces one that exits.
+      noHealthcheck: true,
     });
     await sleep(SETTLE_MS, undefined, { signal: ctx.signal });
     // Restarted already means it exited: a broken worker, not one that ended its --max-time.

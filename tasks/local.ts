@@ -340,8 +340,11 @@ async function status(ctx: TaskContext, env: LocalEnvironment, url: string): Pro
           ? '-'
           : `${env.host}:${container.port}`;
     const role = container.role === 'worker' ? (container.service ?? 'worker') : container.role;
+    // Docker's own verdict too, as `docker ps` shows it: our probe and its HEALTHCHECK can differ
+    // (its interval, or a health check the container has none of).
+    const docker = `docker: ${container.health ?? 'no health check'}`;
     ctx.log(
-      `${role.padEnd(9)} ${container.image}  ${where}  ${container.state}, ${health}${serving}  [${container.name}]`,
+      `${role.padEnd(9)} ${container.image}  ${where}  ${container.state}, ${health}${serving}, ${docker}  [${container.name}]`,
     );
   }
 }

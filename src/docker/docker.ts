@@ -81,6 +81,8 @@ export interface RunOptions {
   readonly restart?: 'no' | 'on-failure' | 'unless-stopped' | 'always';
   /** `never` for images that only exist locally, so a typo fails fast instead of asking a hub. */
   readonly pull?: 'always' | 'missing' | 'never';
+  /** `--no-healthcheck`: a container whose image's HEALTHCHECK probes what it does not run. */
+  readonly noHealthcheck?: boolean;
 }
 
 export interface ContainerInfo {
@@ -90,6 +92,8 @@ export interface ContainerInfo {
   /** created, running, exited, ... */
   readonly state: string;
   readonly exitCode: number;
+  /** Docker's health state (starting, healthy, unhealthy); undefined without a health check. */
+  readonly health: string | undefined;
   readonly labels: Readonly<Record<string, string>>;
 }
 
@@ -254,6 +258,7 @@ export function createDocker(options: DockerOptions): Docker {
     if (run.entrypoint !== undefined) args.push('--entrypoint', run.entrypoint);
     if (run.restart !== undefined) args.push('--restart', run.restart);
     if (run.pull !== undefined) args.push('--pull', run.pull);
+    if (run.noHealthcheck === true) args.push('--no-healthcheck');
     for (const volume of run.volumes ?? []) {
       // --mount, not -v: a missing source is an error instead of a silently created empty dir.
       const readOnly = volume.readOnly === true ? ',readonly' : '';
@@ -450,6 +455,7 @@ export function createDocker(options: DockerOptions): Docker {
           image: container.Config.Image,
           state: container.State.Status,
           exitCode: container.State.ExitCode,
+          health: container.State.Health?.Status,
           labels: container.Config.Labels ?? {},
         }));
     },
@@ -482,7 +488,11 @@ const imageInspectSchema = z.object({
 const containerInspectSchema = z.object({
   Id: z.string(),
   Name: z.string(),
-  State: z.object({ Status: z.string(), ExitCode: z.number() }),
+  State: z.object({
+    Status: z.string(),
+    ExitCode: z.number(),
+    Health: z.object({ Status: z.string() }).nullable().optional(),
+  }),
   Config: z.object({ Image: z.string(), Labels: labelsSchema }),
 });
 

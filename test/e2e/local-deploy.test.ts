@@ -145,6 +145,43 @@ describe.skipIf(!dockerReady)('local:deploy', () => {
     expect((await migrations()).map(([, batch]) => batch)).toEqual(['1', '1', '1', '1']);
   });
 
+  it('gives the worker and scheduler no health check docker would fail, and local:status says what docker says', async () => {
+    /** Docker's health state of our container whose name has `-role-` (`none` without a check). */
+    const dockerHealth = async (role: string) => {
+      const line = (await containers()).find((container) => container.includes(`-${role}-`));
+      const { stdout } = await execa('docker', [
+        ...['inspect', '--format'],
+        '{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}',
+        line?.split(' ')[0] ?? '',
+      ]);
+      return stdout.trim();
+    };
+    // php-fpm's HEALTHCHECK (every 10 s) has answered: docker's health checks have run by now.
+    const deadline = Date.now() + 60_000;
+    while ((await dockerHealth('php-fpm')) !== 'healthy' && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+    expect(await dockerHealth('php-fpm')).toBe('healthy');
+    // Not the php-fpm image's check, which probes a php-fpm the workers do not run (unhealthy).
+    expect(await dockerHealth('worker')).toBe('none');
+    expect(await dockerHealth('scheduler')).toBe('none');
+    const status = await task(['local:status']);
+    expect(status.exitCode, status.output).toBe(0);
+    for (const role of ['worker', 'scheduler']) {
+      expect(status.output).toMatch(
+        new RegExp(
+          `${role} +prod_example_php_fpm:\\w+ .*running, no health check, docker: no health check`,
+        ),
+      );
+    }
+    expect(status.output).toMatch(
+      /php-fpm +prod_example_php_fpm:\w+ .*running, healthy \(serving\), docker: healthy/,
+    );
+    expect(status.output).toMatch(
+      /database +local_example_mariadb:\w+ .*running, healthy, docker: healthy/,
+    );
+  });
+
   it('runs the queued job in the worker container', async () => {
     const note = `queued-${project}`;
     const answer = await request(`${url}/?note=${note}`);
