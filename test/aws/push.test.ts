@@ -11,7 +11,7 @@ import { describe, expect, test } from 'vitest';
 import { BatchGetImageCommand } from '@aws-sdk/client-ecr';
 import { describePush, push, type PushDocker, type PushOptions } from '../../src/aws/ecr.js';
 import { describeAwsFailure } from '../../src/aws/errors.js';
-import { imageId, pushImage } from '../support/aws-emulator/registry-fixture.js';
+import { imageConfig, imageId, pushImage } from '../support/aws-emulator/registry-fixture.js';
 import { callCount, failure, registryHarness, value } from './harness.js';
 
 const world = registryHarness();
@@ -238,6 +238,30 @@ describe('push', () => {
     expect(describePush(pushed)).toContain(
       `staging_example_php_fpm:e1: already in the registry as ${machineA.phpFpm.digest}, built elsewhere from the same inputs; deploys run that image`,
     );
+  });
+
+  test("ECR's endpoint sends a blob GET to a pre-signed URL on another origin, which refuses the registry token", async () => {
+    const log: DockerLog = { calls: [], configDirs: [] };
+    value(await push(options(fakeDocker(log), { phpFpm: 'h0', nginx: 'h0' })));
+    const config = imageId('h0');
+    const token = Buffer.from(`AWS:${world.registry.password}`).toString('base64');
+    const blob = `http://${front()}/v2/staging_example_php_fpm/blobs/${config}`;
+    const redirect = await fetch(blob, {
+      headers: { authorization: `Basic ${token}` },
+      redirect: 'manual',
+    });
+    expect(redirect.status).toBe(307);
+    const location = new URL(redirect.headers.get('location') ?? '');
+    expect(location.origin).not.toBe(new URL(blob).origin);
+    const carried = await fetch(location, { headers: { authorization: `Basic ${token}` } });
+    expect([carried.status, await carried.text()]).toEqual([
+      400,
+      expect.stringContaining('Only one auth mechanism allowed'),
+    ]);
+    // As a client follows it (fetch drops Authorization on the way to another origin).
+    const followed = await fetch(blob, { headers: { authorization: `Basic ${token}` } });
+    expect(followed.status).toBe(200);
+    expect(Buffer.from(await followed.arrayBuffer()).toString()).toBe(imageConfig('h0').toString());
   });
 
   test('a remote image under our tag from other inputs, or with no fingerprint label, is still the conflict', async () => {

@@ -10,14 +10,18 @@
  * - a push to a repository ECR does not have fails with NAME_UNKNOWN: ECR never creates one on
  *   push.
  *
+ * - a blob GET the registry would answer is a 307 to a pre-signed S3 URL on another origin
+ *   (blob-download.ts), as ECR answers it.
+ *
  * Everything else (blob uploads, auth challenges, Location headers built from Host) passes through
  * unchanged: the Host header is kept, so the registry's redirects point back here.
  */
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { BlobDownload } from './blob-download.js';
 import type { EcrState } from './ecr.js';
 import { registryBase, registryClient, type RegistryAccess } from './registry-client.js';
 
-export function registryFront(access: RegistryAccess, state: EcrState) {
+export function registryFront(access: RegistryAccess, state: EcrState, downloads?: BlobDownload) {
   const base = new URL(registryBase(access));
   const client = registryClient(access);
   const refuse = (response: ServerResponse, status: number, code: string, message: string) => {
@@ -53,6 +57,21 @@ export function registryFront(access: RegistryAccess, state: EcrState) {
           'TAG_INVALID',
           `The image tag '${reference}' already exists in the '${repository}' repository and cannot be overwritten because the repository is immutable.`,
         );
+      }
+    }
+    // A blob download the registry would serve goes to S3 instead (blob-download.ts).
+    const blob = /^\/v2\/(.+)\/blobs\/(sha256:[0-9a-f]{64})$/.exec(path);
+    if (downloads && blob && request.method === 'GET') {
+      const [, repository = '', digest = ''] = blob;
+      const allowed = await fetch(`${base.origin}${path}`, {
+        method: 'HEAD',
+        headers: request.headers.authorization
+          ? { authorization: request.headers.authorization }
+          : {},
+      });
+      if (allowed.ok) {
+        response.writeHead(307, { location: downloads.presign(repository, digest) }).end();
+        return;
       }
     }
     await new Promise<void>((resolve) => {

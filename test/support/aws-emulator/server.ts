@@ -19,6 +19,7 @@ import { uuidId, type Account } from './arn.js';
 import { realClock, type Clock } from './clock.js';
 import type { ReadLagOptions } from './read-lag.js';
 import { ecrHandlers, emptyEcrState, type EcrState } from './ecr.js';
+import { startBlobDownload } from './blob-download.js';
 import { registryFront } from './registry-front.js';
 import { serviceHandlers } from './ecs-services.js';
 import { emptyEcsState, findService, tickEcs, type EcsState } from './ecs-state.js';
@@ -247,7 +248,10 @@ export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promis
 
   // ECR's registry endpoint is this server too: GetAuthorizationToken's proxyEndpoint.
   const front = { endpoint: '' };
-  const registryPath = options.registry ? registryFront(options.registry, ecr) : undefined;
+  const downloads = options.registry ? await startBlobDownload(options.registry) : undefined;
+  const registryPath = options.registry
+    ? registryFront(options.registry, ecr, downloads)
+    : undefined;
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
     if (registryPath && request.url?.startsWith('/v2/')) {
       registryPath(request, response);
@@ -311,7 +315,8 @@ export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promis
       const record = ecs.clusters.get(cluster);
       return record ? findService(ecs, record, name)?.sim : undefined;
     },
-    stop() {
+    async stop() {
+      await downloads?.stop();
       return new Promise<void>((resolve, reject) => {
         server.close((e) => (e ? reject(e) : resolve()));
         server.closeAllConnections();
