@@ -35,7 +35,7 @@ import {
 } from './report/text.js';
 import { Tally } from './report/tally.js';
 import { acquireTaskLocks } from './lock.js';
-import type { TaskLocks } from './lock.js';
+import type { LockOptions, TaskLocks } from './lock.js';
 import { Scheduler } from './scheduler.js';
 import { State } from './state.js';
 import { accessProblemOf, checkTaskDir, describeAccessProblem } from './task-dir.js';
@@ -395,6 +395,9 @@ async function runCommand(io: Io): Promise<number> {
         force: values.force ?? false,
         dryRun: readOnly,
         signal: controller.signal,
+        claim: held?.ok
+          ? (keys) => held.extend(keys, lockOptions(io, values, controller.signal))
+          : undefined,
         emit: (event) => {
           tally.emit(event);
           shown.emit(event);
@@ -450,12 +453,17 @@ function lockPlan(
   const keys = closure(nodes)
     .filter((node) => node.task.run && !node.readOnly)
     .map((node) => node.key);
-  return acquireTaskLocks(join(root, '.task'), keys, {
+  return acquireTaskLocks(join(root, '.task'), keys, lockOptions(io, values, signal));
+}
+
+/** Waiting for a held node (and saying so), or with --no-wait failing at once. */
+function lockOptions(io: Io, values: Values, signal: AbortSignal): LockOptions {
+  return {
     wait: !values['no-wait'],
     signal,
     onWait: ({ pid, key }) =>
       io.stderr.write(`task: waiting for another task run (pid ${pid}), which holds ${key}…\n`),
-  });
+  };
 }
 
 /** --watch: runs until Ctrl-C, then exits 130 once every task it started has exited. */

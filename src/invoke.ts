@@ -9,6 +9,7 @@ import type { PlanNode, Planner } from './graph.js';
 import type { RunEvent } from './report/events.js';
 import type { NodeResult } from './scheduler.js';
 import type { Semaphore } from './semaphore.js';
+import type { Extended } from './lock.js';
 
 /** What invoke needs of the running scheduler. */
 export interface InvokeHost {
@@ -20,6 +21,8 @@ export interface InvokeHost {
   settle(node: PlanNode): Promise<NodeResult>;
   /** Why a node did not succeed, in words. */
   whyNot(key: string, result: NodeResult): string;
+  /** Claims nodes against other runs as the plan's are (lock.ts); absent in a dry run. */
+  claim?: ((keys: string[]) => Promise<Extended>) | undefined;
 }
 
 export async function invoke(
@@ -53,6 +56,18 @@ export async function invoke(
   });
   host.slots.release();
   try {
+    // Held from here until each node ends (as a planned node), so a direct run of the invoked
+    // task waits for this one instead of running it at the same time.
+    const claimed = await host.claim?.(
+      needed.filter((n) => n.task.run && !n.readOnly && !host.has(n.key)).map((n) => n.key),
+    );
+    if (claimed?.ok === false) {
+      throw new TaskError({
+        reason: 'invoke-failed',
+        task: target.key,
+        why: heldElsewhere(claimed),
+      });
+    }
     const result = await host.settle(target);
     if (
       result.status === 'failed' ||
@@ -68,6 +83,13 @@ export async function invoke(
   } finally {
     await host.slots.acquire();
   }
+}
+
+function heldElsewhere(claim: Extract<Extended, { ok: false }>): string {
+  const held = `another task run (pid ${claim.pid}) holds the lock on ${claim.key}`;
+  return claim.deadlock
+    ? `${held} and waits for a task this run holds (a deadlock): this run gives up; run it again when the other finishes`
+    : `${held}; try again when it finishes`;
 }
 
 /** A node as the `plan` event lists it. */

@@ -3,7 +3,9 @@
  *
  *   .task/locks/<pid>-<n>.claim   the task nodes a run may run (its plan less read-only tasks),
  *                                 claimed before the run starts; a node leaves the claim once it
- *                                 has ended and its record is on disk, the file goes at the end
+ *                                 has ended and its record is on disk, the file goes at the end;
+ *                                 a task reached through ctx.invoke joins it when invoked
+ *   .task/locks/<pid>-<n>.claim.wait   the pid such a run waits for (deadlock detection)
  *   .task/state.lock              held for the milliseconds it takes to check and write a claim,
  *                                 to read the records, or to append to and fold the journal
  *
@@ -34,8 +36,13 @@ export type TaskLocks =
       /** Gives up the claim on one node (a no-op for a node not held). */
       release: (key: string) => void;
       releaseAll: () => void;
+      /** Adds nodes to the claim while the run goes on (ctx.invoke): see `extend` below. */
+      extend: (keys: Iterable<string>, options: LockOptions) => Promise<Extended>;
     }
   | { ok: false; pid: number; key: string };
+
+/** A claim extended, or the node another run holds (`deadlock`: that run waits for one of ours). */
+export type Extended = { ok: true } | { ok: false; pid: number; key: string; deadlock: boolean };
 
 export interface LockOptions {
   /** Wait for a held node (polling); otherwise fail at once. */
@@ -55,12 +62,10 @@ export async function acquireTaskLocks(
   options: LockOptions,
 ): Promise<TaskLocks> {
   const held = new Set(keys);
-  const none = { ok: true as const, release: () => {}, releaseAll: () => {} };
-  if (held.size === 0) return none;
   const folder = join(dir, 'locks');
   const path = join(folder, `${process.pid}-${claims++}.claim`);
   let told = false;
-  for (;;) {
+  for (; held.size > 0;) {
     const conflict = withStateLockSync(dir, () => {
       mkdirSync(folder, { recursive: true });
       const found = firstConflict(folder, held);
@@ -93,16 +98,77 @@ export async function acquireTaskLocks(
     timer = undefined;
     removeFile(path);
   };
-  return { ok: true, release, releaseAll };
+  /**
+   * Claims more nodes mid-run (a task reached through ctx.invoke), waiting as a planned node
+   * does. Unlike the all-at-once start, this run holds nodes while it waits, so two runs could
+   * each wait for what the other holds: a waiting run says whom it waits for in
+   * `<claim>.wait`, and a run that would wait for a run waiting (through others) for it fails
+   * instead. Both steps happen under the state lock, so of two runs closing a cycle the second
+   * always sees it.
+   */
+  const extend = async (keys: Iterable<string>, options: LockOptions): Promise<Extended> => {
+    const wanted = new Set([...keys].filter((key) => !held.has(key)));
+    const waitPath = `${path}.wait`;
+    let told = false;
+    try {
+      while (wanted.size > 0) {
+        const conflict = withStateLockSync(dir, () => {
+          mkdirSync(folder, { recursive: true });
+          const found = firstConflict(folder, wanted, path);
+          if (!found) {
+            for (const key of wanted) held.add(key);
+            writeClaim(path, held);
+            return undefined;
+          }
+          // Said and checked in one step, and unsaid at once by the run that gives up, so of
+          // two runs closing a cycle exactly one gives up: the other goes on.
+          writeFileSync(waitPath, String(found.pid));
+          const deadlock = waitsFor(folder, found.pid, process.pid);
+          if (deadlock) removeFile(waitPath);
+          return { ...found, deadlock };
+        });
+        if (!conflict) break;
+        if (conflict.deadlock || !options.wait || options.signal?.aborted) {
+          return { ok: false, ...conflict };
+        }
+        if (!told) {
+          options.onWait?.(conflict);
+          told = true;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    } finally {
+      removeFile(waitPath);
+    }
+    return { ok: true };
+  };
+  return { ok: true, release, releaseAll, extend };
+}
+
+/** Whether the run `from` waits, directly or through other waiting runs, for the run `target`. */
+function waitsFor(folder: string, from: number, target: number): boolean {
+  const seen = new Set<number>();
+  for (let pid: number | undefined = from; pid !== undefined && !seen.has(pid);) {
+    seen.add(pid);
+    const prefix: string = `${pid}-`;
+    const name: string | undefined = readdirSync(folder).find(
+      (n) => n.startsWith(prefix) && n.endsWith('.wait'),
+    );
+    pid = name === undefined || !isAlive(pid) ? undefined : readHolder(join(folder, name));
+    if (pid === target) return true;
+  }
+  return false;
 }
 
 /** The first node of `keys` another live run claims; claims of dead runs are removed. */
 function firstConflict(
   folder: string,
   keys: ReadonlySet<string>,
+  /** This run's own claim, when extending it. */
+  own?: string,
 ): { pid: number; key: string } | undefined {
   for (const name of readdirSync(folder)) {
-    if (!name.endsWith('.claim')) continue;
+    if (!name.endsWith('.claim') || join(folder, name) === own) continue;
     const pid = Number.parseInt(name, 10);
     const path = join(folder, name);
     if (!Number.isFinite(pid) || !isAlive(pid)) {

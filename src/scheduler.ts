@@ -75,6 +75,8 @@ export interface SchedulerOptions {
   emit: (event: RunEvent) => void;
   /** Watch mode: where persistent tasks live between runs. Without it they run like any other. */
   background?: Background;
+  /** Claims what ctx.invoke reaches against other runs (lock.ts); unset, nothing is claimed. */
+  claim?: InvokeHost['claim'];
 }
 
 export type { NodeResult } from './attempts.js';
@@ -113,6 +115,7 @@ export class Scheduler {
       has: (key) => this.has(key),
       settle: (node) => this.settle(node),
       whyNot: (key, result) => this.stop.whyNot(key, result),
+      claim: options.claim,
     };
     const { root, keepGoing, signal } = options;
     this.stop = new Stopping({ root, keepGoing, signal });

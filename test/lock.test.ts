@@ -27,6 +27,32 @@ task('other', { run: () => record('other') });
 task('after', { deps: ['deploy'], run: () => record('after') });
 `;
 
+/**
+ * x invokes shared, which holds until \`release\` exists. \`task hx\` and \`task hy\`: once both
+ * have started, each invokes the other's task, held by the other run and blocked in the same
+ * invoke: a deadlock. (The run left then runs the other task, which no longer invokes.)
+ */
+const INVOKING = `import { task } from 'taskgraph';
+import type { TaskContext } from 'taskgraph';
+import { existsSync, writeFileSync } from 'node:fs';
+import { record } from './record.ts';
+const until = async (path: string) => {
+  while (!existsSync(path)) await new Promise((r) => setTimeout(r, 20));
+};
+task('shared', { run: async () => { record('shared'); writeFileSync('shared.started', ''); await until('release'); } });
+task('x', { run: async (ctx) => { await ctx.invoke('shared'); record('x'); } });
+// Each invokes the other's task once, while the other run holds it blocked in the same way.
+const meet = (own: string, other: string) => async (ctx: TaskContext) => {
+  const again = existsSync(own + '.started');
+  writeFileSync(own + '.started', '');
+  if (again) return;
+  await until(other + '.started');
+  await ctx.invoke(other);
+};
+task('hx', { run: meet('hx', 'hy') });
+task('hy', { run: meet('hy', 'hx') });
+`;
+
 describe('the lock', () => {
   it('read-only commands and tasks never wait for a run, even one holding their deps', async () => {
     project = new Project({ 'Taskfile.ts': TASKFILE, 'record.ts': RECORD, 'in.txt': 'a' });
@@ -141,6 +167,38 @@ task('ship', { args: ['mode'], readOnly: (args) => args.mode as unknown as boole
     expect(result.stderr).toContain(
       'task ship: its readOnly function returned "fast", not true or false (planning ship[mode=fast])',
     );
+  });
+
+  it('a task reached through ctx.invoke is claimed: a direct run of it waits, or fails with --no-wait', async () => {
+    project = new Project({ 'Taskfile.ts': INVOKING, 'record.ts': RECORD });
+    const invoker = project.spawn(['x']);
+    await waitFor(() => existsSync(project.path('shared.started')));
+    const refused = await project.task(['shared', '--no-wait']);
+    expect(refused.exitCode, refused.stdout).toBe(1);
+    expect(refused.stderr).toMatch(
+      /another task run \(pid \d+\) holds the lock on shared; try again when it finishes/,
+    );
+    const waiting = project.spawn(['shared']);
+    let stderr = '';
+    waiting.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    await waitFor(() => stderr.includes('waiting for another task run'));
+    project.write('release', '');
+    expect((await invoker).exitCode).toBe(0);
+    expect((await waiting).exitCode).toBe(0);
+    // Never both at once: the waiting run ran it after the invoker's had ended.
+    expect(project.runs()).toEqual(['shared', 'x', 'shared']);
+  });
+
+  it('two runs each invoking what the other holds: one fails naming the deadlock, none hangs', async () => {
+    project = new Project({ 'Taskfile.ts': INVOKING, 'record.ts': RECORD });
+    const [a, b] = [project.spawn(['hx']), project.spawn(['hy'])];
+    const results = await Promise.all([a, b]);
+    const said = results.map((r) => String(r.stdout) + String(r.stderr)).join('\n');
+    expect(said).toMatch(
+      /holds the lock on h[xy] and waits for a task this run holds \(a deadlock\)/,
+    );
+    // Exactly one gives up; the other then runs the task it waited for, and succeeds.
+    expect(results.map((r) => r.exitCode).sort()).toEqual([0, 1]);
   });
 
   it('ignores a claim and a lock left by a dead process', async () => {
