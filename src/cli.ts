@@ -3,94 +3,31 @@
  *
  * Exit codes: 0 success, 1 a task failed, 2 usage or Taskfile error, 130 interrupted.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { COMMAND_ARG, encodeCommand } from './command-args.js';
-import type { Registry } from './dsl.js';
-import { FileHasher } from './file-hasher.js';
+import { EXIT, GRAPH_FORMATS, HELP, parseCommandLine, version } from './command-line.js';
+import type { Io } from './command-line.js';
 import { closure, parseTarget, Planner } from './graph.js';
-import { suggest } from './suggestion.js';
-import type { PlanNode, Request } from './graph.js';
+import type { Request } from './graph.js';
 import { currentTask } from './escaped-error.js';
 import { findTaskfile, loadTaskfile } from './loader.js';
 import { TaskError } from './failure.js';
 import { killAllProcessGroups } from './process.js';
-import type { Reporter } from './report/events.js';
-import { jsonReporter } from './report/json.js';
-import { plainReporter } from './report/plain.js';
-import { quietReporter } from './report/quiet.js';
 import { replaceSdkNodeWarning } from './sdk-warning.js';
 import {
   describeLoadError,
   describePlanError,
   disabledNamespaces,
-  explainText,
   listPrereqs,
   listTasks,
-  ownDryRunNote,
   renderGraph,
   unknownTaskMessage,
 } from './report/text.js';
-import { Tally } from './report/tally.js';
-import { acquireTaskLocks } from './lock.js';
-import type { LockOptions, TaskLocks } from './lock.js';
-import { Scheduler } from './scheduler.js';
+import { runTasks, runWatch } from './run.js';
+import type { ProcessHooks } from './run.js';
 import { State } from './state.js';
 import { accessProblemOf, checkTaskDir, describeAccessProblem } from './task-dir.js';
-import type { WatchGraph } from './watch.js';
-
-/**
- * brokenPipe: what a shell reports for a command killed by SIGPIPE (128 + 13), as `yes | head -1`
- * gives: the reader stopped reading, so the run was cut short and 0 would claim it finished.
- */
-export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130, brokenPipe: 141 } as const;
-
-const HELP = `Usage: task [options] [targets...] [-- --arg=value ...]
-
-Runs each target and its prerequisites, in parallel where it can, skipping every task whose
-inputs have not changed since it last succeeded and whose outputs are still there.
-
-Targets:
-  name                 a task (no target: the \`default\` task)
-  'name[a,b]'          with positional arguments, as Rake does
-  name -- --key=value  with named arguments
-  name -- CMD ARGS...  with a command (from the first word not --key=value, or after a second --)
-
-Options:
-  -T, --list [pattern] list tasks with a description (--all: every task)
-      --all            with --list: include tasks without a description
-  -P, --prereqs        list tasks with their prerequisites
-  -n, --dry-run        say what would run and why; run and record nothing
-      --explain TASK   why TASK is or is not up to date
-  -B, --force          run the targets and their prerequisites even if up to date
-  -j, --jobs N         run at most N tasks at once (default: number of CPUs)
-  -k, --keep-going     after a failure, run everything that does not depend on it
-  -C, --directory DIR  change to DIR first
-  -f, --file FILE      use FILE instead of the nearest Taskfile.ts
-      --graph [format] print the plan as dot or mermaid (default) on stdout
-      --json           one JSON event per line on stdout
-      --forget [TASK]  drop recorded state (of TASK, or of every task)
-      --no-wait        fail at once if another task run holds the lock
-  -w, --watch          run, then rerun what changes make out of date
-      --debounce MS    with --watch: coalesce changes within MS (default 100)
-      --check          typecheck the Taskfile with the project's tsc (loading does not)
-  -q, --quiet          only the tasks' own output: no prefixes, progress or summary
-      --trace          with a failure: the whole stack, mapped to your sources
-  -v, --version        print the version
-  -h, --help           print this help
-
-Exit codes: 0 success, 1 a task failed, 2 usage or Taskfile error, 130 interrupted.
-`;
-
-interface Io {
-  argv: string[];
-  cwd: string;
-  env: NodeJS.ProcessEnv;
-  stdout: NodeJS.WriteStream;
-  stderr: NodeJS.WriteStream;
-}
 
 /** The real process.exit: a Taskfile only ever sees the guarded one (see guardProcessExit). */
 const exitProcess = process.exit.bind(process);
@@ -336,6 +273,7 @@ async function runCommand(io: Io): Promise<number> {
       jobs,
       debounceMs,
       values,
+      hooks,
     });
   }
   if (values.debounce !== undefined) {
@@ -349,364 +287,16 @@ async function runCommand(io: Io): Promise<number> {
       return EXIT.usage;
     }
   }
-  const controller = new AbortController();
-  const tally = new Tally();
-  let reporter: Reporter | undefined;
-  const stopSignals = installSignalHandlers(controller, {
-    stopping: () => {
-      const running = tally.runningTasks();
-      if (running.length > 0) {
-        io.stderr.write(
-          `task: stopping: waiting for ${running.join(', ')} (Ctrl-C again to force)\n`,
-        );
-      }
-    },
-    forced: async () => {
-      if (!reporter) return;
-      for (const event of tally.interrupted()) reporter.emit(event);
-      await reporter.close();
-    },
-  });
-  try {
-    let locks: TaskLocks | undefined;
-    if (!readOnly) {
-      locks = await lockPlan(io, root, expansion.nodes, values, controller.signal);
-      if (!locks.ok) {
-        if (controller.signal.aborted) return EXIT.interrupted;
-        io.stderr.write(
-          `task: another task run (pid ${locks.pid}) holds the lock on ${locks.key}; try again when it finishes\n`,
-        );
-        return EXIT.failed;
-      }
-    }
-    const held = locks;
-    try {
-      const hasher = FileHasher.open(root, join(root, '.task', 'stat-cache.json'));
-      const shown = explain ? silentReporter() : await pickReporter(io, values);
-      reporter = shown;
-      const scheduler = new Scheduler({
-        planner,
-        root,
-        state,
-        hasher,
-        env: io.env,
-        concurrency: jobs,
-        keepGoing: values['keep-going'] ?? false,
-        force: values.force ?? false,
-        dryRun: readOnly,
-        signal: controller.signal,
-        claim: held?.ok
-          ? (keys) => held.extend(keys, lockOptions(io, values, controller.signal))
-          : undefined,
-        emit: (event) => {
-          tally.emit(event);
-          shown.emit(event);
-          // Once a node has ended and its record is on disk, another run may take it.
-          if (event.type === 'end' && held?.ok) {
-            const writing = state.written(event.key);
-            if (writing) void writing.then(() => held.release(event.key));
-            else held.release(event.key);
-          }
-        },
-      });
-      const stopEscapes = trapEscapes((error, key) => scheduler.escaped(error, key));
-      const summary = await scheduler.run(expansion.nodes).finally(stopEscapes);
-      await shown.close();
-      if (!readOnly) hasher.save();
-      if (values['dry-run'] && !explain) {
-        for (const node of closure(expansion.nodes)) {
-          const note = ownDryRunNote(node, await scheduler.settle(node));
-          if (note !== undefined) io.stderr.write(`task: ${note}\n`);
-        }
-      }
-      if (explain) {
-        const [node] = expansion.nodes as [PlanNode];
-        const result = await scheduler.settle(node);
-        io.stdout.write(explainText(node, result, state));
-        return EXIT.ok;
-      }
-      if (summary.interrupted) return EXIT.interrupted;
-      const [only] = summary.failures.length === 1 ? summary.failures : [];
-      if (only?.failure.reason === 'reported' && only.failure.exitCode !== undefined) {
-        return only.failure.exitCode;
-      }
-      return summary.counts.failed > 0 || summary.failures.length > 0 ? EXIT.failed : EXIT.ok;
-    } finally {
-      if (held?.ok) held.releaseAll();
-    }
-  } finally {
-    stopSignals();
-  }
-}
-
-/**
- * Locks the nodes of the plan that may run, read-only tasks and groups without a run excepted,
- * so runs whose plans share no such task never wait for each other (see lock.ts).
- */
-function lockPlan(
-  io: Io,
-  root: string,
-  nodes: readonly PlanNode[],
-  values: Values,
-  signal: AbortSignal,
-): Promise<TaskLocks> {
-  const keys = closure(nodes)
-    .filter((node) => node.task.run && !node.readOnly)
-    .map((node) => node.key);
-  return acquireTaskLocks(join(root, '.task'), keys, lockOptions(io, values, signal));
-}
-
-/** Waiting for a held node (and saying so), or with --no-wait failing at once. */
-function lockOptions(io: Io, values: Values, signal: AbortSignal): LockOptions {
-  return {
-    wait: !values['no-wait'],
-    signal,
-    onWait: ({ pid, key }) =>
-      io.stderr.write(`task: waiting for another task run (pid ${pid}), which holds ${key}…\n`),
-  };
-}
-
-/** --watch: runs until Ctrl-C, then exits 130 once every task it started has exited. */
-async function runWatch(
-  io: Io,
-  context: {
-    root: string;
-    file: string;
-    state: State;
-    registry: Registry;
-    graph: WatchGraph;
-    sources: readonly string[];
-    requests: readonly Request[];
-    jobs: number;
-    debounceMs: number;
-    values: Values;
-  },
-): Promise<number> {
-  const { root, values, requests } = context;
-  const controller = new AbortController();
-  const stopSignals = installSignalHandlers(controller);
-  try {
-    const json = values.json ?? false;
-    const quiet = !json && (values.quiet ?? false);
-    // A live tree redraws in place, which the watcher's lines and persistent tasks' output would
-    // tear: watch mode prints plain lines (or JSON events, with its own lines on stderr; or with
-    // -q the tasks' own output alone, the watcher's lines being progress).
-    const reporter = json
-      ? jsonReporter(io.stdout)
-      : quiet
-        ? quietReporter(io.stdout, io.stderr)
-        : plainReporter(io.stdout, {
-            githubActions: io.env.GITHUB_ACTIONS === 'true',
-            trace: values.trace ?? false,
-          });
-    const { watch } = await import('./watch.js');
-    await watch({
-      root,
-      state: context.state,
-      hasher: FileHasher.open(root, join(root, '.task', 'stat-cache.json')),
-      env: io.env,
-      concurrency: context.jobs,
-      keepGoing: values['keep-going'] ?? false,
-      force: values.force ?? false,
-      debounceMs: context.debounceMs,
-      signal: controller.signal,
-      reporter,
-      out: (line) => (quiet ? undefined : (json ? io.stderr : io.stdout).write(`${line}\n`)),
-      err: (line) => io.stderr.write(`task: ${line}\n`),
-      registry: context.registry,
-      graph: context.graph,
-      sources: context.sources,
-      load: async () => {
-        const loaded = await loadTaskfile({ cwd: root, file: context.file });
-        if (!loaded.ok) return { ok: false, message: describeLoadError(loaded.error) };
-        if (loaded.registry.problems.length > 0) {
-          const where = relative(io.cwd, loaded.file) || loaded.file;
-          return { ok: false, message: `${where}: ${loaded.registry.problems.join('; ')}` };
-        }
-        return { ok: true, registry: loaded.registry, sources: loaded.sources };
-      },
-      plan: (registry) => {
-        const planner = new Planner(registry);
-        const expansion = planner.expand(requests);
-        return expansion.ok
-          ? { ok: true, graph: { planner, nodes: expansion.nodes } }
-          : { ok: false, message: describePlanError(expansion.error, registry) };
-      },
-      trapEscapes,
-      lock: async (nodes) => {
-        const locks = await lockPlan(io, root, nodes, values, controller.signal);
-        if (locks.ok) return locks.releaseAll;
-        if (!controller.signal.aborted) {
-          io.stderr.write(
-            `task: another task run (pid ${locks.pid}) holds the lock on ${locks.key}; skipped this run, still watching\n`,
-          );
-        }
-        return undefined;
-      },
-    });
-    await reporter.close();
-    return EXIT.interrupted;
-  } finally {
-    stopSignals();
-  }
-}
-
-type Values = {
-  help?: boolean;
-  version?: boolean;
-  list?: string | true;
-  all?: boolean;
-  prereqs?: boolean;
-  'dry-run'?: boolean;
-  explain?: string;
-  force?: boolean;
-  jobs?: string;
-  'keep-going'?: boolean;
-  directory?: string;
-  file?: string;
-  graph?: string;
-  json?: boolean;
-  forget?: boolean;
-  'no-wait'?: boolean;
-  watch?: boolean;
-  debounce?: string;
-  trace?: boolean;
-  quiet?: boolean;
-  check?: boolean;
-};
-
-type Parsed =
-  | {
-      values: Values;
-      targets: string[];
-      named: Record<string, string>;
-      /** A word after a bare --graph, taken as a target: a typo'd format if no task has its name. */
-      graphFollower?: string;
-    }
-  | { error: string };
-
-const GRAPH_FORMATS = ['mermaid', 'dot'] as const;
-
-const OPTIONS = {
-  help: { type: 'boolean', short: 'h' },
-  version: { type: 'boolean', short: 'v' },
-  all: { type: 'boolean' },
-  prereqs: { type: 'boolean', short: 'P' },
-  'dry-run': { type: 'boolean', short: 'n' },
-  explain: { type: 'string' },
-  force: { type: 'boolean', short: 'B' },
-  jobs: { type: 'string', short: 'j' },
-  'keep-going': { type: 'boolean', short: 'k' },
-  directory: { type: 'string', short: 'C' },
-  file: { type: 'string', short: 'f' },
-  json: { type: 'boolean' },
-  forget: { type: 'boolean' },
-  'no-wait': { type: 'boolean' },
-  watch: { type: 'boolean', short: 'w' },
-  debounce: { type: 'string' },
-  trace: { type: 'boolean' },
-  quiet: { type: 'boolean', short: 'q' },
-  check: { type: 'boolean' },
-} as const;
-
-/** Options handled before parseArgs (their value is optional), for suggestions. */
-const OWN_OPTIONS = ['list', 'graph'];
-
-export function parseCommandLine(argv: readonly string[]): Parsed {
-  const dashdash = argv.indexOf('--');
-  const own = dashdash === -1 ? [...argv] : argv.slice(0, dashdash);
-  const rest = dashdash === -1 ? [] : argv.slice(dashdash + 1);
-
-  // Options whose value is optional: take the next word only when it is not a target.
-  let list: string | true | undefined;
-  let graph: string | undefined;
-  let graphFollower: string | undefined;
-  const words: string[] = [];
-  for (let i = 0; i < own.length; i++) {
-    const word = own[i] as string;
-    if (word === '-T' || word === '--list') {
-      const next = own[i + 1];
-      if (next !== undefined && !next.startsWith('-')) {
-        list = next;
-        i++;
-      } else list = true;
-    } else if (word.startsWith('--list=')) list = word.slice('--list='.length);
-    else if (word === '--graph') {
-      const next = own[i + 1];
-      if (next === 'dot' || next === 'mermaid') {
-        graph = next;
-        i++;
-      } else {
-        graph = 'mermaid';
-        if (next !== undefined && !next.startsWith('-')) graphFollower = next;
-      }
-    } else if (word.startsWith('--graph=')) graph = word.slice('--graph='.length);
-    else words.push(word);
-  }
-  if (graph !== undefined && !(GRAPH_FORMATS as readonly string[]).includes(graph)) {
-    return {
-      error: `--graph: unknown format "${graph}"; the formats are ${GRAPH_FORMATS.join(', ')}`,
-    };
-  }
-
-  let parsed;
-  try {
-    parsed = parseArgs({ args: words, allowPositionals: true, strict: true, options: OPTIONS });
-  } catch (error) {
-    return { error: describeArgsError(error as Error & { code?: string }) };
-  }
-  const named: Record<string, string> = {};
-  for (let i = 0; i < rest.length; i++) {
-    const word = rest[i] as string;
-    const match = /^--([^=]+)(?:=(.*))?$/s.exec(word);
-    if (!match || word === '--') {
-      // The rest is a command for the task (ENV:run, ENV:artisan), kept word for word.
-      named[COMMAND_ARG] = encodeCommand(rest.slice(word === '--' ? i + 1 : i));
-      break;
-    }
-    named[match[1] as string] = match[2] ?? 'true';
-  }
-  const values: Values = { ...(parsed.values as Values) };
-  if (list !== undefined) values.list = list;
-  if (graph !== undefined) values.graph = graph;
-  return {
+  return runTasks(io, {
+    root,
+    state,
+    planner,
+    nodes: expansion.nodes,
+    jobs,
+    readOnly,
     values,
-    targets: parsed.positionals,
-    named,
-    ...(graphFollower === undefined ? {} : { graphFollower }),
-  };
-}
-
-/**
- * parseArgs' message for an unknown option ends with a half-quoted hint about `--`; ours names
- * the nearest option instead.
- */
-function describeArgsError(error: Error & { code?: string }): string {
-  const unknown = /^Unknown option '([^']+)'/.exec(error.message)?.[1];
-  if (error.code !== 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || unknown === undefined) {
-    return error.message.split('\n')[0] ?? 'bad arguments';
-  }
-  const long = [...Object.keys(OPTIONS), ...OWN_OPTIONS].map((name) => `--${name}`);
-  const [nearest] = unknown.startsWith('--') ? suggest(unknown, long) : [];
-  return nearest
-    ? `unknown option ${unknown}; did you mean ${nearest}?`
-    : `unknown option ${unknown}; to pass it to a task, put it after --`;
-}
-
-async function pickReporter(io: Io, values: Values): Promise<Reporter> {
-  if (values.json) return jsonReporter(io.stdout);
-  if (values.quiet) return quietReporter(io.stdout, io.stderr);
-  const trace = values.trace ?? false;
-  const ci = io.env.CI !== undefined && io.env.CI !== '' && io.env.CI !== 'false';
-  if (io.stdout.isTTY && !ci) {
-    const { listrReporter } = await import('./report/listr.js');
-    return listrReporter(io.stdout, { trace });
-  }
-  return plainReporter(io.stdout, { githubActions: io.env.GITHUB_ACTIONS === 'true', trace });
-}
-
-function silentReporter(): Reporter {
-  return { emit: () => {}, close: async () => {} };
+    hooks,
+  });
 }
 
 /**
@@ -757,6 +347,9 @@ function trapEscapes(escaped: (error: unknown, key: string | undefined) => void)
   };
 }
 
+/** What a run needs of the process: cli.ts hands it to run.ts, which does not touch process. */
+const hooks: ProcessHooks = { installSignalHandlers, trapEscapes };
+
 function installSignalHandlers(
   controller: AbortController,
   on: { stopping?: () => void; forced?: () => Promise<void> } = {},
@@ -782,11 +375,4 @@ function installSignalHandlers(
     for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
     stopOnBrokenPipe.delete(quietStop);
   };
-}
-
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  };
-  return pkg.version;
 }

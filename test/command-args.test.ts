@@ -3,7 +3,7 @@
  * task's `command` argument, never joined into a shell string.
  */
 import { describe, expect, test } from 'vitest';
-import { parseCommandLine } from '../src/cli.js';
+import { parseCommandLine } from '../src/command-line.js';
 import { decodeCommand } from '../src/command-args.js';
 
 function parsed(argv: string[]) {
