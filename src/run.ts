@@ -239,7 +239,11 @@ export async function runWatch(
       trapEscapes,
       lock: async (nodes) => {
         const locks = await lockPlan(io, root, nodes, values, controller.signal);
-        if (locks.ok) return locks.releaseAll;
+        if (locks.ok) {
+          const claim = (keys: string[]) =>
+            locks.extend(keys, lockOptions(io, values, controller.signal));
+          return { claim, releaseAll: locks.releaseAll };
+        }
         if (!controller.signal.aborted) {
           io.stderr.write(
             `task: another task run (pid ${locks.pid}) holds the lock on ${locks.key}; skipped this run, still watching\n`,

@@ -80,7 +80,13 @@ export interface WatchOptions extends Pick<
    */
   trapEscapes: (escaped: (error: unknown, key: string | undefined) => void) => () => void;
   /** Locks the nodes a run may run; undefined when it could not (the reason is already printed). */
-  lock: (nodes: readonly PlanNode[]) => Promise<(() => void) | undefined>;
+  lock: (nodes: readonly PlanNode[]) => Promise<WatchLock | undefined>;
+}
+
+/** One run's claim: what ctx.invoke reaches joins it (as in a single run), all of it goes at the end. */
+export interface WatchLock {
+  claim: NonNullable<SchedulerOptions['claim']>;
+  releaseAll: () => void;
 }
 
 /** Resolves after Ctrl-C, once every task it started (persistent ones included) has exited. */
@@ -348,8 +354,8 @@ class Watcher {
 
   private async runNodes(nodes: readonly PlanNode[], force: boolean): Promise<void> {
     // Every task of the graph, not only `nodes`: a change mid-run may add any of them (react).
-    const release = await this.options.lock(this.graph.nodes);
-    if (!release) return;
+    const lock = await this.options.lock(this.graph.nodes);
+    if (!lock) return;
     try {
       const { options } = this;
       const scheduler = new Scheduler({
@@ -363,6 +369,7 @@ class Watcher {
         force,
         dryRun: false,
         signal: options.signal,
+        claim: lock.claim,
         emit: (event) => options.reporter.emit(event),
         background: this.background,
       });
@@ -372,7 +379,7 @@ class Watcher {
       options.hasher.save();
     } finally {
       this.current = undefined;
-      release();
+      lock.releaseAll();
     }
   }
 

@@ -7,9 +7,15 @@ import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Project, RECORD } from './support/project.js';
 import { waitFor } from './support/wait.js';
+import { IDLE, Watching } from './support/watching.js';
 
 let project: Project;
-afterEach(() => project.remove());
+let watching: Watching | undefined;
+afterEach(async () => {
+  await watching?.close();
+  watching = undefined;
+  project.remove();
+});
 
 /** `deploy` holds its lock until `release` exists; `render` is quick, with an input and output. */
 const TASKFILE = `import { task } from 'taskgraph';
@@ -186,6 +192,22 @@ task('ship', { args: ['mode'], readOnly: (args) => args.mode as unknown as boole
     expect((await invoker).exitCode).toBe(0);
     expect((await waiting).exitCode).toBe(0);
     // Never both at once: the waiting run ran it after the invoker's had ended.
+    expect(project.runs()).toEqual(['shared', 'x', 'shared']);
+  });
+
+  it('watch mode claims a task reached through ctx.invoke: a direct run of it fails with --no-wait', async () => {
+    project = new Project({ 'Taskfile.ts': INVOKING, 'record.ts': RECORD });
+    watching = new Watching(project, ['x']);
+    await waitFor(() => existsSync(project.path('shared.started')));
+    const refused = await project.task(['shared', '--no-wait']);
+    expect(refused.exitCode, refused.stdout).toBe(1);
+    expect(refused.stderr).toMatch(
+      /another task run \(pid \d+\) holds the lock on shared; try again when it finishes/,
+    );
+    project.write('release', '');
+    await watching.until(IDLE);
+    // Between the watcher's runs nothing stays claimed: the direct run goes through.
+    expect((await project.task(['shared', '--no-wait'])).exitCode).toBe(0);
     expect(project.runs()).toEqual(['shared', 'x', 'shared']);
   });
 
