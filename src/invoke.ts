@@ -100,3 +100,19 @@ export function planEntry(node: PlanNode): {
 } {
   return { key: node.key, deps: node.deps.map((d) => d.key), desc: node.task.desc };
 }
+
+/**
+ * The keys whose output a terminal keeps after the run: the targets, and in place of a target
+ * that runs nothing itself (an alias, such as ENV:plan for ENV:deploy's dry run) what it stands
+ * for, since that is the output its user asked to read.
+ */
+export function shownTargets(nodes: readonly PlanNode[]): string[] {
+  const keys = new Set<string>();
+  const visit = (node: PlanNode): void => {
+    if (keys.has(node.key)) return;
+    keys.add(node.key);
+    if (!node.task.run) for (const dep of node.deps) visit(dep);
+  };
+  for (const node of nodes) visit(node);
+  return [...keys];
+}

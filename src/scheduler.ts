@@ -39,7 +39,7 @@ import type { DepResult, FingerprintDetail } from './fingerprint.js';
 import { fingerprintNode } from './fingerprint.js';
 import type { PlanNode, Planner } from './graph.js';
 import { closure } from './graph.js';
-import { invoke, planEntry } from './invoke.js';
+import { invoke, planEntry, shownTargets } from './invoke.js';
 import type { InvokeHost } from './invoke.js';
 import { digestAll, madeOutputs, outputsOf, portableDigests } from './output.js';
 import type { Output } from './output.js';
@@ -128,7 +128,7 @@ export class Scheduler {
     const started = now();
     const all = closure(nodes);
     if (this.options.dryRun) this.dryRun = new DryRun(this.options.state, all);
-    this.options.emit({ type: 'plan', tasks: all.map(planEntry) });
+    this.options.emit({ type: 'plan', tasks: all.map(planEntry), targets: shownTargets(nodes) });
     this.stop.preflightFailure = await this.preflight(all);
     // After a failed preflight every node settles at once, each saying why it did not start.
     for (const node of this.stop.preflightFailure ? all : nodes) this.targets.add(node);

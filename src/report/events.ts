@@ -12,6 +12,11 @@ export type RunEvent =
       tasks: { key: string; deps: string[]; desc: string | undefined }[];
       /** Tasks planned mid-run by `ctx.invoke`: the task that invoked them. */
       invokedBy?: string;
+      /**
+       * Whose output the user asked to read: the tasks named on the command line, and for one
+       * that runs nothing itself (an alias such as ENV:plan) the tasks it stands for.
+       */
+      targets?: string[];
     }
   | { type: 'start'; key: string }
   | { type: 'output'; key: string; stream: 'stdout' | 'stderr' | 'log'; line: string }

@@ -5,6 +5,11 @@
  * in plain output (`[build] compiling…`), since parallel tasks share that space. When a task
  * ends its lines go; a failure's last lines stay in the summary, labelled the same way.
  *
+ * The output of the run's targets, the tasks the user named (a status table, a diff, a deploy's
+ * URL), is what they came to read: once the tree is drawn for the last time it is printed below
+ * it as plain lines, colours kept, so it stays on screen. A prerequisite's goes with its row (it
+ * is in the task's log).
+ *
  * listr2 drives the rows from promises; each row's promise settles when the scheduler emits the
  * task's `end` event, so the scheduler stays the only thing deciding what runs.
  */
@@ -16,6 +21,15 @@ import { describeFailure } from '../failure.js';
 import type { Reporter, RunEvent } from './events.js';
 import { formatDuration, formatSummary, labelLine, OUTPUT_TAIL } from './summary.js';
 import type { SummaryOptions } from './summary.js';
+
+/** At most this many of a target's last lines are kept to print after the tree. */
+const KEPT_LINES = 2000;
+
+/** A target's output, kept whole (up to KEPT_LINES) to print once the tree is done. */
+interface Kept {
+  lines: string[];
+  dropped: number;
+}
 
 type Row = ListrTaskWrapper<unknown, ListrDefaultRenderer, ListrSimpleRenderer>;
 
@@ -60,6 +74,21 @@ export function listrReporter(
   let started = false;
   let running: Promise<unknown> | undefined;
   let summary: string[] = [];
+  const kept = new Map<string, Kept>();
+
+  /**
+   * The output of the targets that ran, each line labelled if more than one target printed (a
+   * failed one's lines are in the summary, labelled the same way).
+   */
+  const keptOutput = (): string[] => {
+    const printed = [...kept].filter(([, { lines }]) => lines.length > 0);
+    return printed
+      .filter(([key]) => rows.get(key)?.end?.status === 'ran')
+      .flatMap(([key, { lines, dropped }]) => [
+        ...(dropped > 0 ? [`${dropped} earlier lines of ${key} are in its log (.task/logs/)`] : []),
+        ...lines.map((line) => (printed.length > 1 ? labelLine(key, line) : line)),
+      ]);
+  };
 
   const settle = (row: RowState): void => {
     const { wrapper, end, done } = row;
@@ -102,6 +131,7 @@ export function listrReporter(
             return;
           }
           started = true;
+          for (const key of event.targets ?? []) kept.set(key, { lines: [], dropped: 0 });
           const listr = new Listr(
             event.tasks.map(({ key }) => {
               const row: RowState = { started: false, early: [] };
@@ -139,6 +169,14 @@ export function listrReporter(
           return;
         }
         case 'output': {
+          const target = kept.get(event.key);
+          if (target) {
+            target.lines.push(event.line);
+            if (target.lines.length > KEPT_LINES) {
+              target.lines.shift();
+              target.dropped += 1;
+            }
+          }
           const row = rowOf(event.key);
           if (!row) return;
           const line = shownLine(event.key, event.line, out.columns || 80);
@@ -167,7 +205,7 @@ export function listrReporter(
     },
     async close(): Promise<void> {
       await running;
-      for (const line of summary) out.write(`${line}\n`);
+      for (const line of [...keptOutput(), ...summary]) out.write(`${line}\n`);
     },
   };
 }
