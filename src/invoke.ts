@@ -65,7 +65,7 @@ export async function invoke(
       throw new TaskError({
         reason: 'invoke-failed',
         task: target.key,
-        why: heldElsewhere(claimed),
+        why: notClaimed(claimed),
       });
     }
     const result = await host.settle(target);
@@ -85,7 +85,9 @@ export async function invoke(
   }
 }
 
-function heldElsewhere(claim: Extract<Extended, { ok: false }>): string {
+function notClaimed(claim: Extract<Extended, { ok: false }>): string {
+  // Ctrl-C during the wait: said as the scheduler says a cancelled invoked task (whyNot).
+  if (claim.reason === 'aborted') return 'cancelled (interrupted)';
   const held = `another task run (pid ${claim.pid}) holds the lock on ${claim.key}`;
   return claim.deadlock
     ? `${held} and waits for a task this run holds (a deadlock): this run gives up; run it again when the other finishes`

@@ -41,8 +41,14 @@ export type TaskLocks =
     }
   | { ok: false; pid: number; key: string };
 
-/** A claim extended, or the node another run holds (`deadlock`: that run waits for one of ours). */
-export type Extended = { ok: true } | { ok: false; pid: number; key: string; deadlock: boolean };
+/**
+ * A claim extended; or the node another run holds (`deadlock`: that run waits for one of ours);
+ * or the wait for it cut short by the signal (Ctrl-C), which is no conflict to report.
+ */
+export type Extended =
+  | { ok: true }
+  | { ok: false; reason: 'held'; pid: number; key: string; deadlock: boolean }
+  | { ok: false; reason: 'aborted' };
 
 export interface LockOptions {
   /** Wait for a held node (polling); otherwise fail at once. */
@@ -128,9 +134,8 @@ export async function acquireTaskLocks(
           return { ...found, deadlock };
         });
         if (!conflict) break;
-        if (conflict.deadlock || !options.wait || options.signal?.aborted) {
-          return { ok: false, ...conflict };
-        }
+        if (options.signal?.aborted) return { ok: false, reason: 'aborted' };
+        if (conflict.deadlock || !options.wait) return { ok: false, reason: 'held', ...conflict };
         if (!told) {
           options.onWait?.(conflict);
           told = true;

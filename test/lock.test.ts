@@ -47,6 +47,8 @@ const until = async (path: string) => {
 };
 task('shared', { run: async () => { record('shared'); writeFileSync('shared.started', ''); await until('release'); } });
 task('x', { run: async (ctx) => { await ctx.invoke('shared'); record('x'); } });
+// Says what its invoke failed with, for a Taskfile that catches it.
+task('y', { run: async (ctx) => ctx.invoke('shared').catch((error: Error) => record(error.message)) });
 // Each invokes the other's task once, while the other run holds it blocked in the same way.
 const meet = (own: string, other: string) => async (ctx: TaskContext) => {
   const again = existsSync(own + '.started');
@@ -209,6 +211,24 @@ task('ship', { args: ['mode'], readOnly: (args) => args.mode as unknown as boole
     // Between the watcher's runs nothing stays claimed: the direct run goes through.
     expect((await project.task(['shared', '--no-wait'])).exitCode).toBe(0);
     expect(project.runs()).toEqual(['shared', 'x', 'shared']);
+  });
+
+  it('Ctrl-C while an invoke waits for a lock ends it as a cancellation, not a lock conflict', async () => {
+    project = new Project({ 'Taskfile.ts': INVOKING, 'record.ts': RECORD });
+    const holder = project.spawn(['shared']);
+    await waitFor(() => existsSync(project.path('shared.started')));
+    const invoker = project.spawn(['y']);
+    let stderr = '';
+    invoker.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    await waitFor(() => stderr.includes('waiting for another task run'));
+    invoker.kill('SIGINT');
+    expect((await invoker).exitCode).toBe(130);
+    expect(project.runs()).toEqual([
+      'shared',
+      'invoked task shared failed: cancelled (interrupted)',
+    ]);
+    project.write('release', '');
+    expect((await holder).exitCode).toBe(0);
   });
 
   it('two runs each invoking what the other holds: one fails naming the deadlock, none hangs', async () => {
