@@ -13,8 +13,8 @@
  * share no task go side by side, and two that share one wait for it (or fail at once with
  * --no-wait). A run claims all its nodes at once or none, under the state lock, so two waiting
  * runs never each hold what the other wants. One file per run, not per node: a no-op run of a
- * 1,000-task graph writes one file, not a thousand. A claim or lock whose process is gone (a
- * killed run) is ignored and removed.
+ * 1,000-task graph writes one file, not a thousand. A claim (with its .wait and .tmp) or lock
+ * whose process is gone (a killed run) is ignored and removed.
  */
 import {
   closeSync,
@@ -165,7 +165,13 @@ function waitsFor(folder: string, from: number, target: number): boolean {
   return false;
 }
 
-/** The first node of `keys` another live run claims; claims of dead runs are removed. */
+/** The files of a run's claim: the claim, whom it waits for, a rewrite under way. */
+const CLAIM_FILE = /\.claim(\.wait|\.tmp)?$/;
+
+/**
+ * The first node of `keys` another live run claims. The claim files of dead runs are removed:
+ * a killed run's `.wait` left behind would be followed by waitsFor once its pid is reused.
+ */
 function firstConflict(
   folder: string,
   keys: ReadonlySet<string>,
@@ -173,13 +179,14 @@ function firstConflict(
   own?: string,
 ): { pid: number; key: string } | undefined {
   for (const name of readdirSync(folder)) {
-    if (!name.endsWith('.claim') || join(folder, name) === own) continue;
+    if (!CLAIM_FILE.test(name)) continue;
     const pid = Number.parseInt(name, 10);
     const path = join(folder, name);
     if (!Number.isFinite(pid) || !isAlive(pid)) {
       removeFile(path);
       continue;
     }
+    if (!name.endsWith('.claim') || path === own) continue;
     let claimed: unknown;
     try {
       claimed = JSON.parse(readFileSync(path, 'utf8'));

@@ -3,7 +3,7 @@
  * plans share no task go side by side, runs that share one wait for it, and two runs journalling
  * at once both keep their records.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Project, RECORD } from './support/project.js';
 import { waitFor } from './support/wait.js';
@@ -133,7 +133,7 @@ for (const side of ['a', 'b']) {
   it('readOnly as a function of the args: a dry run takes no lock, the real run does', async () => {
     project = new Project({
       'Taskfile.ts': `import { task } from 'taskgraph';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { record } from './record.ts';
 task('ship', {
   args: ['dry-run'],
@@ -243,16 +243,22 @@ task('ship', { args: ['mode'], readOnly: (args) => args.mode as unknown as boole
     expect(results.map((r) => r.exitCode).sort()).toEqual([0, 1]);
   });
 
-  it('ignores a claim and a lock left by a dead process', async () => {
+  it('ignores and removes the claim files and the lock left by a dead process', async () => {
     project = new Project({
       'Taskfile.ts': TASKFILE,
       'record.ts': RECORD,
       'in.txt': 'a',
       '.task/locks/999999-0.claim': JSON.stringify(['other']),
+      '.task/locks/999999-0.claim.wait': String(process.pid),
+      '.task/locks/999999-0.claim.tmp': JSON.stringify(['other']),
+      // Killed mid-wait, with nothing claimed yet: a wait file alone.
+      '.task/locks/999998-0.claim.wait': String(process.pid),
       '.task/state.lock': '999999',
     });
     const result = await project.task(['other', '--no-wait']);
     expect(result.exitCode).toBe(0);
     expect(project.runs()).toEqual(['other']);
+    // Left behind, a wait file would be read as a live run's once its pid is reused (waitsFor).
+    expect(readdirSync(project.path('.task', 'locks'))).toEqual([]);
   });
 });
