@@ -292,7 +292,8 @@ export function defineDeployTasks(env: EcsEnvironment): void {
     // A dry run reads the rendered task definitions (they name the images, built locally) and
     // asks AWS only read calls; ENV:push writes to ECR, so it is no prerequisite of a dry run.
     deps: (args) => (dryRun(args) ? ['render'] : ['push', 'render']),
-    // A dry run writes nothing: two of them (or one beside `plan`) never wait for each other.
+    // A dry run writes nothing, so its own node takes no lock; its deps (render, the images)
+    // are still claimed: two dry runs wait for each other only while one builds or renders.
     readOnly: dryRun,
     env: AWS_ENV,
     // A dry run stops where the deploy would: in verify's checks, before anything is built.
