@@ -72,7 +72,7 @@ export async function acquireTaskLocks(
   const path = join(folder, `${process.pid}-${claims++}.claim`);
   let told = false;
   for (; held.size > 0;) {
-    const conflict = withStateLockSync(dir, () => {
+    const conflict = await withStateLock(dir, async () => {
       mkdirSync(folder, { recursive: true });
       const found = firstConflict(folder, held);
       // Readers of a claim hold the state lock too: the first write needs no temp file.
@@ -118,7 +118,9 @@ export async function acquireTaskLocks(
     let told = false;
     try {
       while (wanted.size > 0) {
-        const conflict = withStateLockSync(dir, () => {
+        // Async: mid-run, this process's journal append may hold the state lock (across its
+        // awaits); a synchronous wait here would wait for ourselves.
+        const conflict = await withStateLock(dir, async () => {
           mkdirSync(folder, { recursive: true });
           const found = firstConflict(folder, wanted, path);
           if (!found) {
@@ -223,10 +225,16 @@ export function withStateLockSync<T>(dir: string, fn: () => T): T {
   }
 }
 
-/** Runs `fn` holding .task/state.lock, waiting without blocking the event loop. */
+/**
+ * Runs `fn` holding .task/state.lock, waiting without blocking the event loop, for another run
+ * or for another holder in this process (the journal's append holds it across awaits while a
+ * task's ctx.invoke extends the claim).
+ */
 export async function withStateLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
   const path = stateLockPath(dir);
-  while (tryLock(path) !== undefined) await new Promise((resolve) => setTimeout(resolve, 5));
+  while (heldHere.has(path) || tryLock(path) !== undefined) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
   try {
     return await fn();
   } finally {
