@@ -3,8 +3,10 @@
  *
  * Why a copy and not the checkout: the tests edit app files, Dockerfiles, composer files and
  * environments, and must not disturb the checkout someone is working in. Why .git is copied too:
- * images carry git labels, and with the same labels every cached build step (labels included)
- * resolves to the same image id as the checkout's, so a copy re-tags nothing the checkout uses.
+ * a deploy records the commit it came from as tags on the task definitions it registers (image
+ * labels depend on inputs only, so a copy builds the checkout's image ids and re-tags nothing).
+ * In a git worktree .git is a pointer file: a copy then shares the worktree's HEAD and index, so
+ * a test that commits must give its copy a repository of its own.
  *
  * Image tags are fingerprints, so before any edit a copy makes exactly the checkout's tags. A test
  * calls `markShared()` after its first build and makes its edits unique (`nonce`); `remove()`
