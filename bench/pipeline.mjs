@@ -91,7 +91,8 @@ function sourceLayer() {
   const dir = realpathSync(mkdtempSync(join(tmpdir(), 'taskgraph-bench-pipeline-')));
   let ref;
   try {
-    // .git too: the same git labels as the checkout, so unchanged images are the checkout's own.
+    // The pipeline's sources (test/support/project.ts PIPELINE_SOURCES) and .git, as the e2e
+    // clones copy them: image labels depend on inputs only, so unchanged images are the checkout's.
     for (const entry of [
       '.git',
       '.dockerignore',

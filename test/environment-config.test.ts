@@ -6,28 +6,15 @@
 import { cpSync, symlinkSync } from 'node:fs';
 import { afterEach, expect, test } from 'vitest';
 import staging from '../environments/staging.js';
-import { Project, REPO } from './support/project.js';
+import { PIPELINE_SOURCES, Project, REPO } from './support/project.js';
 
 let project: Project | undefined;
 afterEach(() => project?.remove());
 
-/** What loading the pipeline's Taskfile reads (no build output, no installs but a link). */
-const PIPELINE = [
-  'Taskfile.ts',
-  'package.json',
-  'tsconfig.json',
-  'tasks',
-  'environments',
-  'config-templates',
-  'images',
-  'example',
-  'src',
-];
-
 test('-q staging:config to a pipe is the environment as JSON, secrets as references', async () => {
   const copy = new Project();
   project = copy;
-  for (const entry of PIPELINE) {
+  for (const entry of PIPELINE_SOURCES) {
     cpSync(`${REPO}/${entry}`, copy.path(entry), {
       recursive: true,
       filter: (source) => !source.startsWith(`${REPO}/example/vendor`),

@@ -11,6 +11,24 @@ import { execa } from 'execa';
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const TASK_BIN = join(REPO, 'bin', 'task.js');
 
+/**
+ * What loading and running this repository's own pipeline reads: its Taskfile, tasks, environments,
+ * templates, images, the app and src/ (tasks import ../src/...), without installs or build output.
+ * bench/pipeline.mjs keeps its own copy of this list (plain .mjs cannot import TypeScript).
+ */
+export const PIPELINE_SOURCES = [
+  '.dockerignore',
+  'Taskfile.ts',
+  'package.json',
+  'tsconfig.json',
+  'tasks',
+  'environments',
+  'config-templates',
+  'images',
+  'example',
+  'src',
+] as const;
+
 export interface RunResult {
   exitCode: number;
   stdout: string;

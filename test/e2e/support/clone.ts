@@ -17,24 +17,10 @@ import { cp, mkdtemp, readFile, realpath, rm, symlink, writeFile } from 'node:fs
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { REPO, TASK_BIN, cleanEnv } from '../../support/project.js';
+import { PIPELINE_SOURCES, REPO, TASK_BIN, cleanEnv } from '../../support/project.js';
 
 /** What a copy holds: the tracked and untracked source tree, without installs or build output. */
-const COPIED = [
-  '.git',
-  '.dockerignore',
-  'Taskfile.ts',
-  'package.json',
-  'tsconfig.json',
-  'tasks',
-  'environments',
-  'config-templates',
-  'images',
-  'example',
-  // environments/*.ts and tasks/render.ts import ../src/...; a copy, so that engine work going on
-  // in the checkout cannot change a render's inputs halfway through a test.
-  'src',
-];
+const COPIED = ['.git', ...PIPELINE_SOURCES];
 const NOT_COPIED = new Set(['example/vendor']);
 
 export type Status = 'ran' | 'up-to-date' | 'failed' | 'skipped' | 'cancelled' | 'would-run';
