@@ -230,6 +230,9 @@ function current(): Registry {
   return registry;
 }
 
+/** No whitespace or brackets; not starting or ending with `:` (a namespace separator). */
+const TASK_NAME = /^[^\s[\]:][^\s[\]]*$/;
+
 function define<A extends string>(
   kind: TaskDefinition['kind'],
   name: string,
@@ -242,7 +245,7 @@ function define<A extends string>(
   if (typeof name !== 'string') {
     return registry.problem(checkName(`${kind}()'s name`, name) ?? 'a name must be a string');
   }
-  if (!/^[^\s[\]:][^\s[\]]*$/.test(name) || name.endsWith(':')) {
+  if (!TASK_NAME.test(name) || name.endsWith(':')) {
     return registry.problem(`invalid task name "${name}"`);
   }
   const { scope } = registry;
@@ -317,8 +320,13 @@ const NONE: readonly never[] = Object.freeze([]);
 const NO_SCOPE: readonly string[] = NONE;
 const NO_VARS: Readonly<Record<string, unknown>> = Object.freeze({});
 
-function keptAsWritten(spec: OutputSpec): boolean {
-  return typeof spec !== 'string' || isProjectPath(spec);
+/** An indexed loop rather than every(): this runs per definition, cold (see task-options.ts). */
+function allKeptAsWritten(outputs: readonly OutputSpec[]): boolean {
+  for (let index = 0; index < outputs.length; index++) {
+    const spec = outputs[index];
+    if (typeof spec === 'string' && !isProjectPath(spec)) return false;
+  }
+  return true;
 }
 
 function withOwnPath(
@@ -327,7 +335,7 @@ function withOwnPath(
   root: string | undefined,
 ): TaskOptions['outputs'] {
   // The common case, paths already relative to the project: kept as written.
-  if (path === undefined && Array.isArray(outputs) && outputs.every(keptAsWritten)) {
+  if (path === undefined && Array.isArray(outputs) && allKeptAsWritten(outputs)) {
     return outputs as readonly OutputSpec[];
   }
   const inProject = (spec: OutputSpec): OutputSpec =>

@@ -82,9 +82,13 @@ export class Planner {
       throw new PlanFailure({ reason: 'cycle', path: [...stack.slice(from), key] });
     }
     stack.push(key);
-    const deps = depsFor(task, args, key).map((dep) =>
-      this.visit(parseDep(dep), task.scope, task.name, stack),
-    );
+    // Indexed loops here and in unique(): this runs once per edge, cold, in the interpreter,
+    // where map()'s callback and every()'s cost more than the loop (see task-options.ts).
+    const specs = depsFor(task, args, key);
+    const deps: PlanNode[] = [];
+    for (let index = 0; index < specs.length; index++) {
+      deps.push(this.visit(parseDep(specs[index] as DepSpec), task.scope, task.name, stack));
+    }
     stack.pop();
     const node: PlanNode = {
       key,
@@ -251,7 +255,10 @@ export function nodeKey(name: string, args: Readonly<Record<string, string>>): s
 function unique<T>(items: T[]): T[] {
   // Deps are a handful per task: a scan beats building a Set for each of thousands of nodes.
   if (items.length > 8) return [...new Set(items)];
-  return items.every((item, i) => items.indexOf(item) === i) ? items : [...new Set(items)];
+  for (let index = 1; index < items.length; index++) {
+    if (items.indexOf(items[index] as T) !== index) return [...new Set(items)];
+  }
+  return items;
 }
 
 class PlanFailure extends Error {
