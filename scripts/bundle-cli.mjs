@@ -11,13 +11,14 @@
 // engine module (checked below), so their separate bundle duplicates nothing that matters.
 //
 // Start-up is a measured target: Node loads an ES module file at a time, and the CLI with execa
-// is ~170 of them; bundled, a no-op run loads two files and a rerun that spawns processes adds
-// one chunk. Run by `npm run build` and by the tests' global setup (test/support/build.ts).
+// is ~170 of them; bundled, a no-op run loads cli.bundle.js (and the Taskfile's bundle) only,
+// and a rerun that spawns processes adds one chunk (see foldStaticChunks). Run by
+// `npm run build` and by the tests' global setup (test/support/build.ts).
 //
 //   node scripts/bundle-cli.mjs
-import { readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { fileURLToPath, URL } from 'node:url';
+import { fileURLToPath, pathToFileURL, URL } from 'node:url';
 import { build } from 'esbuild';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -50,6 +51,8 @@ const engine = await build({
   splitting: true,
 });
 
+const merged = await foldStaticChunks(engine.metafile, 'dist/cli.bundle.js');
+
 const docker = await build({
   ...common,
   entryPoints: { 'docker/index': 'src/docker/index.ts' },
@@ -81,13 +84,81 @@ writeFileSync(
   `// The package's API (src/index.ts), from the engine's own bundle: see scripts/bundle-cli.mjs.\nexport { ${names.sort().join(', ')} } from './cli.bundle.js';\n`,
 );
 
+/**
+ * esbuild puts the code the entry shares with a lazy chunk (the scheduler with watch mode, the
+ * failure type with everything) into shared chunks of their own, which every run then loads
+ * beside cli.bundle.js: six module files for a no-op run, and Node 20 links ES modules a file at
+ * a time (measured: ~3 ms of a no-op run's start-up against one file). So a second esbuild pass
+ * folds the entry's static chunks into cli.bundle.js, which also re-exports their names, and the
+ * lazy chunks import those names from cli.bundle.js instead: still one copy of every module (the
+ * lazy chunks are only ever loaded by cli.bundle.js, so it has run by then), and a run that
+ * loads nothing lazily opens one file. Returns the files it wrote and the chunks it folded.
+ */
+async function foldStaticChunks(metafile, entry) {
+  const outputs = metafile.outputs;
+  const folded = [];
+  for (const file of [entry, ...folded]) {
+    for (const { path, kind, external } of outputs[file].imports) {
+      if (kind === 'import-statement' && !external && !folded.includes(path)) folded.push(path);
+    }
+  }
+  const name = (file) => `./${relative('dist', file)}`;
+  // Every name of the entry and of its static chunks, re-exported: `export *` drops a name two
+  // of them export for different bindings, which the check below turns into a build error
+  // (esbuild's metafile still lists such a name: the module itself is asked).
+  const modules = [entry, ...folded];
+  const result = await build({
+    ...common,
+    stdin: {
+      contents: modules.map((file) => `export * from ${JSON.stringify(name(file))};\n`).join(''),
+      resolveDir: dist,
+      sourcefile: 'cli.bundle.fold.js',
+    },
+    outfile: entry,
+    write: false,
+    plugins: [
+      {
+        name: 'lazy-stays-lazy',
+        setup(pass) {
+          // The lazy chunks stay files of their own, beside the output as they were.
+          pass.onResolve({ filter: /.*/ }, (args) =>
+            args.kind === 'dynamic-import' ? { path: args.path, external: true } : undefined,
+          );
+        },
+      },
+    ],
+  });
+  for (const out of result.outputFiles) writeFileSync(out.path, out.contents);
+  const exported = new Set(Object.keys(await import(pathToFileURL(join(root, entry)).href)));
+  const missing = modules.flatMap((file) => outputs[file].exports.filter((n) => !exported.has(n)));
+  if (missing.length > 0) {
+    throw new Error(
+      `folding the static chunks into ${entry} loses the exports ${missing.join(', ')} (two chunks export the name)`,
+    );
+  }
+  const specifiers = new Set(folded.map(name));
+  for (const file of Object.keys(outputs)) {
+    if (!file.endsWith('.js') || file === entry || folded.includes(file)) continue;
+    const text = readFileSync(join(root, file), 'utf8');
+    const relinked = text.replace(/(\bfrom |^import )"(\.\/[^"]+)"/gm, (whole, keyword, spec) =>
+      specifiers.has(spec) ? `${keyword}"./cli.bundle.js"` : whole,
+    );
+    if (relinked !== text) writeFileSync(join(root, file), relinked);
+  }
+  return {
+    written: Object.keys(result.metafile.outputs),
+    folded: folded.flatMap((file) => [file, `${file}.map`]),
+  };
+}
+
 // Chunks are named by content hash: once the new build is in place, remove the JavaScript it no
 // longer makes (old chunks, and tsc's per-module output from before the engine was bundled), so
 // that nothing stale can be imported (a failed build leaves the previous one whole). Type
 // declarations stay: tsc writes them.
 const current = new Set(
   [
-    ...Object.keys(engine.metafile.outputs),
+    ...Object.keys(engine.metafile.outputs).filter((file) => !merged.folded.includes(file)),
+    ...merged.written,
     ...Object.keys(docker.metafile.outputs),
     'dist/index.js',
   ].map((path) => relative('dist', path)),
