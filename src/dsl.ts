@@ -237,7 +237,7 @@ function define<A extends string>(
   kind: TaskDefinition['kind'],
   name: string,
   options: TaskOptions<A>,
-  module: string | undefined,
+  module: DefiningModule | undefined,
 ): void {
   const registry = current();
   // This runs for every definition on every run, no-op runs included: nothing below allocates
@@ -279,7 +279,7 @@ function define<A extends string>(
     readOnly: (options.readOnly as TaskDefinition['readOnly'] | undefined) ?? false,
     preflight: options.preflight,
     run: options.run,
-    module: module === undefined ? undefined : registry.options.modules?.definingModule(module),
+    module,
   });
   registry.pendingDesc = undefined;
 }
@@ -409,7 +409,11 @@ export function rule(target: string, options: RuleOptions): void {
 
 type RuleOptions = RuleDefinition['options'] & { source: string | ((target: string) => string) };
 
-function defineRule(target: string, options: RuleOptions, module: string | undefined): void {
+function defineRule(
+  target: string,
+  options: RuleOptions,
+  module: DefiningModule | undefined,
+): void {
   const registry = current();
   const problems = [
     checkName("rule()'s target", target),
@@ -428,7 +432,7 @@ function defineRule(target: string, options: RuleOptions, module: string | undef
     target,
     source: toSource,
     options: rest,
-    module: module === undefined ? undefined : registry.options.modules?.definingModule(module),
+    module,
   });
 }
 
@@ -441,9 +445,26 @@ export function definedIn(path: string): {
   file: typeof file;
   rule: typeof rule;
 } {
+  const module = moduleAt(path);
   return {
-    task: (name, options = {}) => define('task', name, options, path),
-    file: (name, options = {}) => define('file', name, options, path),
-    rule: (target, options) => defineRule(target, options, path),
+    task: (name, options = {}) => define('task', name, options, module()),
+    file: (name, options = {}) => define('file', name, options, module()),
+    rule: (target, options) => defineRule(target, options, module()),
+  };
+}
+
+/**
+ * The defining module at `path` in the installed registry's module graph, looked up once per
+ * registry rather than per definition (a module defines many; watch mode installs a new registry
+ * and reloads the Taskfile, but a lazily imported module's bound task() may outlive a reload).
+ */
+function moduleAt(path: string): () => DefiningModule | undefined {
+  let found: { registry: Registry; module: DefiningModule | undefined } | undefined;
+  return () => {
+    const registry = current();
+    if (found?.registry !== registry) {
+      found = { registry, module: registry.options.modules?.definingModule(path) };
+    }
+    return found.module;
   };
 }
