@@ -6,8 +6,9 @@
  *                                 has ended and its record is on disk, the file goes at the end;
  *                                 a task reached through ctx.invoke joins it when invoked
  *   .task/locks/<pid>-<n>.claim.wait   the pid such a run waits for (deadlock detection)
- *   .task/state.lock              held for the milliseconds it takes to check and write a claim,
- *                                 to read the records, or to append to and fold the journal
+ *   .task/state.lock              held for the milliseconds it takes to check and write a claim
+ *                                 (and read the records, in the same hold), to read the records,
+ *                                 or to append to and fold the journal
  *
  * So `staging:status` never waits for a `staging:deploy` watching a rollout, two runs whose plans
  * share no task go side by side, and two that share one wait for it (or fail at once with
@@ -61,11 +62,16 @@ export interface LockOptions {
 /** Claims made by this process so far: each gets a file name of its own (watch mode claims per run). */
 let claims = 0;
 
-/** Claims every node key for this run, or none (see the header). */
+/**
+ * Claims every node key for this run, or none (see the header). `alsoHolding` runs in the same
+ * hold of the state lock, once the claim is sure to succeed (before its file is written, so a
+ * throw leaves no claim behind): a run reads its records there instead of taking the lock twice.
+ */
 export async function acquireTaskLocks(
   dir: string,
   keys: Iterable<string>,
   options: LockOptions,
+  alsoHolding?: () => void,
 ): Promise<TaskLocks> {
   const held = new Set(keys);
   const folder = join(dir, 'locks');
@@ -75,9 +81,11 @@ export async function acquireTaskLocks(
     const conflict = await withStateLock(dir, async () => {
       mkdirSync(folder, { recursive: true });
       const found = firstConflict(folder, held);
+      if (found) return found;
+      alsoHolding?.();
       // Readers of a claim hold the state lock too: the first write needs no temp file.
-      if (!found) writeFileSync(path, JSON.stringify([...held]));
-      return found;
+      writeFileSync(path, JSON.stringify([...held]));
+      return undefined;
     });
     if (!conflict) break;
     if (!options.wait || options.signal?.aborted) return { ok: false, ...conflict };

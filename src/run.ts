@@ -72,7 +72,7 @@ export async function runTasks(
   try {
     let locks: TaskLocks | undefined;
     if (!readOnly) {
-      locks = await lockPlan(io, root, nodes, values, controller.signal);
+      locks = await lockPlan(io, { root, state, nodes, values, signal: controller.signal });
       if (!locks.ok) {
         if (controller.signal.aborted) return EXIT.interrupted;
         io.stderr.write(
@@ -143,19 +143,25 @@ export async function runTasks(
 
 /**
  * Locks the nodes of the plan that may run, read-only tasks and groups without a run excepted,
- * so runs whose plans share no such task never wait for each other (see lock.ts).
+ * so runs whose plans share no such task never wait for each other (see lock.ts). The records
+ * are read in the same hold of the state lock as the claim is made: once, not twice, per run.
  */
 function lockPlan(
   io: Io,
-  root: string,
-  nodes: readonly PlanNode[],
-  values: Values,
-  signal: AbortSignal,
+  context: {
+    root: string;
+    state: State;
+    nodes: readonly PlanNode[];
+    values: Values;
+    signal: AbortSignal;
+  },
 ): Promise<TaskLocks> {
+  const { root, state, nodes, values, signal } = context;
   const keys = closure(nodes)
     .filter((node) => node.task.run && !node.readOnly)
     .map((node) => node.key);
-  return acquireTaskLocks(join(root, '.task'), keys, lockOptions(io, values, signal));
+  const options = lockOptions(io, values, signal);
+  return acquireTaskLocks(join(root, '.task'), keys, options, () => state.loadHolding());
 }
 
 /** Waiting for a held node (and saying so), or with --no-wait failing at once. */
@@ -238,7 +244,8 @@ export async function runWatch(
       },
       trapEscapes,
       lock: async (nodes) => {
-        const locks = await lockPlan(io, root, nodes, values, controller.signal);
+        const { state } = context;
+        const locks = await lockPlan(io, { root, state, nodes, values, signal: controller.signal });
         if (locks.ok) {
           const claim = (keys: string[]) =>
             locks.extend(keys, lockOptions(io, values, controller.signal));

@@ -188,6 +188,14 @@ export class State {
     return join(this.logDir, `${keyFileName(key)}.log`);
   }
 
+  /**
+   * Reads the records now, if not read yet; the caller holds the state lock (a run reads them in
+   * the hold in which it claims its tasks, lock.ts, rather than taking the lock again for them).
+   */
+  loadHolding(): void {
+    this.records ??= this.readRecords(true);
+  }
+
   private load(): Map<string, TaskRecord> {
     if (this.records) return this.records;
     // Without the state lock only when there is no state yet: a first run makes no lock file.

@@ -111,9 +111,11 @@ function reasonOf(code: string | undefined): AccessProblem['reason'] | undefined
 
 function stat(path: string): Stats | undefined {
   try {
-    return statSync(path);
+    // A missing path is the common case (the journal exists only until a run folds it): no
+    // exception, whose stack trace costs more than the stat, on every run.
+    return statSync(path, { throwIfNoEntry: false });
   } catch {
-    return undefined; // missing, or under a file (ENOTDIR)
+    return undefined; // under a file (ENOTDIR)
   }
 }
 
