@@ -26,6 +26,7 @@ import { readJsonFile, writeFileAtomic, writeFileAtomicAsync } from './atomic-fi
 import type { FingerprintDetail } from './fingerprint.js';
 import { keyFileName } from './key-file.js';
 import { withStateLock, withStateLockSync } from './lock.js';
+import { RECORDS_LAYOUT, recordOfRow, recordsFileText } from './records-file.js';
 
 const VERSION = 2;
 
@@ -38,11 +39,6 @@ export interface TaskRecord {
   /** Output id -> digest, as they were right after the run. */
   outputs: Record<string, string>;
   finishedAt: string;
-}
-
-interface RecordsFile {
-  version: typeof VERSION;
-  records: Record<string, TaskRecord>;
 }
 
 export class State {
@@ -124,8 +120,7 @@ export class State {
     await withStateLock(this.dir, async () => {
       // From disk, not this run's view: another run may have journalled since we read.
       const records = this.readRecords(false);
-      const file: RecordsFile = { version: VERSION, records: Object.fromEntries(records) };
-      await writeFileAtomicAsync(join(this.stateDir, 'records.json'), JSON.stringify(file));
+      await writeFileAtomicAsync(this.recordsPath(), recordsFileText(records.values()));
       await rm(this.journalPath(), { force: true });
       this.records = records;
       this.journaled = false;
@@ -174,8 +169,7 @@ export class State {
         records.delete(key);
         rmSync(this.detailPath(key), { force: true });
       }
-      const file: RecordsFile = { version: VERSION, records: Object.fromEntries(records) };
-      writeFileAtomic(join(this.stateDir, 'records.json'), JSON.stringify(file));
+      writeFileAtomic(this.recordsPath(), recordsFileText(records.values()));
       rmSync(this.journalPath(), { force: true });
       rmSync(join(this.stateDir, 'journal'), { recursive: true, force: true });
       this.records = records;
@@ -208,11 +202,18 @@ export class State {
 
   /** records.json with the journal applied, as on disk now; call holding the state lock. */
   private readRecords(warn: boolean): Map<string, TaskRecord> {
-    const path = join(this.stateDir, 'records.json');
-    const read = readJsonFile<RecordsFile>(path);
+    const path = this.recordsPath();
+    const read = readJsonFile<{ version?: unknown; records?: unknown } | null>(path);
+    const file = read.status === 'ok' ? read.value : undefined;
     const records = new Map<string, TaskRecord>();
-    if (read.status === 'ok' && read.value.version === VERSION && read.value.records) {
-      for (const [key, record] of Object.entries(read.value.records)) {
+    if (file?.version === RECORDS_LAYOUT && Array.isArray(file.records)) {
+      for (const row of file.records as unknown[]) {
+        const record = recordOfRow(row);
+        if (record) records.set(record.key, record);
+      }
+    } else if (file?.version === 2 && file.records) {
+      // The layout before (records-file.ts): an object of records by key.
+      for (const [key, record] of Object.entries(file.records)) {
         if (isRecord(record, key)) records.set(key, record);
       }
     } else if (read.status !== 'missing' && warn) {
@@ -274,6 +275,10 @@ export class State {
         records.push(entry.value);
     }
     return records;
+  }
+
+  private recordsPath(): string {
+    return join(this.stateDir, 'records.json');
   }
 
   private journalPath(): string {

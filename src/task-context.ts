@@ -68,7 +68,9 @@ export function depsByNode(
   let byName: Map<string, PlanNode[]> | undefined;
   for (const dep of deps) {
     const result = resultOf(dep);
-    byKey[dep.key] = { fingerprint: result?.fingerprint ?? '', outputs: result?.outputs ?? {} };
+    // A copy: a recorded result's outputs have no prototype (records-file.ts), a task's code
+    // may call outputs.hasOwnProperty.
+    byKey[dep.key] = { fingerprint: result?.fingerprint ?? '', outputs: { ...result?.outputs } };
     if (dep.key === dep.task.name) continue;
     byName ??= new Map();
     const nodes = byName.get(dep.task.name) ?? [];
