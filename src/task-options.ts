@@ -191,8 +191,19 @@ export function projectPath(path: string, root: string): { path: string } | { er
   return { path: rel.split(sep).join('/') };
 }
 
+const SLASH = 0x2f;
+const BACKSLASH = 0x5c;
+const DOT = 0x2e;
+const COLON = 0x3a;
+
 /** A path projectPath keeps as it is (relative, not climbing out): most outputs, per task. */
 export function isProjectPath(path: string): boolean {
+  // Most paths start with a name: neither absolute (`/`, `\`, `C:`) nor climbing out (`..`) on any
+  // platform, told by two character codes without a call (this runs per output, at every load).
+  const first = path.charCodeAt(0);
+  if (first !== SLASH && first !== BACKSLASH && first !== DOT && path.charCodeAt(1) !== COLON) {
+    return true;
+  }
   return !isAbsolute(path) && !path.startsWith('..');
 }
 
