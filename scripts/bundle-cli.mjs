@@ -184,9 +184,13 @@ async function foldStaticChunks(metafile, entry) {
   for (const file of Object.keys(outputs)) {
     if (!file.endsWith('.js') || file === entry || folded.includes(file)) continue;
     const text = readFileSync(join(root, file), 'utf8');
-    const relinked = text.replace(/(\bfrom |^import )"(\.\/[^"]+)"/gm, (whole, keyword, spec) =>
+    const relinked = text.replace(/(\b(?:from|import)\s*)"(\.\/[^"]+)"/g, (whole, keyword, spec) =>
       specifiers.has(spec) ? `${keyword}"./cli.bundle.js"` : whole,
     );
+    // A folded chunk still named anywhere would be a second copy of its modules, or a failure.
+    const stale = [...specifiers].find((spec) => relinked.includes(`"${spec}"`));
+    if (stale !== undefined)
+      throw new Error(`${file} still imports ${stale}, folded into ${entry}`);
     if (relinked !== text) writeFileSync(join(root, file), relinked);
   }
   return {
