@@ -202,13 +202,21 @@ function byKey(a: [string, unknown], b: [string, unknown]): number {
 /** A dependency's contribution: its fingerprint and output digests, hashed once per result. */
 const depDigests = new WeakMap<DepResult, string>();
 
-function depDigest(result: DepResult): string {
+export function depDigest(result: DepResult): string {
   let digest = depDigests.get(result);
   if (digest === undefined) {
     digest = sha256(JSON.stringify([result.fingerprint, sortedEntries(result.outputs)]));
     depDigests.set(result, digest);
   }
   return digest;
+}
+
+/**
+ * Gives `result` the digest depDigest would compute, known already: a record keeps its own
+ * (state.ts), so a node that is up to date is not hashed again as a dependency.
+ */
+export function knownDepDigest(result: DepResult, digest: string): void {
+  depDigests.set(result, digest);
 }
 
 export type Change =

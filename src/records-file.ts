@@ -1,7 +1,8 @@
 /**
  * The layout of .task/state/records.json, which every run reads whole (state.ts).
  *
- * Layout 3 is a list of rows, `[key, task, fingerprint, [outputId, digest, ...], finishedAt]`,
+ * Layout 3 is a list of rows, `[key, task, fingerprint, [outputId, digest, ...], finishedAt,
+ * depDigest?]`,
  * shaped for JSON.parse: it gives every object whose keys are its own (a node's key, an output's
  * path) a hidden class of its own, each added to one shared list of transitions, a cost that
  * grows with the square of the count. In layout 2, an object of records by key each with an
@@ -13,7 +14,14 @@ import type { TaskRecord } from './state.js';
 /** The layout written; its rows are records of version 2 (state.ts's VERSION). */
 export const RECORDS_LAYOUT = 3;
 
-type Row = [key: string, task: string, fingerprint: string, outputs: string[], finishedAt: string];
+type Row = [
+  key: string,
+  task: string,
+  fingerprint: string,
+  outputs: string[],
+  finishedAt: string,
+  depDigest?: string,
+];
 
 /** The file's text for these records. */
 export function recordsFileText(records: Iterable<TaskRecord>): string {
@@ -21,7 +29,9 @@ export function recordsFileText(records: Iterable<TaskRecord>): string {
   for (const record of records) {
     const outputs: string[] = [];
     for (const [id, digest] of Object.entries(record.outputs)) outputs.push(id, digest);
-    rows.push([record.key, record.task, record.fingerprint, outputs, record.finishedAt]);
+    const row: Row = [record.key, record.task, record.fingerprint, outputs, record.finishedAt];
+    if (record.depDigest !== undefined) row.push(record.depDigest);
+    rows.push(row);
   }
   return JSON.stringify({ version: RECORDS_LAYOUT, records: rows });
 }
@@ -29,7 +39,7 @@ export function recordsFileText(records: Iterable<TaskRecord>): string {
 /** The record a row holds; undefined when it is not one (as state.ts's isRecord would say). */
 export function recordOfRow(row: unknown): TaskRecord | undefined {
   if (!Array.isArray(row)) return undefined;
-  const [key, task, fingerprint, pairs, finishedAt] = row as unknown[];
+  const [key, task, fingerprint, pairs, finishedAt, depDigest] = row as unknown[];
   if (typeof key !== 'string' || typeof fingerprint !== 'string') return undefined;
   if (!Array.isArray(pairs) || pairs.length % 2 !== 0) return undefined;
   // Without a prototype: such an object starts as a dictionary, so a thousand of them with keys
@@ -41,7 +51,7 @@ export function recordOfRow(row: unknown): TaskRecord | undefined {
     if (typeof id !== 'string' || typeof digest !== 'string') return undefined;
     outputs[id] = digest;
   }
-  return {
+  const record: TaskRecord = {
     version: 2,
     key,
     task: task as string,
@@ -49,4 +59,6 @@ export function recordOfRow(row: unknown): TaskRecord | undefined {
     outputs,
     finishedAt: finishedAt as string,
   };
+  if (typeof depDigest === 'string') record.depDigest = depDigest;
+  return record;
 }

@@ -36,7 +36,7 @@ import { isPromise } from './file-hasher.js';
 import { failureFrom } from './failure.js';
 import type { Failure } from './failure.js';
 import type { DepResult, FingerprintDetail } from './fingerprint.js';
-import { fingerprintNode } from './fingerprint.js';
+import { fingerprintNode, knownDepDigest } from './fingerprint.js';
 import type { PlanNode, Planner } from './graph.js';
 import { closure } from './graph.js';
 import { invoke, planEntry, shownTargets } from './invoke.js';
@@ -57,7 +57,7 @@ import { openLog } from './task-log.js';
 import { decide, verdictOf } from './up-to-date.js';
 import type { Verdict } from './up-to-date.js';
 import type { RunEvent, RunSummary, TaskStatus } from './report/events.js';
-import type { State } from './state.js';
+import type { State, TaskRecord } from './state.js';
 
 export interface SchedulerOptions {
   planner: Planner;
@@ -271,11 +271,26 @@ export class Scheduler {
     // dependent is decided as the run will decide it, unless that is known only after the run.
     const undecided = this.dryRun?.undecided(node, depResults, overlaid !== undefined);
     if (undecided) return this.dryRunWouldRun(attempt, undecided, fingerprint, detail, outputs);
-    const deciding = this.verdict(node, fingerprint, outputs, depResults);
+    const record = node.task.run ? this.options.state.read(node.key) : undefined;
+    const deciding = this.verdict(node, fingerprint, outputs, depResults, record);
     const verdict = isPromise(deciding) ? await deciding : deciding;
     if (verdict.upToDate) {
       const result = { fingerprint, outputs: verdict.outputs, detail };
-      return this.finish(attempt, 'up-to-date', 0, verdict.reason, undefined, result, outputs);
+      const done = this.finish(
+        attempt,
+        'up-to-date',
+        0,
+        verdict.reason,
+        undefined,
+        result,
+        outputs,
+      );
+      // Dependents hash exactly the record's fingerprint and outputs: the record has their digest.
+      const { dep } = done;
+      if (dep && record?.depDigest && dep.outputs === record.outputs) {
+        if (dep.fingerprint === record.fingerprint) knownDepDigest(dep, record.depDigest);
+      }
+      return done;
     }
     if (this.dryRun) {
       const reason = this.dryRun.reason(node.key, verdict.reason, detail);
@@ -410,6 +425,7 @@ export class Scheduler {
     fingerprint: string,
     outputs: readonly Output[],
     depResults: readonly NodeResult[],
+    record: TaskRecord | undefined,
   ): MaybePromise<Verdict> {
     const { task } = node;
     const decision = decide({
@@ -419,7 +435,7 @@ export class Scheduler {
       force: this.options.force,
       readOnly: node.readOnly,
       tracked: task.inputs.length > 0 || outputs.length > 0,
-      record: task.run ? this.options.state.read(node.key) : undefined,
+      record,
       fingerprint,
     });
     const ids = outputs.map((o) => o.id);

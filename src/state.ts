@@ -23,6 +23,7 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readJsonFile, writeFileAtomic, writeFileAtomicAsync } from './atomic-file.js';
+import { depDigest } from './fingerprint.js';
 import type { FingerprintDetail } from './fingerprint.js';
 import { keyFileName } from './key-file.js';
 import { withStateLock, withStateLockSync } from './lock.js';
@@ -39,6 +40,12 @@ export interface TaskRecord {
   /** Output id -> digest, as they were right after the run. */
   outputs: Record<string, string>;
   finishedAt: string;
+  /**
+   * fingerprint.ts's depDigest of this fingerprint and these outputs: what a dependent hashes
+   * of the task while it stays up to date, kept so that a no-op run does not hash it again.
+   * Absent from records written before it was kept (then it is computed).
+   */
+  depDigest?: string;
 }
 
 export class State {
@@ -102,7 +109,13 @@ export class State {
     await writeFileAtomicAsync(this.detailPath(record.key), JSON.stringify(detail), {
       fsync: false,
     });
-    const full: TaskRecord = { version: VERSION, ...record, finishedAt: new Date().toISOString() };
+    const finishedAt = new Date().toISOString();
+    const full: TaskRecord = {
+      version: VERSION,
+      ...record,
+      finishedAt,
+      depDigest: depDigest(record),
+    };
     await new Promise<void>((resolve, reject) => {
       this.queued.push({
         line: JSON.stringify(full),
