@@ -59,7 +59,16 @@ function builtinsWithoutFacades() {
   const imported = new Map(FACADELESS.map((id) => [id, new Set()]));
   for (const entry of readdirSync(join(root, 'src'), { recursive: true, withFileTypes: true })) {
     if (!entry.isFile() || !entry.name.endsWith('.ts')) continue;
-    const source = readFileSync(join(entry.parentPath, entry.name), 'utf8');
+    const file = join(entry.parentPath, entry.name);
+    const source = readFileSync(file, 'utf8');
+    // A default or namespace import would see only the names imported elsewhere: refuse it.
+    for (const [, id] of source.matchAll(/^import (?!type\b)(?!\{)[^;]*? from '(node:[^']+)'/gm)) {
+      if (imported.has(id)) {
+        throw new Error(
+          `${relative(root, file)}: import names from ${id}, as { a, b } (see builtinsWithoutFacades in scripts/bundle-cli.mjs)`,
+        );
+      }
+    }
     for (const [, list, id] of source.matchAll(/^import \{([^}]*)\} from '(node:[^']+)'/gm)) {
       for (const item of imported.get(id) === undefined ? [] : list.split(',')) {
         const name = item.trim().split(/\s+as\s+/)[0];
