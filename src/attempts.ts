@@ -114,9 +114,10 @@ export class Attempts {
 
   /** The results of `nodes` when every one has settled already, else undefined (await them). */
   settledOf(nodes: readonly PlanNode[]): NodeResult[] | undefined {
+    // Indexed: this runs for every node of a no-op run, mostly unoptimized (see fingerprint.ts).
     const results: NodeResult[] = [];
-    for (const node of nodes) {
-      const result = this.settled.get(node.key);
+    for (let i = 0; i < nodes.length; i++) {
+      const result = this.settled.get((nodes[i] as PlanNode).key);
       if (!result) return undefined;
       results.push(result);
     }

@@ -39,7 +39,14 @@ export function recordsFileText(records: Iterable<TaskRecord>): string {
 /** The record a row holds; undefined when it is not one (as state.ts's isRecord would say). */
 export function recordOfRow(row: unknown): TaskRecord | undefined {
   if (!Array.isArray(row)) return undefined;
-  const [key, task, fingerprint, pairs, finishedAt, depDigest] = row as unknown[];
+  // By index: destructuring goes through the iterator protocol, an allocation per element in
+  // code that runs once per record, before the optimizing compiler gets to it.
+  const key: unknown = row[0];
+  const task: unknown = row[1];
+  const fingerprint: unknown = row[2];
+  const pairs: unknown = row[3];
+  const finishedAt: unknown = row[4];
+  const depDigest: unknown = row[5];
   if (typeof key !== 'string' || typeof fingerprint !== 'string') return undefined;
   if (!Array.isArray(pairs) || pairs.length % 2 !== 0) return undefined;
   // Without a prototype: such an object starts as a dictionary, so a thousand of them with keys

@@ -227,16 +227,24 @@ export class Scheduler {
     }
     // Deps that have settled already are read without awaiting: on a no-op run every node is
     // decided in one synchronous pass, dependencies first, with no suspension per node.
-    const settling = node.deps.map((dep) => this.settle(dep));
-    const depResults = this.attempts.settledOf(node.deps) ?? (await Promise.all(settling));
-    const blocked = node.deps.find((_, i) => isBlocking(depResults[i]?.status));
-    if (blocked) return this.skip(attempt, `dependency ${blocked.key} did not succeed`);
+    // (Loops, not map() and find() with a closure each: this runs for every node of a no-op
+    // run, mostly unoptimized, see fingerprint.ts.)
+    const { deps: depNodes } = node;
+    for (let i = 0; i < depNodes.length; i++) void this.settle(depNodes[i] as PlanNode);
+    const depResults =
+      this.attempts.settledOf(depNodes) ??
+      (await Promise.all(depNodes.map((dep) => this.settle(dep))));
+    for (let i = 0; i < depNodes.length; i++) {
+      if (!isBlocking(depResults[i]?.status)) continue;
+      const blocked = depNodes[i] as PlanNode;
+      return this.skip(attempt, `dependency ${blocked.key} did not succeed`);
+    }
     if (this.stop.halted) return this.skip(attempt, NOT_STARTED);
     const deps = new Map<string, DepResult>();
-    for (let i = 0; i < node.deps.length; i++) {
+    for (let i = 0; i < depNodes.length; i++) {
       // One object per result, so its digest is computed once for all of its dependents.
       const dep = depResults[i]?.dep;
-      if (dep) deps.set((node.deps[i] as PlanNode).key, dep);
+      if (dep) deps.set((depNodes[i] as PlanNode).key, dep);
     }
     const hashing = this.options.hasher.hashInputs(node.task.inputs);
     const hashed = isPromise(hashing) ? await hashing : hashing;
@@ -246,7 +254,10 @@ export class Scheduler {
     const unmatched = unmatchedInputs(node.task.inputs, files, this.options.root);
     const warning = this.emptyInputs.check(node.task.name, unmatched.empty);
     if (warning) this.writes.push(warning);
-    const missing = unmatched.missing.find((path) => !this.dryRun?.willMake(path));
+    const missing =
+      unmatched.missing.length === 0
+        ? undefined
+        : unmatched.missing.find((path) => !this.dryRun?.willMake(path));
     if (missing !== undefined)
       return this.failEarly(
         attempt,
