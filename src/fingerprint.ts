@@ -107,20 +107,7 @@ export function fingerprintNode(
   );
   return {
     fingerprint,
-    detail: new LazyDetail(
-      () => ({
-        task: task.name,
-        definition: fixed.definition,
-        modules: task.module?.closure ?? {},
-        args: node.args,
-        vars: Object.fromEntries(fixed.varsEntries),
-        env: Object.fromEntries(envEntries),
-        inputs: inputsHash,
-        deps: Object.fromEntries(depEntries),
-      }),
-      inputs,
-      deps,
-    ),
+    detail: new LazyDetail(node, fixed, envEntries, inputsHash, depEntries, inputs, deps),
   };
 }
 
@@ -134,19 +121,37 @@ function insertSorted(entries: [string, string][], entry: [string, string]): voi
   entries[at] = entry;
 }
 
-/** FingerprintDetail whose records are made on first read (JSON.stringify reads them too). */
+/**
+ * FingerprintDetail whose records are made on first read (JSON.stringify reads them too). What
+ * they are made from is held in fields, not in a closure: every node of a no-op run keeps one,
+ * and a closure would add a function and its context beside it.
+ */
 class LazyDetail implements FingerprintDetail {
   #parts: FingerprintParts | undefined;
   #files: Record<string, string> | undefined;
 
   constructor(
-    private readonly makeParts: () => FingerprintParts,
+    private readonly node: PlanNode,
+    private readonly fixed: DefinitionHashes,
+    private readonly envEntries: [string, string | null][],
+    private readonly inputsHash: string,
+    private readonly depEntries: [string, string][],
     private readonly inputs: readonly FileDigest[],
     private readonly deps: ReadonlyMap<string, DepResult>,
   ) {}
 
   get parts(): FingerprintParts {
-    return (this.#parts ??= this.makeParts());
+    const { node, fixed } = this;
+    return (this.#parts ??= {
+      task: node.task.name,
+      definition: fixed.definition,
+      modules: node.task.module?.closure ?? {},
+      args: node.args,
+      vars: Object.fromEntries(fixed.varsEntries),
+      env: Object.fromEntries(this.envEntries),
+      inputs: this.inputsHash,
+      deps: Object.fromEntries(this.depEntries),
+    });
   }
 
   get files(): Record<string, string> {
@@ -167,10 +172,12 @@ class LazyDetail implements FingerprintDetail {
 }
 
 /** What never changes for a definition, hashed once however many nodes or runs use it. */
-const definitionCache = new WeakMap<
-  TaskDefinition,
-  { definition: string; varsEntries: [string, string][] }
->();
+const definitionCache = new WeakMap<TaskDefinition, DefinitionHashes>();
+
+interface DefinitionHashes {
+  readonly definition: string;
+  readonly varsEntries: [string, string][];
+}
 
 /**
  * Definitions by their text: tasks made in a loop share their run's source and module, and one
@@ -181,10 +188,7 @@ const MAX_DEFINITION_DIGESTS = 10_000;
 
 const NO_VARS: [string, string][] = [];
 
-function definitionHashes(task: TaskDefinition): {
-  definition: string;
-  varsEntries: [string, string][];
-} {
+function definitionHashes(task: TaskDefinition): DefinitionHashes {
   let hashes = definitionCache.get(task);
   if (!hashes) {
     const text = `${task.kind}\0${task.run?.toString() ?? ''}\0${task.version ?? ''}\0${task.module?.digest ?? ''}`;

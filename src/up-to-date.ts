@@ -96,15 +96,18 @@ export function verdictOf(
   digest: () => MaybePromise<readonly (string | undefined)[]>,
 ): MaybePromise<Verdict> {
   if (!('compare' in decision)) return decision;
-  const compare = (digests: readonly (string | undefined)[]): Verdict =>
-    compareOutputs(ids, decision.recorded, digests);
-  const unchecked = (error: unknown): Verdict => outputsUnchecked((error as Error).message);
+  let digests: MaybePromise<readonly (string | undefined)[]>;
   try {
-    const digests = digest();
-    return isPromise(digests) ? digests.then(compare, unchecked) : compare(digests);
+    digests = digest();
   } catch (error) {
-    return unchecked(error);
+    return outputsUnchecked((error as Error).message);
   }
+  // The callbacks are made only when needed: a no-op run takes the plain path per node.
+  if (!isPromise(digests)) return compareOutputs(ids, decision.recorded, digests);
+  return digests.then(
+    (known) => compareOutputs(ids, decision.recorded, known),
+    (error: unknown) => outputsUnchecked((error as Error).message),
+  );
 }
 
 /** An output kind that could not answer (Docker down, say): the task runs and meets it itself. */
