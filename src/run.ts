@@ -50,6 +50,8 @@ export async function runTasks(
 ): Promise<number> {
   const { root, state, planner, nodes, jobs, readOnly, values } = context;
   const { installSignalHandlers, trapEscapes } = context.hooks;
+  // The plan's every node, walked once for the locks, the scheduler and the dry run's notes.
+  const all = closure(nodes);
   const explain = values.explain;
   const controller = new AbortController();
   const tally = new Tally();
@@ -72,7 +74,7 @@ export async function runTasks(
   try {
     let locks: TaskLocks | undefined;
     if (!readOnly) {
-      locks = await lockPlan(io, { root, state, nodes, values, signal: controller.signal });
+      locks = await lockPlan(io, { root, state, all, values, signal: controller.signal });
       if (!locks.ok) {
         if (controller.signal.aborted) return EXIT.interrupted;
         io.stderr.write(
@@ -112,11 +114,11 @@ export async function runTasks(
         },
       });
       const stopEscapes = trapEscapes((error, key) => scheduler.escaped(error, key));
-      const summary = await scheduler.run(nodes).finally(stopEscapes);
+      const summary = await scheduler.run(nodes, all).finally(stopEscapes);
       await shown.close();
       if (!readOnly) hasher.save();
       if (values['dry-run'] && !explain) {
-        for (const node of closure(nodes)) {
+        for (const node of all) {
           const note = ownDryRunNote(node, await scheduler.settle(node));
           if (note !== undefined) io.stderr.write(`task: ${note}\n`);
         }
@@ -151,15 +153,14 @@ function lockPlan(
   context: {
     root: string;
     state: State;
-    nodes: readonly PlanNode[];
+    /** The plan: its nodes and all they depend on (closure()). */
+    all: readonly PlanNode[];
     values: Values;
     signal: AbortSignal;
   },
 ): Promise<TaskLocks> {
-  const { root, state, nodes, values, signal } = context;
-  const keys = closure(nodes)
-    .filter((node) => node.task.run && !node.readOnly)
-    .map((node) => node.key);
+  const { root, state, all, values, signal } = context;
+  const keys = all.filter((node) => node.task.run && !node.readOnly).map((node) => node.key);
   const options = lockOptions(io, values, signal);
   return acquireTaskLocks(join(root, '.task'), keys, options, () => state.loadHolding());
 }
@@ -245,7 +246,8 @@ export async function runWatch(
       trapEscapes,
       lock: async (nodes) => {
         const { state } = context;
-        const locks = await lockPlan(io, { root, state, nodes, values, signal: controller.signal });
+        const all = closure(nodes);
+        const locks = await lockPlan(io, { root, state, all, values, signal: controller.signal });
         if (locks.ok) {
           const claim = (keys: string[]) =>
             locks.extend(keys, lockOptions(io, values, controller.signal));

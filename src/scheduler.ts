@@ -123,10 +123,15 @@ export class Scheduler {
     this.emptyInputs = new EmptyInputWarnings(options.emit);
   }
 
-  /** Runs the nodes and everything they depend on; resolves when all have settled. */
-  async run(nodes: readonly PlanNode[]): Promise<RunSummary> {
+  /**
+   * Runs the nodes and everything they depend on (`all`: closure(nodes), passed when the caller
+   * has it already, as a run that claimed its tasks does); resolves when all have settled.
+   */
+  async run(
+    nodes: readonly PlanNode[],
+    all: readonly PlanNode[] = closure(nodes),
+  ): Promise<RunSummary> {
     const started = now();
-    const all = closure(nodes);
     if (this.options.dryRun) this.dryRun = new DryRun(this.options.state, all);
     this.options.emit({ type: 'plan', tasks: all.map(planEntry), targets: shownTargets(nodes) });
     this.stop.preflightFailure = await this.preflight(all);
