@@ -37,6 +37,7 @@ const LIB = join(REPO, 'bench', 'lib');
 // bench/runtimes.mjs runs this once per Node.js runtime, each writing its own results file.
 const RESULTS_FILE = process.env.BENCH_RESULTS ?? join(REPO, 'build', 'bench-results.json');
 const NODE = process.execPath;
+const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
 // CI=true: the plain reporter, never the interactive one, whatever the terminal.
 const TASK_ENV = { ...process.env, CI: 'true' };
 // The hasher does not trust a file whose ctime is within 1 s of the moment hashing started (it
@@ -130,7 +131,8 @@ function benchNoop() {
     if (haveRake)
       cases.push({ key: 'rake', label: 'rake', command: { file: 'rake', args: [], cwd: rakeDir } });
     log('  timing…');
-    const times = measure(cases, { runs: 11, warmup: 2, log });
+    // 21 rounds: on a shared 2-CPU machine the median of 11 moved by ±0.15x between runs.
+    const times = measure(cases, { runs: 21, warmup: 3, log });
     return {
       id: 'noop',
       title: '1. No-op run, 1,000-task graph (10 layers x 100, all up to date)',
@@ -138,9 +140,10 @@ function benchNoop() {
       notes: [
         haveMake ? '' : 'make not installed: skipped',
         haveRake ? '' : 'rake not installed: skipped',
+        NODE_MAJOR === 20 ? '' : 'the 2.4x target was set on Node 20: shown here without a verdict',
+        extraCaNote(),
       ].filter(Boolean),
-      // Issue 12: no worse than when its work started (a507df9: 2.36-2.42x on Node 20).
-      checks: [ratioCheck('task / node -e 0', times.task.median / times.node.median, '<=', 2.4)],
+      checks: [noopCheck(times.task.median / times.node.median)],
     };
   });
 }
@@ -432,6 +435,29 @@ function benchOverhead() {
 // ---------------------------------------------------------------------------------------------
 // Reporting
 
+/**
+ * Issue 12's target: no worse than when its work started (a507df9: 2.36-2.42x on Node 20, on a
+ * machine with NODE_EXTRA_CA_CERTS set). It was set on Node 20, whose `node -e 0` differs from
+ * later runtimes' (see extraCaNote), so on those the ratio is reported without a verdict.
+ */
+function noopCheck(ratio) {
+  const check = ratioCheck('task / node -e 0', ratio, '<=', 2.4);
+  return NODE_MAJOR === 20 ? check : { ...check, target: '<= 2.4x on Node 20', pass: undefined };
+}
+
+/**
+ * Node 20 loads the certificates named by NODE_EXTRA_CA_CERTS (and, with them, its bundled ones)
+ * at every start-up, ~36 ms of `node -e 0` on this project's machines (nodejs/node#40524); Node
+ * 22 and 24 defer that to the first TLS use, as a no-op run never makes one. So the variable
+ * moves the baseline, and the ratio with it: the results say whether it was set.
+ */
+function extraCaNote() {
+  if (!process.env.NODE_EXTRA_CA_CERTS) return '';
+  return NODE_MAJOR === 20
+    ? 'NODE_EXTRA_CA_CERTS is set: Node 20 loads those certificates at every start-up, node -e 0 included (see bench/README.md)'
+    : '';
+}
+
 function ratioCheck(label, value, op, limit, unit = 'x') {
   const pass = op === '<=' ? value <= limit : value >= limit;
   const show = unit === 'x' ? `${limit}x` : `${limit * 100}%`;
@@ -497,6 +523,7 @@ function main() {
     cpus: availableParallelism(),
     cpu: cpus()[0]?.model,
     loadavgAtStart: loadavg(),
+    extraCaCerts: Boolean(process.env.NODE_EXTRA_CA_CERTS),
   };
   process.stdout.write(
     `taskgraph benchmarks: node ${machine.node}, ${machine.cpus} CPUs, load ${machine.loadavgAtStart.map((l) => l.toFixed(2)).join(' ')}\n` +
