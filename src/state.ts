@@ -311,6 +311,9 @@ function isRecord(value: unknown, key: string): value is TaskRecord {
     record.version === VERSION &&
     record.key === key &&
     typeof record.fingerprint === 'string' &&
-    typeof record.outputs === 'object'
+    // Not null: the fold lists a record's outputs (records-file.ts), and a record it cannot
+    // write would stop every run's fold, not just rerun its task.
+    typeof record.outputs === 'object' &&
+    record.outputs !== null
   );
 }

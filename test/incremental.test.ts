@@ -243,6 +243,27 @@ task('check', {
     expect(result.stdout).toContain('outputs: file:build/out.txt');
   });
 
+  it('a journalled record without an outputs object is ignored, not fatal to the fold', async () => {
+    const records = recordsOnDisk(project);
+    rmSync(project.path('.task/state/records.json'));
+    // records.json as a journal, then a corrupt record of package (a task this run does not run).
+    const lines = [records.build, records.package, { ...records.package, outputs: null }];
+    writeFileSync(
+      project.path('.task/state/journal.jsonl'),
+      lines.map((line) => JSON.stringify(line)).join('\n') + '\n',
+    );
+    project.write('src/b.txt', 'BETA'); // so that build runs, journals and folds
+    const result = await project.task(['build']);
+    expect(result.exitCode, result.stdout + result.stderr).toBe(0);
+    expect(result.stderr).toContain('ignoring an unreadable line');
+    expect(project.runs()).toEqual(['build']);
+    project.clearRuns();
+    const again = await project.task(['package']);
+    expect(again.exitCode, again.stdout + again.stderr).toBe(0);
+    expect(again.stderr).toBe('');
+    expect(project.runs()).toEqual(['package']);
+  });
+
   it('a corrupt state file warns and reruns', async () => {
     writeFileSync(project.path('.task/state/records.json'), '{ torn');
     const result = await project.task(['build']);
