@@ -80,8 +80,10 @@ function builtinsWithoutFacades() {
   return {
     name: 'builtins-without-facades',
     setup(pass) {
+      // Static imports only: a dynamic import() wants the whole module (its default too), which
+      // the names collected above are not.
       pass.onResolve({ filter: /^node:/ }, (args) =>
-        imported.has(args.path) && args.importer.startsWith(src)
+        args.kind === 'import-statement' && imported.has(args.path) && args.importer.startsWith(src)
           ? { path: args.path, namespace: 'builtin' }
           : undefined,
       );
@@ -149,10 +151,14 @@ writeFileSync(
  */
 async function foldStaticChunks(metafile, entry) {
   const outputs = metafile.outputs;
+  // The entry's static chunks and, transitively, theirs: the list grows as it is walked.
   const folded = [];
-  for (const file of [entry, ...folded]) {
-    for (const { path, kind, external } of outputs[file].imports) {
-      if (kind === 'import-statement' && !external && !folded.includes(path)) folded.push(path);
+  const walk = [entry];
+  for (let index = 0; index < walk.length; index++) {
+    for (const { path, kind, external } of outputs[walk[index]].imports) {
+      if (kind !== 'import-statement' || external || folded.includes(path)) continue;
+      folded.push(path);
+      walk.push(path);
     }
   }
   const name = (file) => `./${relative('dist', file)}`;

@@ -220,7 +220,11 @@ function byKey(a: [string, unknown], b: [string, unknown]): number {
   return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
 }
 
-/** A dependency's contribution: its fingerprint and output digests, hashed once per result. */
+/**
+ * A dependency's contribution: its fingerprint and output digests, hashed once per result.
+ * Records keep it (knownDepDigest): a change to how it is computed must bump records-file.ts's
+ * RECORDS_LAYOUT, or kept digests would stand beside new ones (costing reruns).
+ */
 const depDigests = new WeakMap<DepResult, string>();
 
 export function depDigest(result: DepResult): string {
