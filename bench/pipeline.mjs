@@ -14,12 +14,24 @@
 // Exit code 0 unless a benchmark could not run at all.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, cpSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
+import {
+  appendFileSync,
+  cpSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, URL } from 'node:url';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
+/** What the pipeline reads, the list the tests copy too (test/support/project.ts). */
+const PIPELINE_SOURCES = JSON.parse(
+  readFileSync(join(REPO, 'test', 'support', 'pipeline-sources.json'), 'utf8'),
+);
 const TASK_BIN = join(REPO, 'bin', 'task.js');
 const RUNS = 7;
 const MAX_REDOS = 5;
@@ -91,21 +103,10 @@ function sourceLayer() {
   const dir = realpathSync(mkdtempSync(join(tmpdir(), 'taskgraph-bench-pipeline-')));
   let ref;
   try {
-    // The pipeline's sources (test/support/project.ts PIPELINE_SOURCES) and .git, as the e2e
-    // clones copy them: image labels depend on inputs only, so unchanged images are the checkout's.
-    for (const entry of [
-      '.git',
-      '.dockerignore',
-      'Taskfile.ts',
-      'package.json',
-      'tsconfig.json',
-      'tasks',
-      'environments',
-      'config-templates',
-      'images',
-      'example',
-      'src',
-    ]) {
+    // The pipeline's sources (test/support/pipeline-sources.json, the tests' PIPELINE_SOURCES)
+    // and .git, as the e2e clones copy them: image labels depend on inputs only, so unchanged
+    // images are the checkout's.
+    for (const entry of ['.git', ...PIPELINE_SOURCES]) {
       cpSync(join(REPO, entry), join(dir, entry), {
         recursive: true,
         filter: (source) => !source.startsWith(join(REPO, 'example', 'vendor')),

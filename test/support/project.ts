@@ -14,20 +14,12 @@ export const TASK_BIN = join(REPO, 'bin', 'task.js');
 /**
  * What loading and running this repository's own pipeline reads: its Taskfile, tasks, environments,
  * templates, images, the app and src/ (tasks import ../src/...), without installs or build output.
- * bench/pipeline.mjs keeps its own copy of this list (plain .mjs cannot import TypeScript).
+ * A JSON file, so that bench/pipeline.mjs (plain .mjs, which cannot import TypeScript) reads the
+ * same list.
  */
-export const PIPELINE_SOURCES = [
-  '.dockerignore',
-  'Taskfile.ts',
-  'package.json',
-  'tsconfig.json',
-  'tasks',
-  'environments',
-  'config-templates',
-  'images',
-  'example',
-  'src',
-] as const;
+export const PIPELINE_SOURCES = JSON.parse(
+  readFileSync(join(REPO, 'test', 'support', 'pipeline-sources.json'), 'utf8'),
+) as readonly string[];
 
 export interface RunResult {
   exitCode: number;
